@@ -1,0 +1,50 @@
+# The verbs people expect. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: run test lint typecheck eval bench ingest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-install only when pyproject.toml changes.
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+## make run: ingest if the index is missing or stale, then start the main job
+## (Slack and/or Discord when their tokens are in .env, otherwise the console advisor).
+run: $(VENV)/.runtime
+	$(BIN)/career-bot ingest --if-stale
+	$(BIN)/career-bot run $(ARGS)
+
+## make test: lint, then the offline test suite.
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot core ingest
+
+ingest: $(VENV)/.runtime
+	$(BIN)/career-bot ingest $(ARGS)
+
+eval: $(VENV)/.runtime
+	$(BIN)/career-bot ingest --if-stale
+	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.95
+
+bench: $(VENV)/.dev
+	$(BIN)/career-bot bench $(ARGS)
+
+clean:
+	rm -rf .data .pytest_cache .ruff_cache .mypy_cache

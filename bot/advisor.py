@@ -1,0 +1,475 @@
+"""The advisor: retrieve, answer with citations or decline, remember the conversation.
+
+Platform-neutral: it takes a `Question` and returns an `Answer`; chat surfaces only translate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from bot.analysis import (
+    Reading,
+    clean,
+    has_words,
+    is_list_question,
+    language_of,
+    refers_back,
+    strip_injection,
+)
+from bot.compose import Composer
+from bot.knowledge import KnowledgeBase, Snapshot
+from bot.messages import examples_block, help_text, say
+from bot.models import Answer, Citation, Question, Timing
+from bot.retrieval import HybridRetriever, Retrieved
+from bot.state import StateStore, StateUnavailable, Turn
+from core.embeddings import make_embeddings
+from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
+from core.korean import Tokenizer, make_tokenizer
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Topics that are attributes of a role: a question about them without a role named is
+#: about the role the conversation is on ("필요한 기술은?" after "팀 리더는 무슨 일을 해?").
+ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path", "training"})
+#: Nouns that say nothing about the domain; they do not count as evidence a question is in scope.
+GENERIC_NOUNS = frozenset(
+    [
+        "것",
+        "수",
+        "등",
+        "때",
+        "경우",
+        "중",
+        "점",
+        "방법",
+        "무엇",
+        "뭐",
+        "오늘",
+        "사람",
+        "정도",
+        "하나",
+        "때문",
+        "이것",
+        "그것",
+        "생각",
+        "일",
+        "곳",
+        "말",
+        "가지",
+        "분",
+        "자리",
+        "거",
+        "좀",
+        "요즘",
+        "지금",
+        "내일",
+        "어제",
+        "여기",
+        "저기",
+        "나",
+        "너",
+        "우리",
+        "저",
+        "제",
+        "이",
+        "그",
+        "what",
+        "how",
+        "why",
+        "who",
+        "when",
+        "where",
+        "which",
+        "do",
+        "does",
+        "is",
+        "are",
+        "the",
+        "a",
+        "an",
+        "i",
+        "you",
+        "me",
+        "my",
+        "your",
+        "it",
+        "this",
+        "that",
+        "can",
+        "could",
+        "would",
+        "should",
+        "please",
+        "tell",
+        "about",
+        "for",
+        "of",
+        "to",
+        "in",
+        "on",
+        "and",
+        "or",
+        "with",
+        "get",
+        "good",
+        "best",
+        "near",
+    ]
+)
+#: Calibrated on eval/questions.jsonl (see `career-bot eval --features`).
+DENSE_FLOOR = 0.80  # below this nothing is in scope
+DENSE_SURE = 0.875  # at or above this a question is in scope even without shared words
+
+
+class LLMAnswerer(Protocol):
+    """An optional language model that writes the answer from numbered context chunks."""
+
+    async def answer(
+        self,
+        question: str,
+        language: str,
+        contexts: list[Chunk],
+        history: list[Turn],
+    ) -> str: ...
+
+
+class ReingestBusy(RuntimeError):
+    """A re-ingest is already running in this process."""
+
+
+class Advisor:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        knowledge: KnowledgeBase,
+        state: StateStore,
+        tokenizer: Tokenizer,
+        retriever: HybridRetriever,
+        llm: LLMAnswerer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.knowledge = knowledge
+        self.state = state
+        self.tokenizer = tokenizer
+        self.retriever = retriever
+        self.composer = Composer(tokenizer, settings.answer_max_chars)
+        self.llm = llm
+        self._clock = clock
+        self._reingest = asyncio.Lock()
+        self._state_down = False
+
+    # -- public API ----------------------------------------------------------------------
+    async def ask(self, question: Question) -> Answer:
+        """Answer one question. Never raises: failures become a polite reply."""
+        started = time.perf_counter()
+        try:
+            answer = await self._ask(question)
+        except Exception:
+            ref = secrets.token_hex(4)
+            logger.exception("advisor failed (ref %s)", ref)
+            lang = language_of(question.text) if isinstance(question.text, str) else "ko"
+            answer = Answer(
+                text=say("error", lang, ref=ref), abstained=True, language=lang, kind="error"
+            )  # type: ignore[arg-type]
+        answer.timing.total_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    async def reset(self, conversation_id: str) -> None:
+        try:
+            await self.state.reset_conversation(conversation_id)
+        except StateUnavailable:
+            self._warn_state()
+
+    def help(self, language: str = "ko") -> str:
+        return help_text(language)
+
+    @property
+    def reingest_running(self) -> bool:
+        return self._reingest.locked()
+
+    async def reingest(self) -> Any:
+        """Re-run ingest in a worker thread while answers keep coming from the old snapshot."""
+        if self._reingest.locked():
+            raise ReingestBusy("a re-ingest is already running")
+        async with self._reingest:
+            from ingest import run_ingest
+
+            report = await asyncio.to_thread(run_ingest, self.settings)
+            await self.knowledge.refresh()
+            return report
+
+    async def warm_up(self) -> None:
+        """Load the snapshot and run one query so the first user does not pay for it."""
+        snap = await self.knowledge.current()
+        reading = self.read("콜센터", "ko", snap, [])
+        await asyncio.to_thread(self.retriever.search, snap, reading)
+
+    # -- the use case --------------------------------------------------------------------
+    async def _ask(self, question: Question) -> Answer:
+        cleaned = clean(question.text, self.settings.max_question_chars)
+        text = cleaned.text
+        lang = language_of(text)
+        notice = (
+            say("truncated", lang, limit=self.settings.max_question_chars)
+            if cleaned.truncated
+            else ""
+        )
+        if not has_words(text):
+            return Answer(text=say("empty", lang), abstained=True, language=lang, kind="empty")  # type: ignore[arg-type]
+        try:
+            snap = await self.knowledge.current()
+        except IndexMissing:
+            return Answer(
+                text=say("not_built", lang), abstained=True, language=lang, kind="unavailable"
+            )  # type: ignore[arg-type]
+        except EmbedderMismatch:
+            raise
+        except StoreUnavailable as exc:
+            logger.warning("knowledge base unavailable: %s", exc)
+            return Answer(
+                text=say("unavailable", lang), abstained=True, language=lang, kind="unavailable"
+            )  # type: ignore[arg-type]
+        history = await self._history(question.conversation_id)
+        reading = self.read(text, lang, snap, history)
+        try:
+            retrieved = await asyncio.to_thread(self.retriever.search, snap, reading)
+        except Exception as exc:  # the Chroma server went away mid-question
+            logger.warning("retrieval failed: %s", exc)
+            self.knowledge._checked = 0.0
+            return Answer(
+                text=say("unavailable", lang), abstained=True, language=lang, kind="unavailable"
+            )  # type: ignore[arg-type]
+        timing = Timing(
+            embed_ms=retrieved.embed_ms,
+            dense_ms=retrieved.dense_ms,
+            lexical_ms=retrieved.lexical_ms,
+        )
+        if not self.in_scope(reading, retrieved, snap):
+            answer = self._decline(reading, notice, timing)
+        else:
+            t0 = time.perf_counter()
+            composition = await asyncio.to_thread(self.composer.compose, snap, reading, retrieved)
+            timing.compose_ms = (time.perf_counter() - t0) * 1000
+            if not composition.text:
+                answer = self._decline(reading, notice, timing)
+            else:
+                answer = Answer(
+                    text=(notice + "\n\n" if notice else "") + composition.text,
+                    citations=composition.citations,
+                    language=lang,  # type: ignore[arg-type]
+                    notice=notice,
+                    sections_hint=[composition.focus_section] if composition.focus_section else [],
+                    timing=timing,
+                )
+                if self.llm is not None:
+                    await self._with_llm(answer, reading, retrieved, history)
+        answer.focus = self._focus_after(reading, answer, snap, history)
+        await self._remember(question, reading, answer)
+        return answer
+
+    def read(self, text: str, lang: str, snap: Snapshot, history: list[Turn]) -> Reading:
+        """Understand the question in the light of the conversation so far."""
+        stripped, injection = strip_injection(text)
+        terms = snap.glossary.matches(stripped, self.tokenizer.forms)
+        roles = [t for t in terms if t.kind == "role"]
+        topics = [t for t in terms if t.kind == "topic"]
+        back = refers_back(stripped, lang)
+        last_focus = next((t.focus for t in reversed(history) if t.focus), "")
+        focus = roles[0].name if roles else ""
+        carried = False
+        if not roles and last_focus and (back or any(t.name in ROLE_ATTRIBUTES for t in topics)):
+            focus, carried = last_focus, True
+        expansions: list[str] = []
+        for term in terms:
+            expansions.extend(k for k in term.ko if k not in expansions)
+        query = stripped
+        if carried:
+            role = next((t for t in snap.glossary.terms if t.name == focus), None)
+            if role is not None:
+                expansions = [k for k in role.ko if k not in expansions] + expansions
+                query = f"{role.ko[0]} {stripped}"
+        return Reading(
+            text=stripped,
+            language=lang,
+            list_type=is_list_question(stripped, lang),
+            refers_back=back,
+            injection=injection,
+            query=query,
+            expansions=expansions,
+            roles=[t.name for t in roles],
+            topics=[t.name for t in topics],
+            focus=focus,
+            carried_focus=carried,
+        )
+
+    def evidence(self, reading: Reading, snap: Snapshot) -> int:
+        """How many words of the question the documents know (glossary terms and nouns)."""
+        nouns = {
+            n for n in self.tokenizer.nouns(reading.text) if n not in GENERIC_NOUNS and len(n) > 1
+        }
+        known = sum(1 for n in nouns if n in snap.vocabulary)
+        return (
+            known + len(reading.roles) + len(reading.topics) + (1 if reading.carried_focus else 0)
+        )
+
+    def in_scope(self, reading: Reading, retrieved: Retrieved, snap: Snapshot) -> bool:
+        if not reading.text or not retrieved.hits:
+            return False
+        if retrieved.dense_top < DENSE_FLOOR:
+            return False
+        return self.evidence(reading, snap) >= 1 or retrieved.dense_top >= DENSE_SURE
+
+    # -- helpers -------------------------------------------------------------------------
+    def _decline(self, reading: Reading, notice: str, timing: Timing) -> Answer:
+        lang = reading.language
+        parts = [notice] if notice else []
+        if reading.injection:
+            parts.append(say("injection", lang))
+        parts += [say("decline", lang), examples_block(lang)]
+        return Answer(
+            text="\n\n".join(parts),
+            abstained=True,
+            language=lang,  # type: ignore[arg-type]
+            kind="out_of_scope",
+            notice=notice,
+            timing=timing,
+        )
+
+    def _focus_after(
+        self, reading: Reading, answer: Answer, snap: Snapshot, history: list[Turn]
+    ) -> str:
+        if reading.focus:
+            return reading.focus
+        if answer.abstained:
+            return ""
+        # A role whose Korean name heads the section the answer came from.
+        if answer.citations:
+            section = answer.citations[0].section
+            for term in snap.glossary.terms:
+                if term.kind == "role" and any(k and k in section for k in term.ko):
+                    return term.name
+        return ""
+
+    async def _history(self, conversation_id: str) -> list[Turn]:
+        try:
+            turns = await self.state.recent_turns(
+                conversation_id, self.settings.memory_turns, self.settings.memory_idle_minutes * 60
+            )
+        except StateUnavailable:
+            self._warn_state()
+            return []
+        self._state_recovered()
+        return turns
+
+    async def _remember(self, question: Question, reading: Reading, answer: Answer) -> None:
+        try:
+            if not answer.abstained:
+                await self.state.add_turn(
+                    question.conversation_id,
+                    question.user_id,
+                    question.platform,
+                    reading.text,
+                    answer.text[:4000],
+                    focus=answer.focus,
+                    topic=",".join(reading.topics),
+                )
+            await self.state.record_ask(
+                question.platform, question.user_id, reading.text, answer.abstained, answer.kind
+            )
+        except StateUnavailable:
+            self._warn_state()
+
+    def _warn_state(self) -> None:
+        if not self._state_down:
+            logger.warning("state store unreachable: answering without conversation memory")
+        self._state_down = True
+
+    def _state_recovered(self) -> None:
+        if self._state_down:
+            logger.warning("state store reachable again: conversation memory restored")
+        self._state_down = False
+
+    async def _with_llm(
+        self, answer: Answer, reading: Reading, retrieved: Retrieved, history: list[Turn]
+    ) -> None:
+        """Let the optional LLM rewrite the answer; keep the extractive one on any failure."""
+        assert self.llm is not None
+        contexts = [h.chunk for h in retrieved.hits[:5]]
+        t0 = time.perf_counter()
+        try:
+            text = await asyncio.wait_for(
+                self.llm.answer(reading.query, reading.language, contexts, history),
+                timeout=self.settings.llm_timeout_s,
+            )
+        except Exception as exc:  # timeouts, HTTP errors, provider bugs: fall back
+            logger.warning("LLM failed (%s); using the extractive answer", exc.__class__.__name__)
+            return
+        finally:
+            answer.timing.llm_ms = (time.perf_counter() - t0) * 1000
+        from bot.llm import validate_llm_answer
+
+        checked = validate_llm_answer(text, len(contexts))
+        if checked is None:
+            logger.warning("LLM answer rejected as malformed; using the extractive answer")
+            return
+        used = sorted({n for n in checked.markers if 1 <= n <= len(contexts)})
+        answer.text = (answer.notice + "\n\n" if answer.notice else "") + checked.text
+        answer.citations = [
+            Citation(
+                marker=n,
+                source=contexts[n - 1].source,
+                title=contexts[n - 1].title,
+                section=contexts[n - 1].section,
+                text=contexts[n - 1].text[:300],
+                score=round(float(retrieved.hits[n - 1].fused), 4),
+                chunk_id=contexts[n - 1].id,
+                published=contexts[n - 1].published,
+            )
+            for n in used
+        ]
+        answer.generated_by = "llm"
+
+
+async def build_advisor(
+    settings: Settings,
+    *,
+    state: StateStore | None = None,
+    llm: LLMAnswerer | None = None,
+    warm: bool = True,
+) -> Advisor:
+    """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM."""
+    from bot.state import SqlStateStore
+
+    embedder, tokenizer = await asyncio.gather(
+        asyncio.to_thread(make_embeddings, settings.embeddings),
+        asyncio.to_thread(make_tokenizer),
+    )
+    if state is None:
+        state = SqlStateStore(settings.state_database_url)
+        try:
+            await state.start()
+        except StateUnavailable as exc:
+            logger.warning("%s; answering without memory until it is back", exc)
+    if llm is None and settings.llm_provider != "none":
+        from bot.llm import make_llm
+
+        llm = make_llm(settings)
+    advisor = Advisor(
+        settings,
+        knowledge=KnowledgeBase(settings, embedder.identity),
+        state=state,
+        tokenizer=tokenizer,
+        retriever=HybridRetriever(embedder, tokenizer),
+        llm=llm,
+    )
+    if warm:
+        await advisor.warm_up()
+    return advisor

@@ -1,0 +1,184 @@
+"""Reading a question: cleaning it, its language, its type, and what it refers back to."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Slack <@U123>, <!here>, <#C1|name>; Discord <@123>, <@!123>, <@&123>, <#123>, @everyone.
+_PLATFORM_MARKUP = re.compile(r"<[@#!][^>\s]{0,80}>|@(?:everyone|here|channel)\b", re.I)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+_SPACES = re.compile(r"\s+")
+
+_LIST_CUES_KO = (
+    "기술",
+    "능력",
+    "역량",
+    "팁",
+    "방법",
+    "장단점",
+    "장점",
+    "단점",
+    "업무",
+    "책임",
+    "역할",
+    "무슨 일",
+    "어떤 일",
+    "하는 일",
+    "종류",
+    "목록",
+    "예시",
+    "예를",
+    "무엇이 있",
+    "뭐가 있",
+    "어떤 것",
+    "어떻게 해야",
+    "어떻게 하면",
+    "비교",
+    "용어",
+    "호칭",
+    "명칭",
+    "직책들",
+    "직위",
+)
+_LIST_CUES_EN = (
+    "skills",
+    "skill",
+    "tips",
+    "tip",
+    "ways",
+    "how can",
+    "how do i",
+    "how to",
+    "pros",
+    "cons",
+    "advantages",
+    "disadvantages",
+    "duties",
+    "responsibilities",
+    "what does",
+    "what do",
+    "list",
+    "examples",
+    "which roles",
+    "what roles",
+    "titles",
+    "practices",
+    "steps",
+    "what are",
+    "qualities",
+    "compare",
+)
+_FACT_CUES_KO = ("몇", "얼마", "누구", "언제", "어디", "가장", "최고", "어느")
+_FACT_CUES_EN = ("how much", "how many", "who", "when", "which is", "highest", "what is the")
+
+_ANAPHORA_KO = re.compile(
+    r"(^|\s)(그|이|저|해당|그런|이런)\s*(직책|역할|직무|자리|일|사람|포지션|분|직업|직위)"
+    r"|그것|이것|그거|이거|거기|그 사람|그들|그분|그럼|그러면|그 다음|그다음"
+)
+_ANAPHORA_EN = re.compile(
+    r"\b(that|this|the same|such)\s+(job|role|position|one|person|title)\b"
+    r"|\b(it|they|them|their|he|she|his|her|those)\b|^(and|what about|how about)\b",
+    re.I,
+)
+_INJECTION = re.compile(
+    r"ignore (all |the |any )?(previous|prior|above|earlier) (instructions|prompts?|rules)"
+    r"|disregard (all |the )?(previous|prior|above) "
+    r"|(reveal|print|show|repeat) (your |the )?(system|hidden) (prompt|instructions)"
+    r"|you are now |act as (a |an )?(?!call)|jailbreak|developer mode|\bDAN\b"
+    r"|이전 (지시|명령|지침|프롬프트)[을를은는]? ?(무시|잊)"
+    r"|(지시|명령|지침|규칙)[을를]? (모두 )?무시"
+    r"|시스템 프롬프트|너는 이제|역할극|탈옥",
+    re.I,
+)
+
+
+@dataclass
+class Cleaned:
+    text: str
+    truncated: bool = False
+    original_chars: int = 0
+
+
+def clean(text: str, max_chars: int) -> Cleaned:
+    """Make any input safe to analyse: no markup, no invisible characters, bounded length."""
+    if not isinstance(text, str):
+        text = str(text)
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFC", text)
+    text = _PLATFORM_MARKUP.sub(" ", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(
+        ch
+        if (ch.isprintable() or ch in "\n\t") and unicodedata.category(ch) not in {"Cs", "Co"}
+        else " "
+        for ch in text
+    )
+    text = _SPACES.sub(" ", text).strip()
+    original = len(text)
+    if original > max_chars:
+        cut = text[:max_chars]
+        # Cut at a word boundary when one is near.
+        space = cut.rfind(" ")
+        text = (cut[:space] if space > max_chars * 0.8 else cut).strip()
+        return Cleaned(text=text, truncated=True, original_chars=original)
+    return Cleaned(text=text, original_chars=original)
+
+
+def has_words(text: str) -> bool:
+    """Anything a person could mean: at least one letter or digit."""
+    return any(ch.isalnum() for ch in text)
+
+
+def language_of(text: str) -> str:
+    """'ko' when Hangul is a fair share of the letters, 'en' for Latin text, 'ko' otherwise."""
+    hangul = sum("\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e" for c in text)
+    latin = sum(c.isascii() and c.isalpha() for c in text)
+    if hangul == 0 and latin > 0:
+        return "en"
+    return "ko" if hangul >= latin * 0.25 else "en"
+
+
+def is_list_question(text: str, language: str) -> bool:
+    low = text.lower()
+    if language == "ko":
+        fact = any(c in text for c in _FACT_CUES_KO)
+        listy = any(c in text for c in _LIST_CUES_KO)
+        return listy and not (fact and "기술" not in text and "능력" not in text)
+    fact = any(c in low for c in _FACT_CUES_EN)
+    listy = any(re.search(rf"\b{re.escape(c)}\b", low) for c in _LIST_CUES_EN)
+    return listy and not (fact and "skill" not in low)
+
+
+def refers_back(text: str, language: str) -> bool:
+    """Does the question point at something said before ("그 직책", "that job")?"""
+    pattern = _ANAPHORA_KO if language == "ko" else _ANAPHORA_EN
+    return bool(pattern.search(text))
+
+
+def strip_injection(text: str) -> tuple[str, bool]:
+    """Remove instruction-like text aimed at the bot; questions are data, never instructions."""
+    if not _INJECTION.search(text):
+        return text, False
+    # Drop the sentence(s) carrying the instruction and keep any real question around them.
+    parts = re.split(r"(?<=[.!?。])\s+|\n", text)
+    kept = [p for p in parts if not _INJECTION.search(p)]
+    return " ".join(kept).strip(), True
+
+
+@dataclass
+class Reading:
+    """Everything the advisor needs to know about a question before retrieval."""
+
+    text: str  # cleaned question
+    language: str
+    list_type: bool
+    refers_back: bool
+    injection: bool
+    query: str  # what is searched (may carry the conversation's focus)
+    expansions: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)  # glossary role names mentioned
+    topics: list[str] = field(default_factory=list)  # glossary topic names mentioned
+    focus: str = ""  # role this question is about (mentioned or carried over)
+    carried_focus: bool = False

@@ -1,0 +1,289 @@
+"""`career-bot`: the project's one command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from bot.models import Answer, Question
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.advisor import Advisor
+
+app = typer.Typer(
+    help="Call-Center Career Advisor: grounded answers about call-center careers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+@app.callback()
+def _root() -> None:
+    """Call-Center Career Advisor: grounded answers about call-center careers."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment and .env, or exit 2 with a message a person can act on."""
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        console.print("[bold red]Configuration error[/]")
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            console.print(f"  {where.upper()}: {err['msg']}")
+        console.print("See .env.example for every setting.")
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Chroma and httpx are chatty at INFO; their warnings still show.
+    for name in ("chromadb", "httpx", "httpcore", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return settings
+
+
+@app.command()
+def ingest(
+    knowledge_dir: Annotated[
+        Path | None, typer.Option(help="Directory of documents (default: KNOWLEDGE_DIR).")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Re-chunk and re-embed everything.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    if_stale: Annotated[
+        bool, typer.Option(help="Only ingest when the index is missing or out of date.")
+    ] = False,
+) -> None:
+    """Build or update the index from the documents in the knowledge directory."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ingest import IngestBusy, IngestError, is_stale, run_ingest
+
+    settings = load_settings(knowledge_dir=knowledge_dir)
+    if not settings.knowledge_dir.is_dir():
+        console.print(f"[red]Knowledge directory {settings.knowledge_dir} does not exist.[/]")
+        raise typer.Exit(2)
+    if if_stale and not is_stale(settings):
+        if not as_json:
+            console.print("Index is up to date.")
+        return
+    labels = {"read": "Reading documents", "embed": "Embedding chunks", "write": "Writing index"}
+    show = console.is_terminal and not as_json
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=not show,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        try:
+            report = run_ingest(settings, rebuild=rebuild, progress=progress)
+        except IngestBusy as exc:
+            console.print(f"[yellow]{exc}[/]")
+            raise typer.Exit(1) from None
+        except IngestError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(report.summary(), ensure_ascii=False))
+        return
+    table = Table(title="Ingest report", show_header=False)
+    for key in ("documents", "chunks", "added", "updated", "removed", "unchanged"):
+        table.add_row(key, str(getattr(report, key)))
+    table.add_row("embedded / reused", f"{report.embedded} / {report.reused}")
+    table.add_row("generation", f"{report.generation}{'' if report.published else ' (no change)'}")
+    table.add_row("seconds", f"{report.seconds:.2f}")
+    out.print(table)
+    for change in report.changes:
+        if change.status != "unchanged":
+            out.print(f"  {change.status:9} {change.source} ({change.chunks} chunks)")
+    for skip in report.skipped:
+        out.print(f"  [yellow]skipped[/]   {skip.source}: {skip.reason}")
+    for dup in report.duplicates:
+        out.print(f"  duplicate '{dup['heading']}' kept once under '{dup['kept_under']}'")
+
+
+def _print_answer(answer: Answer, *, show_timing: bool = False) -> None:
+    from bot.console import render_answer
+
+    out.print(render_answer(answer, show_timing=show_timing))
+
+
+def _answer_json(question: str, answer: Answer) -> dict[str, object]:
+    return {
+        "q": question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "language": answer.language,
+        "citations": [
+            {"source": c.source, "section": c.section, "text": c.text, "score": c.score}
+            for c in answer.citations
+        ],
+        "latency_ms": round(answer.timing.total_ms, 2),
+    }
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question to answer.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Read JSON lines {q, conv} from stdin, answer each.")
+    ] = False,
+) -> None:
+    """Answer one question (or a batch from stdin with --jsonl)."""
+    if question is None and not jsonl:
+        console.print("Give a question, or --jsonl to read questions from stdin.")
+        raise typer.Exit(2)
+    settings = load_settings()
+    asyncio.run(_ask(settings, question, as_json, jsonl))
+
+
+async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: bool) -> None:
+    advisor = await _advisor_or_exit(settings, warm=jsonl)
+    try:
+        if not jsonl:
+            answer = await advisor.ask(
+                Question(text=question or "", platform="cli", conversation_id="cli")
+            )
+            if as_json:
+                out.print_json(json.dumps(_answer_json(question or "", answer), ensure_ascii=False))
+            else:
+                _print_answer(answer)
+            return
+        for n, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text = str(item["q"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                print(json.dumps({"line": n, "error": "expected a JSON object with a 'q' field"}))
+                continue
+            conv = str(item.get("conv") or f"jsonl-{n}")
+            answer = await advisor.ask(
+                Question(text=text, platform="cli", conversation_id=f"jsonl:{conv}")
+            )
+            print(json.dumps(_answer_json(text, answer), ensure_ascii=False), flush=True)
+    finally:
+        await advisor.state.close()
+
+
+async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
+    from bot.advisor import build_advisor
+    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
+
+    try:
+        return await build_advisor(settings, warm=warm)
+    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def chat() -> None:
+    """An interactive conversation on the console (/help, /reset, /quit)."""
+    from bot.console import run_console
+
+    settings = load_settings()
+    asyncio.run(run_console(settings, console=out))
+
+
+@app.command("eval")
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="Question set in the JSONL eval format.")],
+    min_score: Annotated[
+        float, typer.Option(help="Exit non-zero when the share of hits is below this.")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Score the advisor on a question set: hits per kind, and every miss with what was missing."""
+    from bot.evaluation import load_cases, run_eval
+
+    if not file.is_file():
+        console.print(f"[red]{file} does not exist[/]")
+        raise typer.Exit(2)
+    try:
+        cases = load_cases(file)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    settings = load_settings()
+    result = asyncio.run(run_eval(settings, cases))
+    if as_json:
+        out.print_json(json.dumps(result.model_dump(), ensure_ascii=False))
+    else:
+        result.print(out)
+    if result.score < min_score:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run() -> None:
+    """The main job: the Slack and/or Discord bots when configured, else the console."""
+    settings = load_settings()
+    if settings.slack_configured or settings.discord_configured:
+        from bot.service import run_bots
+
+        asyncio.run(run_bots(settings))
+    else:
+        console.print(
+            "No Slack or Discord tokens in the environment: starting the console advisor."
+        )
+        from bot.console import run_console
+
+        asyncio.run(run_console(settings, console=out))
+
+
+@app.command()
+def slack(
+    http: Annotated[
+        bool, typer.Option(help="Serve HTTP (POST /slack/events) instead of Socket Mode.")
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port for --http.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface for --http.")] = "0.0.0.0",
+) -> None:
+    """Run the Slack bot (Socket Mode by default)."""
+    from bot.slack_app import run_slack
+
+    settings = load_settings()
+    asyncio.run(run_slack(settings, http=http, host=host, port=port))
+
+
+@app.command()
+def discord() -> None:
+    """Run the Discord bot."""
+    from bot.discord_app import run_discord
+
+    settings = load_settings()
+    asyncio.run(run_discord(settings))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,166 @@
+"""The index as the bot serves it: one immutable snapshot per generation, swapped atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.glossary import Glossary
+from core.index import Chunk, IndexMissing, IndexStore, Pointer, StoreUnavailable
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class BM25:
+    """Okapi BM25 over pre-tokenised chunks, with an inverted index (cost grows with postings)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.n = len(docs)
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        self.avgdl = float(lengths.mean()) if self.n else 1.0
+        postings: dict[str, dict[int, int]] = defaultdict(dict)
+        for i, doc in enumerate(docs):
+            for token, tf in Counter(doc).items():
+                postings[token][i] = tf
+        self.norm = self.k1 * (1 - self.b + self.b * lengths / max(self.avgdl, 1e-6))
+        self.index: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            token: (
+                np.fromiter(p.keys(), dtype=np.int32, count=len(p)),
+                np.fromiter(p.values(), dtype=np.float32, count=len(p)),
+            )
+            for token, p in postings.items()
+        }
+        self.idf = {
+            token: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5))
+            for token, p in postings.items()
+        }
+
+    def scores(self, weighted: dict[str, float]) -> dict[int, float]:
+        """Score every chunk that holds at least one query token."""
+        acc: dict[int, float] = defaultdict(float)
+        for token, weight in weighted.items():
+            hit = self.index.get(token)
+            if hit is None:
+                continue
+            ids, tfs = hit
+            part = self.idf[token] * tfs * (self.k1 + 1) / (tfs + self.norm[ids]) * weight
+            for i, s in zip(ids.tolist(), part.tolist(), strict=True):
+                acc[i] += s
+        return acc
+
+    def top(self, weighted: dict[str, float], k: int) -> list[tuple[int, float]]:
+        scored = self.scores(weighted)
+        return sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:k]
+
+
+@dataclass
+class Snapshot:
+    """One published generation, loaded: chunks, lexical index, glossary, Chroma collection."""
+
+    pointer: Pointer
+    chunks: list[Chunk]
+    collection: Any
+    glossary: Glossary
+    bm25: BM25
+    by_id: dict[str, int] = field(default_factory=dict)
+    vocabulary: frozenset[str] = frozenset()
+    loaded_at: float = 0.0
+
+    @property
+    def generation(self) -> int:
+        return self.pointer.generation
+
+    def siblings(self, chunk: Chunk) -> list[Chunk]:
+        """Chunks of the same section of the same document, in order."""
+        return [c for c in self.chunks if c.source == chunk.source and c.section == chunk.section]
+
+
+def load_snapshot(store: IndexStore, identity: str) -> Snapshot:
+    """Read the active generation in full; raises IndexMissing/EmbedderMismatch/StoreUnavailable."""
+    pointer = store.pointer()
+    if pointer is None:
+        raise IndexMissing("the knowledge base has not been built yet: run `career-bot ingest`")
+    store.check_embedder(pointer, identity)
+    try:
+        collection = store.collection(pointer.collection)
+        chunks = store.read_chunks(pointer.collection)
+    except Exception as exc:
+        raise StoreUnavailable(f"cannot read generation {pointer.generation}: {exc}") from exc
+    glossary = Glossary.from_json(str((collection.metadata or {}).get("glossary", "")))
+    bm25 = BM25([c.tokens for c in chunks])
+    vocabulary = frozenset(bm25.index)
+    return Snapshot(
+        pointer=pointer,
+        chunks=chunks,
+        collection=collection,
+        glossary=glossary,
+        bm25=bm25,
+        by_id={c.id: i for i, c in enumerate(chunks)},
+        vocabulary=vocabulary,
+        loaded_at=time.monotonic(),
+    )
+
+
+class KnowledgeBase:
+    """Serves the current snapshot; notices a newly published generation within `refresh_s`.
+
+    A replica never reads a half-written generation: the pointer only ever names complete ones,
+    and a snapshot is swapped in whole, after it has been loaded.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        identity: str,
+        store: IndexStore | None = None,
+        refresh_s: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.store = store or IndexStore(settings)
+        self.refresh_s = refresh_s
+        self._snapshot: Snapshot | None = None
+        self._checked = 0.0
+        self._lock = asyncio.Lock()
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    async def current(self) -> Snapshot:
+        """The snapshot to answer from, reloading it if another generation was published."""
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < self.refresh_s:
+            return snap
+        async with self._lock:
+            snap = self._snapshot
+            if snap is not None and time.monotonic() - self._checked < self.refresh_s:
+                return snap
+            pointer = await asyncio.to_thread(self.store.pointer)
+            self._checked = time.monotonic()
+            if pointer is None:
+                raise IndexMissing(
+                    "the knowledge base has not been built yet: run `career-bot ingest`"
+                )
+            if snap is None or pointer.collection != snap.pointer.collection:
+                fresh = await asyncio.to_thread(load_snapshot, self.store, self.identity)
+                if snap is not None:
+                    logger.info(
+                        "now serving generation %s (was %s)", fresh.generation, snap.generation
+                    )
+                self._snapshot = snap = fresh
+            return snap
+
+    async def refresh(self) -> Snapshot:
+        """Check the pointer now (after a re-ingest in this process)."""
+        self._checked = 0.0
+        return await self.current()

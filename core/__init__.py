@@ -1,0 +1,1 @@
+"""Shared foundations: settings, the embedder, Korean text analysis and the index format."""

@@ -1,0 +1,147 @@
+"""The bilingual domain glossary: words people ask with -> the documents' own Korean terms.
+
+It is data (`knowledge/glossary.yaml`), edited by admins, validated and published with the
+index by ingest, and used by the advisor to expand questions for the lexical side and to know
+which role or topic a question is about. General vocabulary only, never question -> answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+GLOSSARY_FILE = "glossary.yaml"
+KINDS = ("role", "topic", "term")
+
+
+class GlossaryError(ValueError):
+    """The glossary file is invalid; the message names the entry."""
+
+
+class Term(BaseModel):
+    """One concept: the ways people say it, and the words the documents use for it."""
+
+    name: str
+    kind: str = "term"
+    say: list[str] = Field(default_factory=list)  # any language, matched case-insensitively
+    ko: list[str] = Field(default_factory=list)  # the documents' words, added to the query
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        return value
+
+
+class Glossary(BaseModel):
+    terms: list[Term] = Field(default_factory=list)
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Glossary:
+        return cls.model_validate_json(text) if text else cls()
+
+    def matches(self, text: str, forms: Callable[[str], list[str]] | None = None) -> list[Term]:
+        """Terms the text mentions, in order of appearance, each once.
+
+        Latin phrases match whole words. Korean phrases match as a run of morphemes when
+        `forms` (a morpheme analyser) is given, so "책임" does not fire inside "책임감";
+        without it they match as substrings.
+        """
+        low = f" {_fold(text)} "
+        text_forms = forms(text) if forms is not None else []
+        found: list[tuple[int, int, Term]] = []
+        for term in self.terms:
+            for phrase in sorted({*term.say, *term.ko, term.name}, key=len, reverse=True):
+                folded = _fold(phrase)
+                if forms is not None and not _LATIN.fullmatch(folded):
+                    pos = _find_run(text_forms, _phrase_forms(folded, forms))
+                else:
+                    pos = _find(low, folded)
+                if pos >= 0:
+                    found.append((pos, -len(phrase), term))
+                    break
+        found.sort(key=lambda f: (f[0], f[1]))
+        return [t for _, _, t in found]
+
+
+_LATIN = re.compile(r"[a-z0-9 .'/&+-]+")
+_PHRASE_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _phrase_forms(phrase: str, forms: Callable[[str], list[str]]) -> tuple[str, ...]:
+    cached = _PHRASE_CACHE.get(phrase)
+    if cached is None:
+        cached = _PHRASE_CACHE[phrase] = tuple(forms(phrase))
+    return cached
+
+
+def _find_run(haystack: list[str], needle: tuple[str, ...]) -> int:
+    n = len(needle)
+    if not n:
+        return -1
+    for i in range(len(haystack) - n + 1):
+        if tuple(haystack[i : i + n]) == needle:
+            return i
+    return -1
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def _find(haystack: str, needle: str) -> int:
+    """Find a phrase; Latin words must match whole words (plural 's' allowed)."""
+    if not needle:
+        return -1
+    if _LATIN.fullmatch(needle):
+        m = re.search(rf"(?<![a-z]){re.escape(needle)}(?:s|es)?(?![a-z])", haystack)
+        return m.start() if m else -1
+    return haystack.find(needle)
+
+
+def load_glossary(knowledge_dir: Path) -> Glossary:
+    """Read and validate `glossary.yaml`; an absent file is an empty glossary."""
+    path = knowledge_dir / GLOSSARY_FILE
+    if not path.exists():
+        return Glossary()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise GlossaryError(f"{path.name}: cannot be read: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("terms", []), list):
+        raise GlossaryError(f"{path.name}: expected a mapping with a 'terms' list")
+    terms: list[Term] = []
+    names: set[str] = set()
+    for n, entry in enumerate(data.get("terms", []), start=1):
+        try:
+            term = Term.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise GlossaryError(
+                f"{path.name}: entry {n} ({entry.get('name', '?') if isinstance(entry, dict) else entry!r}): "
+                f"{where}: {first['msg']}"
+            ) from exc
+        if term.name in names:
+            raise GlossaryError(f"{path.name}: entry {n}: the name '{term.name}' is used twice")
+        if not term.ko:
+            raise GlossaryError(
+                f"{path.name}: entry {n} ({term.name}): 'ko' must list at least one term"
+            )
+        names.add(term.name)
+        terms.append(term)
+    return Glossary(terms=terms)

@@ -1,0 +1,260 @@
+"""The index format, shared by the writer (ingest) and the readers (every bot replica).
+
+Layout in Chroma (embedded on disk, or a Chroma server):
+
+* one collection per generation, ``{prefix}-g{N}-{suffix}``, holding every chunk with its
+  embedding, text and metadata (including the Kiwi tokens the lexical index is built from,
+  so a replica needs nothing but Chroma to serve);
+* one pointer collection, ``{prefix}-meta``, whose metadata names the active generation and
+  the embedder that built it. A generation becomes visible only when this pointer is switched,
+  after it is complete; the previous generation is kept so readers that looked just before the
+  switch can finish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the chunker changes in a way that should re-chunk unchanged files.
+CHUNKER_VERSION = 4
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be used (missing, built by another embedder, store unreachable)."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class EmbedderMismatch(IndexError_):
+    pass
+
+
+class StoreUnavailable(IndexError_):
+    pass
+
+
+class Unit(BaseModel):
+    """A quotable piece of a chunk: a sentence, a list item, a list's lead-in or a table row."""
+
+    kind: str  # "sentence" | "lead" | "item" | "row" | "cell"
+    text: str
+    label: str = ""  # a table cell's column header
+
+
+class Chunk(BaseModel):
+    """One retrievable piece of a document, with everything a reader needs to cite it."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    section: str
+    position: int
+    kind: str
+    language: str = "ko"
+    hash: str
+    doc_hash: str
+    units: list[Unit] = Field(default_factory=list)
+    tokens: list[str] = Field(default_factory=list)
+    published: str | None = None
+    also_under: list[str] = Field(default_factory=list)
+    generation: int = 0
+
+    @property
+    def embed_text(self) -> str:
+        """The text that is embedded: the section path gives the passage its context."""
+        return f"{self.section}\n{self.text}" if self.section else self.text
+
+    def to_metadata(self) -> dict[str, str | int]:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "section": self.section,
+            "position": self.position,
+            "kind": self.kind,
+            "language": self.language,
+            "hash": self.hash,
+            "doc_hash": self.doc_hash,
+            "units": json.dumps([u.model_dump() for u in self.units], ensure_ascii=False),
+            "tokens": " ".join(self.tokens),
+            "published": self.published or "",
+            "also_under": json.dumps(self.also_under, ensure_ascii=False),
+            "generation": self.generation,
+        }
+
+    @classmethod
+    def from_record(cls, chunk_id: str, document: str, meta: dict[str, Any]) -> Chunk:
+        return cls(
+            id=chunk_id,
+            text=document,
+            source=str(meta["source"]),
+            title=str(meta.get("title", "")),
+            section=str(meta.get("section", "")),
+            position=int(meta.get("position", 0)),
+            kind=str(meta.get("kind", "prose")),
+            language=str(meta.get("language", "ko")),
+            hash=str(meta.get("hash", "")),
+            doc_hash=str(meta.get("doc_hash", "")),
+            units=[Unit(**u) for u in json.loads(str(meta.get("units") or "[]"))],
+            tokens=str(meta.get("tokens", "")).split(),
+            published=str(meta.get("published") or "") or None,
+            also_under=json.loads(str(meta.get("also_under") or "[]")),
+            generation=int(meta.get("generation", 0)),
+        )
+
+
+class Pointer(BaseModel):
+    """What the meta collection says about the active generation."""
+
+    collection: str
+    generation: int
+    embedder: str
+    dim: int
+    chunker: int = CHUNKER_VERSION
+    previous: str = ""
+    updated_at: str = ""
+    documents: int = 0
+    chunks: int = 0
+
+
+def make_client(settings: Settings) -> Any:
+    """A Chroma client: HTTP when CHROMA_HOST is set, otherwise embedded under DATA_DIR."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_server:
+        return chromadb.HttpClient(
+            host=settings.chroma_host, port=settings.chroma_port or 8000, settings=chroma_settings
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class IndexStore:
+    """Reads and writes generations and the pointer. Knows nothing about documents."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self.settings = settings
+        self._client = client
+        self.prefix = settings.collection_prefix
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                self._client = make_client(self.settings)
+            except Exception as exc:  # chromadb raises several types for an unreachable server
+                raise StoreUnavailable(f"cannot reach the Chroma store: {exc}") from exc
+        return self._client
+
+    @property
+    def meta_name(self) -> str:
+        return f"{self.prefix}-meta"
+
+    def _meta(self) -> Any:
+        return self.client.get_or_create_collection(self.meta_name, embedding_function=None)
+
+    def pointer(self) -> Pointer | None:
+        """The active generation, or None when nothing was ever published."""
+        try:
+            meta = self._meta().metadata or {}
+        except IndexError_:
+            raise
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot read the index pointer: {exc}") from exc
+        if "collection" not in meta:
+            return None
+        return Pointer(**meta)
+
+    def new_generation(
+        self, generation: int, embedder: str, dim: int, extra: dict[str, str] | None = None
+    ) -> Any:
+        """Create the (empty, invisible) collection for a new generation."""
+        suffix = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        name = f"{self.prefix}-g{generation}-{suffix}"
+        return self.client.create_collection(
+            name,
+            embedding_function=None,  # we always pass vectors; Chroma's default would download
+            metadata={
+                "hnsw:space": "cosine",
+                "embedder": embedder,
+                "dim": dim,
+                "generation": generation,
+                **(extra or {}),
+            },
+        )
+
+    def collection(self, name: str) -> Any:
+        return self.client.get_collection(name, embedding_function=None)
+
+    def publish(self, pointer: Pointer) -> None:
+        """Make a complete generation the active one (a single metadata write)."""
+        pointer.updated_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self._meta().modify(metadata=pointer.model_dump())
+        logger.info("published generation %s (%s)", pointer.generation, pointer.collection)
+
+    def generations(self) -> list[str]:
+        """Names of every generation collection present, published or not."""
+        names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        return sorted(n for n in names if n.startswith(f"{self.prefix}-g"))
+
+    def drop(self, name: str) -> None:
+        try:
+            self.client.delete_collection(name)
+        except Exception as exc:  # already gone is fine
+            logger.debug("could not drop %s: %s", name, exc)
+
+    def collect_garbage(self) -> list[str]:
+        """Drop generations that are neither active nor the one just before it.
+
+        This also removes what a killed ingest left half-written.
+        """
+        pointer = self.pointer()
+        keep = {pointer.collection, pointer.previous} if pointer else set()
+        dropped = [n for n in self.generations() if n not in keep]
+        for name in dropped:
+            self.drop(name)
+        return dropped
+
+    def read_chunks(self, name: str) -> list[Chunk]:
+        """Every chunk of a generation, in document order."""
+        got = self.collection(name).get(include=["documents", "metadatas"])
+        chunks = [
+            Chunk.from_record(cid, doc or "", meta or {})
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        chunks.sort(key=lambda c: (c.source, c.position))
+        return chunks
+
+    def check_embedder(self, pointer: Pointer, identity: str) -> None:
+        if pointer.embedder != identity:
+            raise EmbedderMismatch(
+                f"the index was built with embedder '{pointer.embedder}' but this process uses "
+                f"'{identity}'. Set EMBEDDINGS to match, or rebuild with "
+                "`career-bot ingest --rebuild`."
+            )
+
+
+def wait_for_pointer(store: IndexStore, timeout_s: float = 10.0) -> Pointer:
+    """Poll until a generation is published (used by tests and start-up scripts)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pointer = store.pointer()
+        if pointer is not None:
+            return pointer
+        if time.monotonic() > deadline:
+            raise IndexMissing("no index has been published yet; run `career-bot ingest`")
+        time.sleep(0.2)

