@@ -82,7 +82,8 @@ class Composer:
         picked: list[_Picked] = []
         for hit in hits:
             for unit in hit.chunk.units:
-                if unit.kind == "lead":
+                # A lead-in or a rhetorical question from the page is not an answer.
+                if unit.kind == "lead" or unit.text.rstrip().endswith("?"):
                     continue
                 overlap = self._overlap(self._unit_tokens(unit), retrieved.weights, snap)
                 score = 0.6 * overlap + 0.4 * hit.fused / top

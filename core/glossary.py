@@ -12,9 +12,10 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
 GLOSSARY_FILE = "glossary.yaml"
 KINDS = ("role", "topic", "term")
@@ -42,6 +43,7 @@ class Term(BaseModel):
 
 class Glossary(BaseModel):
     terms: list[Term] = Field(default_factory=list)
+    _cache: dict[int, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def sha(self) -> str:
@@ -62,34 +64,53 @@ class Glossary(BaseModel):
         without it they match as substrings.
         """
         low = f" {_fold(text)} "
-        text_forms = forms(text) if forms is not None else []
+        text_forms = tuple(forms(text)) if forms is not None else ()
         found: list[tuple[int, int, Term]] = []
-        for term in self.terms:
-            for phrase in sorted({*term.say, *term.ko, term.name}, key=len, reverse=True):
-                folded = _fold(phrase)
-                if forms is not None and not _LATIN.fullmatch(folded):
-                    pos = _find_run(text_forms, _phrase_forms(folded, forms))
+        for term, phrases in self._compiled(forms):
+            for length, latin, run, folded in phrases:
+                if latin is not None:
+                    m = latin.search(low)
+                    pos = m.start() if m else -1
+                elif run:
+                    pos = _find_run(text_forms, run)
                 else:
-                    pos = _find(low, folded)
+                    pos = low.find(folded)
                 if pos >= 0:
-                    found.append((pos, -len(phrase), term))
+                    found.append((pos, -length, term))
                     break
         found.sort(key=lambda f: (f[0], f[1]))
         return [t for _, _, t in found]
 
+    def _compiled(
+        self, forms: Callable[[str], list[str]] | None
+    ) -> list[tuple[Term, list[tuple[int, re.Pattern[str] | None, tuple[str, ...], str]]]]:
+        """Phrases prepared once per glossary (and analyser): this runs for every question."""
+        key = id(forms) if forms is not None else 0
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        compiled = []
+        for term in self.terms:
+            phrases = []
+            for phrase in sorted({*term.say, *term.ko, term.name}, key=len, reverse=True):
+                folded = _fold(phrase)
+                if not folded:
+                    continue
+                if _LATIN.fullmatch(folded):
+                    pattern = re.compile(rf"(?<![a-z]){re.escape(folded)}(?:s|es)?(?![a-z])")
+                    phrases.append((len(phrase), pattern, (), folded))
+                else:
+                    run = tuple(forms(folded)) if forms is not None else ()
+                    phrases.append((len(phrase), None, run, folded))
+            compiled.append((term, phrases))
+        self._cache[key] = compiled
+        return compiled
+
 
 _LATIN = re.compile(r"[a-z0-9 .'/&+-]+")
-_PHRASE_CACHE: dict[str, tuple[str, ...]] = {}
 
 
-def _phrase_forms(phrase: str, forms: Callable[[str], list[str]]) -> tuple[str, ...]:
-    cached = _PHRASE_CACHE.get(phrase)
-    if cached is None:
-        cached = _PHRASE_CACHE[phrase] = tuple(forms(phrase))
-    return cached
-
-
-def _find_run(haystack: list[str], needle: tuple[str, ...]) -> int:
+def _find_run(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
     n = len(needle)
     if not n:
         return -1
@@ -101,16 +122,6 @@ def _find_run(haystack: list[str], needle: tuple[str, ...]) -> int:
 
 def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower()).strip()
-
-
-def _find(haystack: str, needle: str) -> int:
-    """Find a phrase; Latin words must match whole words (plural 's' allowed)."""
-    if not needle:
-        return -1
-    if _LATIN.fullmatch(needle):
-        m = re.search(rf"(?<![a-z]){re.escape(needle)}(?:s|es)?(?![a-z])", haystack)
-        return m.start() if m else -1
-    return haystack.find(needle)
 
 
 def load_glossary(knowledge_dir: Path) -> Glossary:
@@ -132,10 +143,9 @@ def load_glossary(knowledge_dir: Path) -> Glossary:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise GlossaryError(
-                f"{path.name}: entry {n} ({entry.get('name', '?') if isinstance(entry, dict) else entry!r}): "
-                f"{where}: {first['msg']}"
-            ) from exc
+            label = entry.get("name", "?") if isinstance(entry, dict) else entry
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise GlossaryError(f"{path.name}: entry {n} ({label}): {where}: {message}") from exc
         if term.name in names:
             raise GlossaryError(f"{path.name}: entry {n}: the name '{term.name}' is used twice")
         if not term.ko:

@@ -74,8 +74,9 @@ class Chunk(BaseModel):
 
     @property
     def embed_text(self) -> str:
-        """The text that is embedded: the section path gives the passage its context."""
-        return f"{self.section}\n{self.text}" if self.section else self.text
+        """What is embedded and tokenised: the section path (and the headings of sections it
+        absorbed as duplicates) gives the passage its context."""
+        return embed_text(self.section, self.also_under, self.text)
 
     def to_metadata(self) -> dict[str, str | int]:
         return {
@@ -113,6 +114,11 @@ class Chunk(BaseModel):
             also_under=json.loads(str(meta.get("also_under") or "[]")),
             generation=int(meta.get("generation", 0)),
         )
+
+
+def embed_text(section: str, also_under: list[str], text: str) -> str:
+    heading = section + (f" ({', '.join(also_under)})" if also_under else "")
+    return f"{heading}\n{text}" if heading else text
 
 
 class Pointer(BaseModel):

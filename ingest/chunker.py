@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from core.index import Chunk, Unit
+from core.index import Chunk, Unit, embed_text
 from core.korean import Tokenizer
 from ingest.loader import Document, detect_language
 from ingest.structure import Block, Parsed, Section
@@ -145,7 +145,7 @@ def chunk_document(doc: Document, parsed: Parsed, tok: Tokenizer) -> ChunkedDocu
     def emit(section: Section, kind: str, text: str, units: list[Unit]) -> None:
         heading = section.heading
         also = list(section.also_under)
-        embed = heading + (f" ({', '.join(also)})" if also else "") + "\n" + text
+        embed = embed_text(heading, also, text)
         digest = hashlib.sha256(embed.encode()).hexdigest()
         chunks.append(
             Chunk(

@@ -26,6 +26,12 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@pytest.fixture
+def settings_for() -> Callable[..., Settings]:
+    """`make_settings` as a fixture: Settings(data_dir, **overrides) without any .env."""
+    return make_settings
+
+
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DATA_DIR holding an index of the real knowledge/ directory, built once per session."""
