@@ -97,7 +97,8 @@ def test_duplicates_are_kept_once_with_the_other_heading_recorded(
     sections = {c.section for c in chunks}
     assert "코치" not in sections
     trainer = [c for c in chunks if c.section == "트레이너"]
-    assert trainer and all("코치" in c.also_under for c in trainer)
+    assert trainer
+    assert all("코치" in c.also_under for c in trainer)
     repeated = (
         "잘 정의된 계층 구조는 콜센터의 모든 직원에게 경력을 쌓을 수 있는 쉬운 길을 제공합니다."
     )
@@ -117,6 +118,7 @@ def test_every_chunk_carries_its_metadata(first: list[Chunk]) -> None:
         assert chunk.title == "콜센터에서 일하기: 소개, 직위 및 팁"
         assert chunk.published == "2024-03-05"
         assert chunk.language == "ko"
-        assert len(chunk.hash) == 32 and chunk.doc_hash
+        assert len(chunk.hash) == 32
+        assert chunk.doc_hash
         assert chunk.tokens
     assert len({c.id for c in first}) == len(first)

@@ -56,7 +56,8 @@ def test_sidecar_metadata_and_data_files(tmp_path: Path) -> None:
     (tmp_path / "glossary.yaml").write_text("terms: []\n", encoding="utf-8")
     (tmp_path / ".hidden.txt").write_text(KOREAN, encoding="utf-8")
     files, skipped = discover(tmp_path)
-    assert [f.name for f in files] == ["doc.txt"] and skipped == []
+    assert [f.name for f in files] == ["doc.txt"]
+    assert skipped == []
     doc = _load(files[0])
     assert doc.title == "상담원 안내"  # type: ignore[attr-defined]
     assert doc.published == "2023-01-02"  # type: ignore[attr-defined]
@@ -82,7 +83,12 @@ def test_html_keeps_headings_lists_and_tables_but_not_navigation() -> None:
     text, title = html_to_text(html)
     assert title == "콜센터 안내"
     lines = text.splitlines()
-    assert "# 콜센터 안내" in lines and "## 기술" in lines
-    assert "- 경청" in lines and "- 공감" in lines
-    assert "역할 | 업무 |" in lines and "팀 리더 | 팀 관리 |" in lines
-    assert "Home" not in text and "Copyright" not in text and "var x" not in text
+    assert "# 콜센터 안내" in lines
+    assert "## 기술" in lines
+    assert "- 경청" in lines
+    assert "- 공감" in lines
+    assert "역할 | 업무 |" in lines
+    assert "팀 리더 | 팀 관리 |" in lines
+    assert "Home" not in text
+    assert "Copyright" not in text
+    assert "var x" not in text

@@ -82,7 +82,8 @@ class CountingEmbedder:
 
 def test_first_ingest_publishes_everything(corpus: Settings) -> None:
     report = run_ingest(corpus)
-    assert report.published and report.generation == 1
+    assert report.published
+    assert report.generation == 1
     assert (report.documents, report.added, report.updated, report.removed) == (2, 2, 0, 0)
     assert report.embedded == report.chunks > 0
     assert _active_sources(corpus) == {"pay.txt": 2, "roles.txt": 3}
@@ -93,8 +94,10 @@ def test_reingest_with_no_change_embeds_nothing(corpus: Settings) -> None:
     run_ingest(corpus)
     embedder = CountingEmbedder()
     report = run_ingest(corpus, embedder=embedder)
-    assert not report.published and report.generation == 1
-    assert report.unchanged == 2 and report.embedded == 0
+    assert not report.published
+    assert report.generation == 1
+    assert report.unchanged == 2
+    assert report.embedded == 0
     assert embedder.calls == 0
 
 
@@ -105,17 +108,20 @@ def test_editing_one_document_re_embeds_only_its_changed_chunks(corpus: Settings
     assert is_stale(corpus)
     embedder = CountingEmbedder()
     report = run_ingest(corpus, embedder=embedder)
-    assert report.published and report.generation == 2
+    assert report.published
+    assert report.generation == 2
     assert (report.updated, report.unchanged) == (1, 1)
     assert embedder.texts == ["야간 근무\n야간과 주말 근무에는 추가 수당이 지급됩니다."]
-    assert report.embedded == 1 and report.reused == report.chunks - 1
+    assert report.embedded == 1
+    assert report.reused == report.chunks - 1
 
 
 def test_deleting_a_document_removes_its_chunks(corpus: Settings) -> None:
     run_ingest(corpus)
     (corpus.knowledge_dir / "roles.txt").unlink()
     report = run_ingest(corpus, embedder=CountingEmbedder())
-    assert report.removed == 1 and report.embedded == 0
+    assert report.removed == 1
+    assert report.embedded == 0
     assert _active_sources(corpus) == {"pay.txt": 2}
 
 
@@ -135,7 +141,8 @@ def test_a_failure_mid_run_leaves_the_old_generation_serving(corpus: Settings) -
     assert _active_sources(corpus) == {"pay.txt": 2, "roles.txt": 3}
     # And the next run completes.
     report = run_ingest(corpus)
-    assert report.published and report.added == 1
+    assert report.published
+    assert report.added == 1
 
 
 def test_a_second_ingest_is_refused_while_one_runs(corpus: Settings) -> None:
@@ -199,7 +206,8 @@ def test_cli_ingest_reports_json_and_exit_codes(corpus: Settings, tmp_path: Path
         "seconds",
     ):
         assert key in report
-    assert report["documents"] == 2 and report["added"] == 2
+    assert report["documents"] == 2
+    assert report["added"] == 2
     missing = runner.invoke(app, ["ingest", "--knowledge-dir", str(tmp_path / "nope")], env=env)
     assert missing.exit_code == 2
     (corpus.knowledge_dir / "glossary.yaml").write_text("terms: [1, 2]\n", encoding="utf-8")
@@ -211,5 +219,6 @@ def test_rebuild_re_embeds_everything(corpus: Settings) -> None:
     run_ingest(corpus)
     embedder = CountingEmbedder()
     report = run_ingest(corpus, rebuild=True, embedder=embedder)
-    assert report.published and report.embedded == report.chunks == len(embedder.texts)
+    assert report.published
+    assert report.embedded == report.chunks == len(embedder.texts)
     shutil.rmtree(corpus.data_dir)

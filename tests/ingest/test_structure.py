@@ -64,7 +64,8 @@ def test_bullets_and_numbered_items_become_lists(second: object) -> None:
     by_first = {lst.items[0]: lst for lst in lists}  # type: ignore[attr-defined]
     assert len(by_first["개인 및 팀 목표 설정"].items) == 7  # type: ignore[attr-defined]
     paid = next(lst for lst in lists if lst.items[0].startswith("최고고객책임자(CCO)"))  # type: ignore[attr-defined]
-    assert paid.ordered and len(paid.items) == 5  # type: ignore[attr-defined]
+    assert paid.ordered
+    assert len(paid.items) == 5
 
 
 def test_web_boilerplate_and_english_captions_are_dropped(second: object) -> None:
@@ -73,7 +74,8 @@ def test_web_boilerplate_and_english_captions_are_dropped(second: object) -> Non
     assert "Request a Demo" in dropped
     assert "Accountability in a hierarchy" in dropped
     words = " ".join(b.plain() for s in second.sections for b in s.blocks)  # type: ignore[attr-defined]
-    assert "Table of Contents" not in words and "Request a Demo" not in words
+    assert "Table of Contents" not in words
+    assert "Request a Demo" not in words
 
 
 def test_role_sections_are_found(second: object) -> None:
