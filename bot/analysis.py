@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["ko", "en"]
 
 # Slack <@U123>, <!here>, <#C1|name>; Discord <@123>, <@!123>, <@&123>, <#123>, @everyone.
 _PLATFORM_MARKUP = re.compile(r"<[@#!][^>\s]{0,80}>|@(?:everyone|here|channel)\b", re.I)
@@ -87,11 +90,26 @@ _INJECTION = re.compile(
     r"|disregard (all |the )?(previous|prior|above) "
     r"|(reveal|print|show|repeat) (your |the )?(system|hidden) (prompt|instructions)"
     r"|you are now |act as (a |an )?(?!call)|jailbreak|developer mode|\bDAN\b"
-    r"|이전 (지시|명령|지침|프롬프트)[을를은는]? ?(무시|잊)"
-    r"|(지시|명령|지침|규칙)[을를]? (모두 )?무시"
-    r"|시스템 프롬프트|너는 이제|역할극|탈옥",
+    r"|이전 (지시|명령|지침|프롬프트)[을를은는이가]? ?(모두 |전부 |다 )?(무시|잊)"
+    r"|(지시|명령|지침|규칙|제한|설정)[을를은는이가]? ?(모두 |전부 |다 )?(무시|해제|출력|공개|보여)"
+    r"|시스템\s*프롬프트|^\s*시스템\s*:|^\s*system\s*:|관리자 모드|개발자 모드|admin mode"
+    r"|너는 이제|지금부터 너는|역할극|탈옥|내부 설정",
     re.I,
 )
+
+
+_OFF_TASK = re.compile(
+    r"\b(write|compose|make up|create|generate|draft)\b.{0,20}\b(poem|song|story|joke|essay|code|script|program|function|lyrics|haiku)s?\b"
+    r"|\btranslate\b|\btell (me )?a joke\b"
+    r"|(시|노래|소설|농담|이야기|가사|코드|프로그램|에세이)\s*(한\s*(편|곡|개|줄))?\s*(좀\s*)?(써|지어|만들어|작성해|짜)"
+    r"|번역(해|좀)",
+    re.I,
+)
+
+
+def off_task(text: str) -> bool:
+    """Requests to produce something (a poem, code, a translation) rather than to learn something."""
+    return bool(_OFF_TASK.search(text))
 
 
 @dataclass
@@ -131,7 +149,7 @@ def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def language_of(text: str) -> str:
+def language_of(text: str) -> Language:
     """'ko' when Hangul is a fair share of the letters, 'en' for Latin text, 'ko' otherwise."""
     hangul = sum("\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e" for c in text)
     latin = sum(c.isascii() and c.isalpha() for c in text)
@@ -140,9 +158,14 @@ def language_of(text: str) -> str:
     return "ko" if hangul >= latin * 0.25 else "en"
 
 
+_KO_WHAT_IS_THERE = re.compile(r"(어떤|무슨|뭐|무엇|어느)[^?.]{0,15}(있|있어|있나|있을까|있죠)")
+
+
 def is_list_question(text: str, language: str) -> bool:
     low = text.lower()
     if language == "ko":
+        if _KO_WHAT_IS_THERE.search(text):
+            return True
         fact = any(c in text for c in _FACT_CUES_KO)
         listy = any(c in text for c in _LIST_CUES_KO)
         return listy and not (fact and "기술" not in text and "능력" not in text)
@@ -172,12 +195,15 @@ class Reading:
     """Everything the advisor needs to know about a question before retrieval."""
 
     text: str  # cleaned question
-    language: str
+    language: Language
     list_type: bool
     refers_back: bool
     injection: bool
     query: str  # what is searched (may carry the conversation's focus)
     expansions: list[str] = field(default_factory=list)
+    #: One group of the documents' words per glossary concept the question mentions: any word
+    #: of a group satisfies it ("연봉" or "급여" or "임금" all answer a question about pay).
+    concepts: list[list[str]] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)  # glossary role names mentioned
     topics: list[str] = field(default_factory=list)  # glossary topic names mentioned
     focus: str = ""  # role this question is about (mentioned or carried over)

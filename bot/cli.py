@@ -69,7 +69,7 @@ def ingest(
     ] = False,
 ) -> None:
     """Build or update the index from the documents in the knowledge directory."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from ingest import IngestBusy, IngestError, is_stale, run_ingest
 
@@ -91,7 +91,7 @@ def ingest(
         disable=not show,
         transient=True,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:

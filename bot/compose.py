@@ -10,7 +10,7 @@ from bot.analysis import Reading
 from bot.knowledge import Snapshot
 from bot.messages import say
 from bot.models import Citation
-from bot.retrieval import Hit, Retrieved
+from bot.retrieval import Concept, Hit, Retrieved
 from core.index import Chunk, Unit
 from core.korean import Tokenizer
 
@@ -19,9 +19,18 @@ _AGING = re.compile(
     r"\d[\d,.]*\s*(%|퍼센트|달러|dollars?|원\b|개의?\s*(관련\s*)?일자리|jobs?)|\$\s?\d|\d{4}\s*년까지",
     re.I,
 )
-_QUANTITY = re.compile(r"몇|얼마|how (many|much)|what percent|비율|퍼센트", re.I)
+_QUANTITY = re.compile(
+    r"몇|얼마|수치|통계|비율|퍼센트|속도|how (many|much|fast|quick)|what percent|numbers?\b|figures?\b|statistics|stats\b",
+    re.I,
+)
+#: Sentences that lean on the one before them; quoting one alone would lose its subject.
+_CONTINUES = re.compile(
+    r"^(특히|또한|이는|이것은|그러나|하지만|즉|예를 들어|그래서|따라서|이러한|이렇게|그런 다음)"
+)
 _HAS_FIGURE = re.compile(r"\d")
 _ITEM_CHARS = 220
+#: Topics that are attributes of a role ("팀 리더의 기술", "what does a trainer do").
+ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path", "highest paid"})
 _FACT_UNITS = 2
 _LIST_ITEMS = 10
 
@@ -50,6 +59,44 @@ def _first_sentence(text: str, limit: int) -> str:
     return text[:limit].rstrip() + "…"
 
 
+@dataclass(frozen=True)
+class RoleNames:
+    """The roles a question asks about, and how to tell which role a text is about."""
+
+    asked: frozenset[str]  # role ids (glossary names) the question names or carries over
+    names: tuple[tuple[str, str], ...]  # (Korean name, role id) of every role, longest first
+
+    @classmethod
+    def build(cls, snap: Snapshot, asked: list[str]) -> RoleNames:
+        names = sorted(
+            ((k, t.name) for t in snap.glossary.terms if t.kind == "role" for k in t.ko),
+            key=lambda kv: len(kv[0]),
+            reverse=True,
+        )
+        return cls(asked=frozenset(asked), names=tuple(names))
+
+    def within(self, text: str) -> str | None:
+        """The role whose longest Korean name occurs in the text."""
+        return next((role for name, role in self.names if name in text), None)
+
+    def labelled(self, text: str) -> str | None:
+        """The role an item is labelled with ("고객 계정 관리자: ...", "최고고객책임자(CCO): ...")."""
+        head = re.split(r"[:(/]", text, maxsplit=1)[0].strip()
+        if len(head) > 25 or head == text.strip():
+            return None
+        return next((role for name, role in self.names if name in head), None)
+
+    def is_subject_of(self, text: str) -> bool:
+        """Does the sentence open with an asked role as its subject ("트레이너는 ...")?"""
+        return any(
+            role in self.asked and re.match(rf"{re.escape(name)}(은|는|이|가)\s", text)
+            for name, role in self.names
+        )
+
+    def subject(self, unit: Unit, chunk: Chunk) -> str | None:
+        return self.labelled(unit.text) or self.within(chunk.section.split(" > ")[-1])
+
+
 class Composer:
     def __init__(self, tokenizer: Tokenizer, max_chars: int = 900) -> None:
         self.tok = tokenizer
@@ -61,21 +108,25 @@ class Composer:
     def _unit_tokens(self, unit: Unit) -> frozenset[str]:
         return self._tokens(unit.text)
 
-    def _overlap(
-        self, tokens: frozenset[str] | set[str], weights: dict[str, float], snap: Snapshot
-    ) -> float:
-        """Share of the query's (idf-weighted) tokens that the text contains."""
-        total = 0.0
-        got = 0.0
-        for token, weight in weights.items():
-            w = weight * snap.bm25.idf.get(token, 0.5)
-            total += w
-            if token in tokens:
-                got += w
+    @staticmethod
+    def _overlap(tokens: frozenset[str] | set[str], concepts: list[Concept]) -> float:
+        """Weighted share of the question's concepts the text speaks about."""
+        total = sum(c.weight for c in concepts)
+        got = sum(c.weight for c in concepts if not c.words.isdisjoint(tokens))
         return got / total if total else 0.0
 
+    @staticmethod
+    def _role_fit(unit: Unit, chunk: Chunk, roles: RoleNames) -> float:
+        """Prefer what is said about the role asked about; avoid what is said about another."""
+        if not roles.asked:
+            return 0.0
+        subject = roles.subject(unit, chunk)
+        if subject is None:
+            return 0.0
+        return 0.35 if subject in roles.asked else -0.35
+
     def _candidates(
-        self, snap: Snapshot, retrieved: Retrieved, hits: list[Hit], question: str = ""
+        self, retrieved: Retrieved, hits: list[Hit], question: str, roles: RoleNames
     ) -> list[_Picked]:
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         wants_figure = bool(_QUANTITY.search(question))
@@ -85,56 +136,93 @@ class Composer:
                 # A lead-in or a rhetorical question from the page is not an answer.
                 if unit.kind == "lead" or unit.text.rstrip().endswith("?"):
                     continue
-                overlap = self._overlap(self._unit_tokens(unit), retrieved.weights, snap)
+                overlap = self._overlap(self._unit_tokens(unit), retrieved.concepts)
                 score = 0.6 * overlap + 0.4 * hit.fused / top
-                # "몇 명", "how much": the statement holding a figure is the answer.
-                if wants_figure and _HAS_FIGURE.search(unit.text):
+                # "몇 명", "how much": the on-topic statement holding a figure is the answer.
+                if wants_figure and overlap >= 0.3 and _HAS_FIGURE.search(unit.text):
                     score += 0.25
+                score += self._role_fit(unit, hit.chunk, roles)
+                if roles.asked and roles.is_subject_of(unit.text):
+                    score += 0.15  # "트레이너는 ...": a sentence defining the role asked about
                 picked.append(_Picked(unit, hit, score))
         picked.sort(key=lambda p: p.score, reverse=True)
         return picked
 
-    def _structure_bonus(self, chunk: Chunk, weights: dict[str, float], snap: Snapshot) -> float:
+    def _structure_bonus(self, chunk: Chunk, concepts: list[Concept]) -> float:
         lead = next((u.text for u in chunk.units if u.kind == "lead"), "")
-        return self._overlap(self._tokens(f"{chunk.section} {lead}"), weights, snap)
+        return self._overlap(self._tokens(f"{chunk.section} {lead}"), concepts)
 
     # -- composing -----------------------------------------------------------------------
     def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
         hits = retrieved.hits[:5]
         if not hits:
             return Composition(text="", citations=[])
+        # A role steers the answer only when the question is about the role itself (its duties,
+        # skills, pay...), not when it asks about a topic and merely mentions who is involved.
+        about_role = all(t in ROLE_ATTRIBUTES for t in reading.topics)
+        asked = (
+            (list(reading.roles) + ([reading.focus] if reading.carried_focus else []))
+            if about_role
+            else []
+        )
+        roles = RoleNames.build(snap, asked)
         writer = _Writer(reading.language, self.max_chars)
-        anchor = self._anchor(snap, retrieved) if reading.list_type else None
-        if anchor is not None and anchor.chunk.kind == "row":
-            rows = [c for c in snap.siblings(anchor.chunk) if c.kind == "row"]
-            scores = [self._overlap(set(c.tokens), retrieved.weights, snap) for c in rows]
-            best = max(scores, default=0.0)
-            others = sorted(scores)[:-1] or [0.0]
-            if best > 0 and best >= 2 * (sum(others) / len(others)) and len(rows) > 2:
-                anchor = None  # the question singles out one row: answer it as a fact
+        anchor = self._anchor(snap, retrieved, roles) if reading.list_type else None
+        if (
+            anchor is not None
+            and anchor.chunk.kind == "row"
+            and self._singles_out_row(snap, anchor, retrieved)
+        ):
+            anchor = None
         if anchor is not None:
-            self._write_structured(snap, reading, retrieved, anchor, writer)
-        elif reading.list_type:
-            self._write_bullets(snap, retrieved, hits, writer, reading.text)
+            # The question's own specifics ("상담원이랑 경영진 사이") can point at one statement
+            # far better than at the list: then that statement is the answer.
+            best_unit = max(
+                (
+                    self._overlap(self._unit_tokens(u), retrieved.concepts)
+                    for h in hits
+                    for u in h.chunk.units
+                ),
+                default=0.0,
+            )
+            if best_unit - self._overlap(frozenset(anchor.chunk.tokens), retrieved.concepts) > 0.25:
+                anchor = None
+        if anchor is not None:
+            self._write_structured(snap, reading, retrieved, anchor, writer, roles)
+        elif reading.list_type and not roles.asked:
+            self._write_bullets(retrieved, hits, writer, reading.text, roles)
         else:
-            self._write_fact(snap, retrieved, hits, writer, reading.text)
+            self._write_fact(retrieved, hits, writer, reading.text, roles)
         return writer.finish()
 
-    def _anchor(self, snap: Snapshot, retrieved: Retrieved) -> Hit | None:
+    def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
+        """Does the question ask about one row of a table rather than the table?"""
+        rows = [c for c in snap.siblings(anchor.chunk) if c.kind == "row"]
+        if len(rows) <= 2:
+            return False
+        scores = sorted(self._overlap(frozenset(c.tokens), retrieved.concepts) for c in rows)
+        others = scores[:-1]
+        return scores[-1] > 0 and scores[-1] >= 2 * (sum(others) / len(others))
+
+    def _anchor(self, snap: Snapshot, retrieved: Retrieved, roles: RoleNames) -> Hit | None:
         """The list or table that best answers a list question, if one is near the top."""
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         best: tuple[float, Hit] | None = None
-        for hit in retrieved.hits[:5]:
-            if hit.chunk.kind not in {"list", "row"}:
+        for hit in retrieved.hits[:6]:
+            chunk = hit.chunk
+            if chunk.kind not in {"list", "row"}:
                 continue
             rel = hit.fused / top
-            if rel < 0.45:
-                continue
             # A list must be about the question, not merely nearby in embedding space.
-            content = self._overlap(frozenset(hit.chunk.tokens), retrieved.weights, snap)
-            if content < 0.3 and rel < 0.9:
+            content = self._overlap(frozenset(chunk.tokens), retrieved.concepts)
+            if rel < 0.45 or (content < 0.3 and rel < 0.9):
                 continue
-            score = rel + 0.6 * self._structure_bonus(hit.chunk, retrieved.weights, snap)
+            score = rel + 0.6 * self._structure_bonus(chunk, retrieved.concepts)
+            if roles.asked:
+                owner = roles.within(chunk.section.split(" > ")[-1])
+                if owner is None or owner not in roles.asked:
+                    continue  # another role's list, or a list about several roles
+                score += 0.5
             if best is None or score > best[0]:
                 best = (score, hit)
         return best[1] if best else None
@@ -146,6 +234,7 @@ class Composer:
         retrieved: Retrieved,
         anchor: Hit,
         writer: _Writer,
+        roles: RoleNames,
     ) -> None:
         chunk = anchor.chunk
         writer.intro(say("intro_list", reading.language))
@@ -154,30 +243,18 @@ class Composer:
             _Picked(
                 u,
                 Hit(c, 0, 0, anchor.fused),
-                self._overlap(self._unit_tokens(u), retrieved.weights, snap),
+                self._overlap(self._unit_tokens(u), retrieved.concepts),
             )
             for c in snap.siblings(chunk)
             if c.kind == "prose"
             for u in c.units[:2]
+            if not u.text.rstrip().endswith("?")
         ]
         context.sort(key=lambda p: p.score, reverse=True)
         if context and context[0].score >= 0.5:
             writer.statement(context[0].unit.text, context[0].hit)
         if chunk.kind == "row":
-            rows = [c for c in snap.siblings(chunk) if c.kind == "row"]
-            labelled = all(u.kind == "cell" for c in rows for u in c.units)
-            if labelled:
-                columns: dict[str, list[tuple[str, Chunk]]] = {}
-                for row in rows:
-                    for unit in row.units:
-                        columns.setdefault(unit.label, []).append((unit.text, row))
-                for label, cells in columns.items():
-                    writer.heading(label)
-                    for text, row in cells:
-                        writer.bullet(text, Hit(row, 0, 0, anchor.fused))
-            else:
-                for row in rows:
-                    writer.bullet(row.units[0].text, Hit(row, 0, 0, anchor.fused))
+            self._write_rows(snap, retrieved, anchor, writer)
         else:
             lead = next((u.text for u in chunk.units if u.kind == "lead"), "")
             parts = [
@@ -193,10 +270,36 @@ class Composer:
                 writer.bullet(text, Hit(part, 0, 0, anchor.fused))
         writer.hint_section(chunk.section)
 
-    def _write_bullets(
-        self, snap: Snapshot, retrieved: Retrieved, hits: list[Hit], writer: _Writer, question: str
+    def _write_rows(
+        self, snap: Snapshot, retrieved: Retrieved, anchor: Hit, writer: _Writer
     ) -> None:
-        picked = self._candidates(snap, retrieved, hits, question)
+        rows = [c for c in snap.siblings(anchor.chunk) if c.kind == "row"]
+        if not all(u.kind == "cell" for c in rows for u in c.units):
+            for row in rows:
+                writer.bullet(row.units[0].text, Hit(row, 0, 0, anchor.fused))
+            return
+        columns: dict[str, list[tuple[str, Chunk]]] = {}
+        for row in rows:
+            for unit in row.units:
+                columns.setdefault(unit.label, []).append((unit.text, row))
+        # "좋은 점만": when the question names one column and not the others, show that one.
+        fit = {label: self._overlap(self._tokens(label), retrieved.concepts) for label in columns}
+        best = max(fit.values(), default=0.0)
+        chosen = [label for label in columns if fit[label] == best] if best > 0 else list(columns)
+        for label in chosen:
+            writer.heading(label)
+            for text, row in columns[label]:
+                writer.bullet(text, Hit(row, 0, 0, anchor.fused))
+
+    def _write_bullets(
+        self,
+        retrieved: Retrieved,
+        hits: list[Hit],
+        writer: _Writer,
+        question: str,
+        roles: RoleNames,
+    ) -> None:
+        picked = self._candidates(retrieved, hits, question, roles)
         if not picked:
             return
         writer.intro(say("intro_list", writer.language))
@@ -208,12 +311,43 @@ class Composer:
         writer.hint_section(picked[0].hit.chunk.section)
 
     def _write_fact(
-        self, snap: Snapshot, retrieved: Retrieved, hits: list[Hit], writer: _Writer, question: str
+        self,
+        retrieved: Retrieved,
+        hits: list[Hit],
+        writer: _Writer,
+        question: str,
+        roles: RoleNames,
     ) -> None:
-        picked = self._candidates(snap, retrieved, hits[:4], question)
+        picked = self._candidates(retrieved, hits[:5], question, roles)
         if not picked:
             return
+        first = picked[0]
+        units = first.hit.chunk.units
+        items = [u for u in units if u.kind == "item"]
+        if (
+            first.unit.kind == "item"
+            and items
+            and sum(len(u.text) for u in items) / len(items) < 40
+        ):
+            # One word of a short list ("주말") answers best as the list it belongs to.
+            writer.intro(say("intro_list", writer.language))
+            lead = next((u.text for u in units if u.kind == "lead"), "")
+            if lead:
+                writer.line(lead)
+            for unit in items[:_LIST_ITEMS]:
+                writer.bullet(unit.text, first.hit)
+            writer.hint_section(first.hit.chunk.section)
+            return
         writer.intro(say("intro_fact", writer.language))
+        at = units.index(first.unit)
+        if _CONTINUES.match(first.unit.text) and at > 0:
+            # "특히 화가 난 발신자..." means nothing without the sentence it continues.
+            writer.statement(units[at - 1].text, first.hit)
+        elif at + 1 < len(units) and _CONTINUES.match(units[at + 1].text):
+            writer.statement(first.unit.text, first.hit)
+            writer.statement(units[at + 1].text, first.hit)
+            writer.hint_section(first.hit.chunk.section)
+            return
         chosen = [picked[0]]
         for p in picked[1:]:
             if len(chosen) >= _FACT_UNITS or p.score < picked[0].score * 0.8:

@@ -44,6 +44,16 @@ class BM25:
             for token, p in postings.items()
         }
 
+    def concept_idf(self, words: frozenset[str]) -> float:
+        """idf of "any of these words": a concept is as common as the chunks holding any of them."""
+        holders: set[int] = set()
+        for word in words:
+            hit = self.index.get(word)
+            if hit is not None:
+                holders.update(hit[0].tolist())
+        df = len(holders)
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5)) if df else 0.0
+
     def scores(self, weighted: dict[str, float]) -> dict[int, float]:
         """Score every chunk that holds at least one query token."""
         acc: dict[int, float] = defaultdict(float)

@@ -31,10 +31,99 @@ class Hit:
     fused: float
 
 
+#: Words that carry no topic of their own; they count for little when judging relevance.
+GENERIC = frozenset(
+    [
+        "것",
+        "수",
+        "등",
+        "때",
+        "경우",
+        "중",
+        "점",
+        "방법",
+        "무엇",
+        "뭐",
+        "사람",
+        "정도",
+        "하나",
+        "때문",
+        "생각",
+        "일",
+        "곳",
+        "말",
+        "가지",
+        "분",
+        "거",
+        "좀",
+        "알리",
+        "말하",
+        "설명",
+        "알",
+        "주",
+        "하",
+        "되",
+        "있",
+        "어떻",
+        "무슨",
+        "어떤",
+        "what",
+        "how",
+        "why",
+        "who",
+        "when",
+        "where",
+        "which",
+        "do",
+        "does",
+        "is",
+        "are",
+        "the",
+        "a",
+        "an",
+        "i",
+        "you",
+        "me",
+        "my",
+        "your",
+        "it",
+        "this",
+        "that",
+        "can",
+        "could",
+        "would",
+        "should",
+        "please",
+        "tell",
+        "about",
+        "for",
+        "of",
+        "to",
+        "in",
+        "on",
+        "and",
+        "or",
+        "with",
+        "get",
+        "there",
+        "any",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A thing the question asks about: satisfied by any of its words."""
+
+    words: frozenset[str]
+    weight: float
+
+
 @dataclass
 class Retrieved:
     hits: list[Hit]
     weights: dict[str, float]  # the weighted lexical query that was used
+    concepts: list[Concept]
     dense_top: float
     lexical_top: float
     embed_ms: float
@@ -54,11 +143,38 @@ class HybridRetriever:
         """Question tokens at full weight, glossary expansions and carried focus a bit lower."""
         weights: dict[str, float] = {}
         for token in self.tokenizer.tokens(reading.text):
-            weights[token] = max(weights.get(token, 0.0), 1.0)
+            weights[token] = max(weights.get(token, 0.0), 0.2 if token in GENERIC else 1.0)
         for phrase in reading.expansions:
             for token in self.tokenizer.tokens(phrase):
                 weights[token] = max(weights.get(token, 0.0), 0.7)
         return weights
+
+    def concepts(self, reading: Reading, snap: Snapshot) -> list[Concept]:
+        """The question as concepts: each of its words, plus one per glossary term it used
+        in other words than the documents' ("salary" -> any of 연봉/급여/임금).
+
+        Words no document contains are left out: no passage can speak to them, so they
+        would only lower every passage's score alike.
+        """
+        idf = snap.bm25.idf
+        own = list(dict.fromkeys(self.tokenizer.tokens(reading.text)))
+        out = [
+            Concept(frozenset({t}), idf[t] * (0.2 if t in GENERIC else 1.0))
+            for t in own
+            if t in idf
+        ]
+        for group in reading.concepts:
+            if any(phrase in reading.text for phrase in group):
+                continue  # the question already uses the documents' own word
+            words = frozenset(
+                t
+                for phrase in group
+                for t in self.tokenizer.tokens(phrase)
+                if t in idf and t not in own
+            )
+            if words:
+                out.append(Concept(words, snap.bm25.concept_idf(words)))
+        return out
 
     def dense_text(self, reading: Reading) -> str:
         """The text embedded for the dense side: the query, plus Korean terms for English ones."""
@@ -99,6 +215,7 @@ class HybridRetriever:
         return Retrieved(
             hits=hits,
             weights=weights,
+            concepts=self.concepts(reading, snap),
             dense_top=max(dense.values(), default=0.0),
             lexical_top=max(lexical.values(), default=0.0),
             embed_ms=(t1 - t0) * 1000,

@@ -299,8 +299,8 @@ class SqlStateStore:
                 from sqlalchemy.dialects.postgresql import insert as upsert
             else:
                 from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-            stmt = upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
-            stmt = stmt.on_conflict_do_update(
+            base = upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
+            stmt = base.on_conflict_do_update(
                 index_elements=["user_key", "window_start"],
                 set_={"count": rate_windows.c.count + 1},
             ).returning(rate_windows.c.count)

@@ -25,6 +25,10 @@ class GlossaryError(ValueError):
     """The glossary file is invalid; the message names the entry."""
 
 
+#: (length, Latin whole-word pattern or None, Korean morpheme run, folded phrase)
+_Phrase = tuple[int, "re.Pattern[str] | None", tuple[str, ...], str]
+
+
 class Term(BaseModel):
     """One concept: the ways people say it, and the words the documents use for it."""
 
@@ -83,15 +87,15 @@ class Glossary(BaseModel):
 
     def _compiled(
         self, forms: Callable[[str], list[str]] | None
-    ) -> list[tuple[Term, list[tuple[int, re.Pattern[str] | None, tuple[str, ...], str]]]]:
+    ) -> list[tuple[Term, list[_Phrase]]]:
         """Phrases prepared once per glossary (and analyser): this runs for every question."""
         key = id(forms) if forms is not None else 0
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        compiled = []
+        compiled: list[tuple[Term, list[_Phrase]]] = []
         for term in self.terms:
-            phrases = []
+            phrases: list[_Phrase] = []
             for phrase in sorted({*term.say, *term.ko, term.name}, key=len, reverse=True):
                 folded = _fold(phrase)
                 if not folded:

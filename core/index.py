@@ -26,7 +26,7 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 #: Bump when the chunker changes in a way that should re-chunk unchanged files.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 6
 
 
 class IndexError_(RuntimeError):
@@ -70,13 +70,15 @@ class Chunk(BaseModel):
     tokens: list[str] = Field(default_factory=list)
     published: str | None = None
     also_under: list[str] = Field(default_factory=list)
+    #: The sentence before a list's lead-in: found by search, not shown ("다음 사이를..." needs it).
+    context: str = ""
     generation: int = 0
 
     @property
     def embed_text(self) -> str:
         """What is embedded and tokenised: the section path (and the headings of sections it
         absorbed as duplicates) gives the passage its context."""
-        return embed_text(self.section, self.also_under, self.text)
+        return embed_text(self.section, self.also_under, self.text, self.context)
 
     def to_metadata(self) -> dict[str, str | int]:
         return {
@@ -92,6 +94,7 @@ class Chunk(BaseModel):
             "tokens": " ".join(self.tokens),
             "published": self.published or "",
             "also_under": json.dumps(self.also_under, ensure_ascii=False),
+            "context": self.context,
             "generation": self.generation,
         }
 
@@ -112,13 +115,15 @@ class Chunk(BaseModel):
             tokens=str(meta.get("tokens", "")).split(),
             published=str(meta.get("published") or "") or None,
             also_under=json.loads(str(meta.get("also_under") or "[]")),
+            context=str(meta.get("context") or ""),
             generation=int(meta.get("generation", 0)),
         )
 
 
-def embed_text(section: str, also_under: list[str], text: str) -> str:
+def embed_text(section: str, also_under: list[str], text: str, context: str = "") -> str:
     heading = section + (f" ({', '.join(also_under)})" if also_under else "")
-    return f"{heading}\n{text}" if heading else text
+    body = f"{context}\n{text}" if context else text
+    return f"{heading}\n{body}" if heading else body
 
 
 class Pointer(BaseModel):

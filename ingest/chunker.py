@@ -142,10 +142,10 @@ def chunk_document(doc: Document, parsed: Parsed, tok: Tokenizer) -> ChunkedDocu
     chunks: list[Chunk] = []
     published = doc.published or parsed.published
 
-    def emit(section: Section, kind: str, text: str, units: list[Unit]) -> None:
+    def emit(section: Section, kind: str, text: str, units: list[Unit], context: str = "") -> None:
         heading = section.heading
         also = list(section.also_under)
-        embed = embed_text(heading, also, text)
+        embed = embed_text(heading, also, text, context)
         digest = hashlib.sha256(embed.encode()).hexdigest()
         chunks.append(
             Chunk(
@@ -163,10 +163,29 @@ def chunk_document(doc: Document, parsed: Parsed, tok: Tokenizer) -> ChunkedDocu
                 tokens=tok.tokens(embed),
                 published=published,
                 also_under=also,
+                context=context,
             )
         )
 
-    for section in sections:
+    for index, section in enumerate(sections):
+        # A heading whose sub-sections are numbered ("7가지 기술" > "1. 고객중심의 전망" ...) is
+        # itself a list: the sub-headings are its items.
+        children = [
+            s.path[-1]
+            for s in sections[index + 1 :]
+            if len(s.path) == len(section.path) + 1 and s.path[:-1] == section.path
+        ]
+        numbered = [
+            re.sub(r"^\d{1,2}[.)]\s*", "", c) for c in children if re.match(r"^\d{1,2}[.)]", c)
+        ]
+        if section.path and len(numbered) >= 3:
+            lead = section.path[-1]
+            emit(
+                section,
+                "list",
+                "\n".join([lead, *(f"{n}. {c}" for n, c in enumerate(numbered, start=1))]),
+                [Unit(kind="lead", text=lead), *(Unit(kind="item", text=c) for c in numbered)],
+            )
         prose: list[str] = []
 
         def flush(section: Section = section, prose: list[str] = prose) -> None:
@@ -186,11 +205,12 @@ def chunk_document(doc: Document, parsed: Parsed, tok: Tokenizer) -> ChunkedDocu
                 nxt = blocks[idx + 1] if idx + 1 < len(blocks) else None
                 prose.extend(sents)
                 if nxt is not None and nxt.kind == "list" and _is_lead_in(prose[-1]):
-                    lead = [prose.pop()]
+                    leads = [prose.pop()]
                     # "주요 책임의 일부는 다음과 같습니다: / 주요 업무는 다음과 같습니다:"
                     while prose and prose[-1].endswith(":"):
-                        lead.insert(0, prose.pop())
-                    nxt.lead = " ".join(lead)
+                        leads.insert(0, prose.pop())
+                    nxt.lead = " ".join(leads)
+                    nxt.context = prose[-1] if prose else ""
             elif block.kind == "list":
                 flush()
                 start = 1
@@ -203,7 +223,7 @@ def chunk_document(doc: Document, parsed: Parsed, tok: Tokenizer) -> ChunkedDocu
                         for n, item in enumerate(group, start=start)
                     ]
                     start += len(group)
-                    emit(section, "list", "\n".join(lines), units)
+                    emit(section, "list", "\n".join(lines), units, block.context)
             else:
                 flush()
                 for text, units in _table_rows(block):

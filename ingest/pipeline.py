@@ -32,7 +32,9 @@ Progress = Callable[[str, int, int], None]
 
 
 class Embedder(Protocol):
-    identity: str
+    @property
+    def identity(self) -> str: ...
+
     dim: int
 
     def passages(self, texts: list[str]) -> Any: ...
@@ -161,9 +163,9 @@ def run_ingest(
         raise IngestError(f"knowledge directory {knowledge_dir} does not exist")
     with ingest_lock(settings.data_dir):
         store = store or IndexStore(settings)
-        embedder = embedder or make_embeddings(settings.embeddings)
+        used: Embedder = embedder if embedder is not None else make_embeddings(settings.embeddings)
         try:
-            report = _run(settings, store, embedder, rebuild, progress)
+            report = _run(settings, store, used, rebuild, progress)
         except IngestError:
             raise
         except GlossaryError as exc:
@@ -326,7 +328,7 @@ def _publish(
                 ids=[c.id for c in batch],
                 embeddings=[vectors.get(c.id) or reusable[c.hash] for c in batch],
                 documents=[c.text for c in batch],
-                metadatas=[c.to_metadata() for c in batch],  # type: ignore[misc]
+                metadatas=[c.to_metadata() for c in batch],
             )
         progress("write", len(chunks), len(chunks))
         if collection.count() != len(chunks):

@@ -65,6 +65,18 @@ BOILERPLATE = frozenset(
 
 
 @dataclass
+class _Event:
+    """One classified line (or table) of the raw text."""
+
+    kind: str  # "blank" | "heading" | "text" | "item" | "table"
+    text: str = ""
+    level: int = 1
+    ordered: bool = False
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
 class Block:
     """A paragraph, a list (with the sentence that introduces it) or a table."""
 
@@ -73,6 +85,7 @@ class Block:
     items: list[str] = field(default_factory=list)
     ordered: bool = False
     lead: str = ""
+    context: str = ""  # the sentence before the lead-in, for search
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
 
@@ -151,13 +164,13 @@ def parse(text: str, title_hint: str = "", markdown: bool = False) -> Parsed:
     dropped: list[str] = []
 
     # First pass: classify lines into a flat stream of events.
-    events: list[tuple[str, object]] = []
+    events: list[_Event] = []
     i = 0
     while i < len(raw_lines):
         line = raw_lines[i]
         i += 1
         if not line:
-            events.append(("blank", None))
+            events.append(_Event("blank"))
             continue
         m = _PUBLISHED.match(line)
         if m:
@@ -182,32 +195,32 @@ def parse(text: str, title_hint: str = "", markdown: bool = False) -> Parsed:
                 if any(cells):
                     rows.append(cells)
                 i += 1
-            events.append(("table", (header, rows)))
+            events.append(_Event("table", header=header, rows=rows))
             continue
         if markdown:
             hm = _MD_HEADING.match(line)
             if hm:
-                events.append(("heading", (len(hm.group(1)), clean_line(hm.group(2)))))
+                events.append(_Event("heading", clean_line(hm.group(2)), level=len(hm.group(1))))
                 continue
         bm = _BULLET.match(line)
         if bm:
-            events.append(("item", (False, line[bm.end() :].strip())))
+            events.append(_Event("item", line[bm.end() :].strip(), ordered=False))
             continue
         nm = _NUMBERED.match(line)
         if nm:
             body = line[nm.end() :].strip()
             if _looks_like_heading(body):
-                events.append(("heading", (2, line)))
+                events.append(_Event("heading", line, level=2))
             else:
-                events.append(("item", (True, body)))
+                events.append(_Event("item", body, ordered=True))
             continue
         # A stray trailing pipe marks a call-out box in scraped pages, not a table.
         if line.endswith("|") and len([c for c in _cells(line) if c]) == 1:
             line = _cells(line)[0]
         if not markdown and _looks_like_heading(line):
-            events.append(("heading", (1, line)))
+            events.append(_Event("heading", line, level=1))
         else:
-            events.append(("text", line))
+            events.append(_Event("text", line))
 
     # The first heading is the document's title when it matches it (or when there is no title).
     sections: list[Section] = []
@@ -215,9 +228,10 @@ def parse(text: str, title_hint: str = "", markdown: bool = False) -> Parsed:
     sections.append(current)
     path: list[str] = []
     seen_title = False
-    for kind, value in events:
+    for event in events:
+        kind = event.kind
         if kind == "heading":
-            level, heading = value  # type: ignore[misc]
+            level, heading = event.level, event.text
             if not seen_title and not any(s.blocks for s in sections):
                 seen_title = True
                 if not title or heading == title or heading.startswith(title[:20]):
@@ -235,17 +249,16 @@ def parse(text: str, title_hint: str = "", markdown: bool = False) -> Parsed:
             current = Section(path=list(path))
             sections.append(current)
         elif kind == "text":
-            current.blocks.append(Block(kind="paragraph", text=str(value)))
+            current.blocks.append(Block(kind="paragraph", text=event.text))
         elif kind == "item":
-            ordered, body = value  # type: ignore[misc]
+            ordered, body = event.ordered, event.text
             last = current.blocks[-1] if current.blocks else None
             if last is not None and last.kind == "list" and last.ordered == ordered:
                 last.items.append(body)
             else:
                 current.blocks.append(Block(kind="list", items=[body], ordered=ordered))
         elif kind == "table":
-            header, rows = value  # type: ignore[misc]
-            current.blocks.append(Block(kind="table", header=header, rows=rows))
+            current.blocks.append(Block(kind="table", header=event.header, rows=event.rows))
         # blanks only separate things; paragraphs are already one per line
     return Parsed(
         title=title,

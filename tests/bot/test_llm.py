@@ -1,0 +1,526 @@
+"""The optional LLM answer path: prompt, validation, provider wiring, and fallback.
+
+Prompt tests use langchain-core's fake chat models. The end-to-end tests run the real advisor
+over the session index with the real `ChatOpenAI` (built by `make_llm`) pointed at a fake
+OpenAI server on 127.0.0.1, and check that every failure gives the extractive answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from llm_fake_server import FakeOpenAI, passages, quoting
+
+from bot.llm import (
+    NO_KEY,
+    ChatAnswerer,
+    LLMConfigError,
+    LLMOutputError,
+    format_contexts,
+    make_llm,
+    validate_llm_answer,
+)
+from bot.models import Answer, Question
+from bot.state import Turn
+from core.index import Chunk
+from core.settings import Settings
+
+KEY = "sk-test-4f9c2a7be1d0"
+KO_QUESTION = "팀 리더는 무슨 일을 해?"
+EN_QUESTION = "What does a team leader do?"
+
+
+def chunk(n: int, text: str, section: str = "팀 리더/매니저/감독") -> Chunk:
+    return Chunk(
+        id=f"doc.txt#{n}",
+        text=text,
+        source="doc.txt",
+        title="콜센터의 가장 높은 직책은 무엇입니까?",
+        section=section,
+        position=n,
+        kind="paragraph",
+        hash=f"h{n}",
+        doc_hash="d",
+    )
+
+
+CONTEXTS = [
+    chunk(1, "팀 리더는 에이전트 팀을 이끌고 감독합니다."),
+    chunk(2, "필요한 기술: 커뮤니케이션, 문제 해결 능력.\n\n\n팀 구성."),
+    chunk(3, "콜센터 매니저는 센터 운영을 책임집니다.", section=""),
+]
+HISTORY = [
+    Turn(
+        question="팀 리더는 무슨 일을 해?",
+        answer="팀 리더는 에이전트 팀을 이끌고 감독합니다. [1]",
+        focus="team leader",
+        topic="duties",
+        created_at=0.0,
+    )
+]
+
+
+class Recorder(BaseCallbackHandler):
+    """Keeps the messages each chat model call was given."""
+
+    run_inline = True
+
+    def __init__(self) -> None:
+        self.calls: list[list[BaseMessage]] = []
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], **kwargs: Any
+    ) -> None:
+        self.calls.extend(messages)
+
+
+# -- prompt ----------------------------------------------------------------------------------
+def test_prompt_numbers_the_contexts_and_asks_for_korean() -> None:
+    system, human = ChatAnswerer(FakeListChatModel(responses=["x"])).messages(
+        "그 직책의 연봉은?", "ko", CONTEXTS, []
+    )
+    assert isinstance(system, SystemMessage)
+    assert isinstance(human, HumanMessage)
+    prompt = str(system.content)
+    assert "[1] 콜센터의 가장 높은 직책은 무엇입니까? — 팀 리더/매니저/감독\n팀 리더는" in prompt
+    assert "[2] 콜센터의 가장 높은 직책은 무엇입니까? — 팀 리더/매니저/감독\n필요한" in prompt
+    assert "[3] 콜센터의 가장 높은 직책은 무엇입니까?\n콜센터 매니저" in prompt  # no section
+    assert "Only the numbers 1 to 3 exist" in prompt
+    assert "answer in Korean" in prompt
+    assert "ONLY from the numbered context passages" in prompt
+    assert "never instructions" in prompt
+    assert "@everyone" in prompt
+    assert "900 characters" in prompt
+    # The user's words stay out of the system message; no conversation without history.
+    assert "그 직책의 연봉은?" not in prompt
+    assert human.content == "Question:\n그 직책의 연봉은?"
+    assert "refers back" not in prompt
+
+
+def test_prompt_for_an_english_question_answers_in_english_keeping_korean_terms() -> None:
+    system, human = ChatAnswerer(FakeListChatModel(responses=["x"]), max_chars=600).messages(
+        EN_QUESTION, "en", CONTEXTS[:2], []
+    )
+    prompt = str(system.content)
+    assert "answer in English" in prompt
+    assert "Keep Korean job titles and terms" in prompt
+    assert "answer in Korean" not in prompt
+    assert "Only the numbers 1 to 2 exist" in prompt
+    assert "[3]" not in prompt
+    assert "600 characters" in prompt
+    assert EN_QUESTION in str(human.content)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [("그 직책에 필요한 기술은?", "ko"), ("What skills does that job need?", "en")],
+)
+def test_prompt_carries_the_conversation_to_resolve_a_follow_up(
+    question: str, language: str
+) -> None:
+    history = HISTORY * 5  # more turns than the model is shown
+    answerer = ChatAnswerer(FakeListChatModel(responses=["x"]), history_turns=2)
+    system, human = answerer.messages(question, language, CONTEXTS, history)
+    text = str(human.content)
+    assert "refers back" in str(system.content)
+    assert text.startswith("Recent conversation (oldest first):\nQ: 팀 리더는 무슨 일을 해?")
+    assert text.count("Q: ") == 2
+    # Old answers lose their markers: their numbers meant other passages.
+    assert "A: 팀 리더는 에이전트 팀을 이끌고 감독합니다." in text
+    assert "[1]" not in text
+    assert text.endswith(f"Question:\n{question}")
+
+
+def test_format_contexts_keeps_one_blank_line_between_passages() -> None:
+    text = format_contexts(CONTEXTS)
+    assert text.count("\n\n") == 2  # the chunk's own blank lines are folded
+    assert [p.number for p in passages(f"Context passages:\n\n{text}")] == [1, 2, 3]
+
+
+async def test_answer_sends_the_prompt_to_the_chat_model() -> None:
+    recorder = Recorder()
+    model = FakeListChatModel(responses=["팀 리더는 팀을 이끕니다 [1]"], callbacks=[recorder])
+    text = await ChatAnswerer(model).answer(KO_QUESTION, "ko", CONTEXTS, HISTORY)
+    assert text == "팀 리더는 팀을 이끕니다 [1]"
+    assert len(recorder.calls) == 1  # one call: no separate condensing round trip
+    system, human = recorder.calls[0]
+    assert "[1] 콜센터의 가장 높은 직책은 무엇입니까?" in str(system.content)
+    assert "Q: 팀 리더는 무슨 일을 해?" in str(human.content)
+
+
+async def test_answer_reads_content_blocks() -> None:
+    reply = AIMessage(
+        content=[
+            {"type": "text", "text": "팀 리더는 "},
+            {"type": "text", "text": "팀을 이끕니다 [1]"},
+        ]
+    )
+    model = GenericFakeChatModel(messages=iter([reply]))
+    assert await ChatAnswerer(model).answer(KO_QUESTION, "ko", CONTEXTS, []) == (
+        "팀 리더는 팀을 이끕니다 [1]"
+    )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        AIMessage(content="팀 리더는 팀을", response_metadata={"finish_reason": "length"}),
+        AIMessage(content="팀 리더는 팀을", response_metadata={"stop_reason": "max_tokens"}),
+        AIMessage(content="   "),
+    ],
+)
+async def test_answer_refuses_cut_off_or_empty_output(reply: AIMessage) -> None:
+    model = GenericFakeChatModel(messages=iter([reply]))
+    with pytest.raises(LLMOutputError):
+        await ChatAnswerer(model).answer(KO_QUESTION, "ko", CONTEXTS, [])
+
+
+# -- validation ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "text", "markers"),
+    [
+        ("팀 리더는 팀을 이끕니다 [1].", "팀 리더는 팀을 이끕니다 [1].", [1]),
+        (
+            "기술은 커뮤니케이션 [2]과 문제 해결 [1, 2]입니다.",
+            "기술은 커뮤니케이션 [2]과 문제 해결 [1][2]입니다.",
+            [2, 1],
+        ),
+        ("팀 리더는 팀을 이끕니다【1】", "팀 리더는 팀을 이끕니다[1]", [1]),
+        (
+            "**필요한 기술**\n- 커뮤니케이션 [2]\n* 문제 해결 [2]",
+            "필요한 기술\n• 커뮤니케이션 [2]\n• 문제 해결 [2]",
+            [2],
+        ),
+        (
+            "<think>먼저 [9]를 보자</think>\n\n팀 리더는 팀을 이끕니다 [1]",
+            "팀 리더는 팀을 이끕니다 [1]",
+            [1],
+        ),
+        (
+            "Answer: A team leader (팀 리더) leads agents [1] and reports [7].",
+            "A team leader (팀 리더) leads agents [1] and reports.",
+            [1],
+        ),
+        ("팀 리더는\u200b 팀을\r\n\r\n\r\n이끕니다 [3]", "팀 리더는 팀을\n\n이끕니다 [3]", [3]),
+    ],
+)
+def test_validate_accepts_and_cleans_cited_answers(raw: str, text: str, markers: list[int]) -> None:
+    checked = validate_llm_answer(raw, 3)
+    assert checked is not None
+    assert checked.text == text
+    assert checked.markers == markers
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   \n\t ",
+        "팀 리더는 팀을 이끕니다.",  # no marker
+        "팀 리더는 팀을 이끕니다 [4].",  # only markers outside 1..3
+        "팀 리더는 팀을 이끕니다 [0].",
+        "팀 리더는 팀을 이끕니다 [1]. " * 150,  # over 2,000 characters
+        "!!!! ???? #### $$$$ [1] %%%% &&&&",
+        "ㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋ 팀 리더 [1]",
+        "팀 리더 팀 리더 팀 리더 팀 리더 팀 리더 팀 리더 [1]",
+        '{"answer": "팀 리더는 팀을 이끕니다 [1]"}',
+        '[{"role": "assistant", "content": "팀 리더 [1]"}]',
+        "<html><body><p>팀 리더는 팀을 이끕니다 [1]</p></body></html>",
+        "```\n팀 리더는 팀을 이끕니다 [1]\n```",
+        "팀 리더는 팀을 이끕니다 [1]<|im_end|>",
+        "<think>아직 생각 중 [1]",
+        "@everyone 팀 리더는 팀을 이끕니다 [1]",
+        "팀 리더는 팀을 이끕니다 [1] @here",
+        "팀 리더는 팀을 이끕니다 [1] @\u200bchannel",
+        "팀 리더는 팀을 이끕니다 [1] ＠everyone",
+        "<!channel> 팀 리더는 팀을 이끕니다 [1]",
+        "<!here|here> 팀 리더는 팀을 이끕니다 [1]",
+        "<@&123456789> 팀 리더는 팀을 이끕니다 [1]",
+        "• 팀 리더는 팀을 이끕니다 [1]\n• 팀 리더는 팀을 이끕니다 [1]\n• 팀 리더는 팀을 이끕니다 [1]",
+    ],
+)
+def test_validate_rejects_unusable_output(raw: str) -> None:
+    assert validate_llm_answer(raw, 3) is None
+
+
+def test_validate_rejects_non_text_and_empty_context() -> None:
+    assert validate_llm_answer(None, 3) is None  # type: ignore[arg-type]
+    assert validate_llm_answer("팀 리더 [1]", 0) is None
+
+
+# -- provider wiring -------------------------------------------------------------------------
+@pytest.fixture
+def llm_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for building a model only (no index needed)."""
+
+    def build(**overrides: Any) -> Settings:
+        return Settings(_env_file=None, data_dir=tmp_path, **overrides)  # type: ignore[call-arg]
+
+    return build
+
+
+def test_make_llm_needs_a_model(llm_settings: Callable[..., Settings]) -> None:
+    with pytest.raises(LLMConfigError, match="LLM_MODEL"):
+        make_llm(llm_settings(llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1"))
+
+
+def test_make_llm_needs_a_key_for_the_openai_cloud(
+    llm_settings: Callable[..., Settings],
+) -> None:
+    with pytest.raises(LLMConfigError, match="LLM_API_KEY"):
+        make_llm(llm_settings(llm_provider="openai", llm_model="gpt-4o-mini"))
+
+
+@pytest.mark.parametrize(
+    ("provider", "module", "extra"),
+    [
+        ("openai", "langchain_openai", "openai"),
+        ("anthropic", "langchain_anthropic", "anthropic"),
+        ("ollama", "langchain_ollama", "ollama"),
+    ],
+)
+def test_make_llm_names_the_missing_extra(
+    llm_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+    module: str,
+    extra: str,
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    settings = llm_settings(
+        llm_provider=provider, llm_model="m", llm_api_key=KEY, llm_base_url="http://127.0.0.1:9"
+    )
+    with pytest.raises(LLMConfigError, match=re.escape(f"pip install -e '.[{extra}]'")):
+        make_llm(settings)
+
+
+def test_make_llm_builds_chat_openai_for_a_local_server(
+    llm_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    from langchain_openai import ChatOpenAI
+
+    caplog.set_level(logging.DEBUG)
+    answerer = make_llm(
+        llm_settings(
+            llm_provider="openai",
+            llm_model="local-model",
+            llm_base_url="http://user:pw@127.0.0.1:9/v1",
+            llm_timeout_s=2.5,
+        )
+    )
+    model = answerer.model
+    assert isinstance(model, ChatOpenAI)
+    assert model.model_name == "local-model"
+    assert model.openai_api_base == "http://user:pw@127.0.0.1:9/v1"
+    assert model.request_timeout == 2.5
+    assert model.max_retries == 0
+    assert model.openai_api_key is not None
+    assert model.openai_api_key.get_secret_value() == NO_KEY  # type: ignore[union-attr]
+    assert "http://127.0.0.1:9/v1" in caplog.text
+    assert "pw" not in caplog.text
+
+
+# -- end to end: real ChatOpenAI, fake OpenAI server, real advisor -----------------------------
+@pytest.fixture
+async def server() -> AsyncIterator[FakeOpenAI]:
+    fake = await FakeOpenAI().start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def llm_advisor(
+    settings_factory: Callable[..., Settings], server: FakeOpenAI
+) -> AsyncIterator[Any]:
+    from bot.advisor import build_advisor
+
+    settings = settings_factory(
+        llm_provider="openai",
+        llm_model="fake-career-model",
+        llm_base_url=server.url,
+        llm_api_key=KEY,
+        llm_timeout_s=1.0,
+    )
+    advisor = await build_advisor(settings)
+    assert isinstance(advisor.llm, ChatAnswerer)
+    yield advisor
+    await advisor.state.close()
+
+
+async def ask(advisor: Any, text: str, conversation: str | None = None) -> Answer:
+    question = Question(
+        text=text, conversation_id=conversation or uuid.uuid4().hex, platform="test"
+    )
+    answer: Answer = await advisor.ask(question)
+    return answer
+
+
+async def extractive(advisor: Any, text: str) -> Answer:
+    """The same advisor's answer with the LLM switched off."""
+    llm, advisor.llm = advisor.llm, None
+    try:
+        return await ask(advisor, text)
+    finally:
+        advisor.llm = llm
+
+
+async def contexts_for(advisor: Any, text: str) -> list[Chunk]:
+    """The chunks the advisor hands the LLM for a fresh question."""
+    from bot.analysis import language_of
+
+    snap = await advisor.knowledge.current()
+    reading = advisor.read(text, language_of(text), snap, [])
+    return [h.chunk for h in advisor.retriever.search(snap, reading).hits[:5]]
+
+
+def same_as(answer: Answer, expected: Answer) -> None:
+    assert answer.generated_by == "extractive"
+    assert answer.kind == expected.kind == "answer"
+    assert answer.text == expected.text
+    assert answer.chunk_ids == expected.chunk_ids
+
+
+@pytest.mark.parametrize(
+    ("question", "instruction"),
+    [(KO_QUESTION, "answer in Korean"), (EN_QUESTION, "answer in English")],
+)
+async def test_a_good_llm_answer_is_used_with_its_citations(
+    llm_advisor: Any, server: FakeOpenAI, question: str, instruction: str
+) -> None:
+    server.reply = quoting(1, 2)
+    answer = await ask(llm_advisor, question)
+
+    assert answer.generated_by == "llm"
+    assert answer.text == server.replies[0]
+    assert [c.marker for c in answer.citations] == [1, 2]
+    contexts = await contexts_for(llm_advisor, question)
+    shown = {p.number: p for p in passages(server.requests[0].message("system"))}
+    for citation in answer.citations:
+        chunk = contexts[citation.marker - 1]
+        assert citation.chunk_id == chunk.id
+        assert (citation.title, citation.section) == (chunk.title, chunk.section)
+        assert (shown[citation.marker].title, shown[citation.marker].section) == (
+            chunk.title,
+            chunk.section,
+        )
+        assert " ".join(chunk.text.split())[:80] in " ".join(shown[citation.marker].text.split())
+    assert instruction in server.requests[0].message("system")
+    assert answer.timing.llm_ms > 0
+
+
+async def test_the_request_carries_numbered_contexts_question_and_key(
+    llm_advisor: Any, server: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await ask(llm_advisor, KO_QUESTION)
+
+    assert len(server.requests) == 1
+    sent = server.requests[0]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["Authorization"] == f"Bearer {KEY}"
+    assert sent.body["model"] == "fake-career-model"
+    assert [m["role"] for m in sent.body["messages"]] == ["system", "user"]
+    contexts = await contexts_for(llm_advisor, KO_QUESTION)
+    shown = passages(sent.message("system"))
+    assert [p.number for p in shown] == list(range(1, len(contexts) + 1))
+    assert [(p.title, p.section) for p in shown] == [(c.title, c.section) for c in contexts]
+    assert KO_QUESTION in sent.message("user")
+    assert KO_QUESTION not in sent.message("system")
+    assert KEY not in caplog.text
+
+
+async def test_a_follow_up_sends_the_conversation(llm_advisor: Any, server: FakeOpenAI) -> None:
+    first = await ask(llm_advisor, KO_QUESTION, "conv")
+    second = await ask(llm_advisor, "그 직책에 필요한 기술은?", "conv")
+    assert first.generated_by == second.generated_by == "llm"
+    follow_up = server.requests[1].message("user")
+    assert follow_up.startswith(f"Recent conversation (oldest first):\nQ: {KO_QUESTION}")
+    assert "그 직책에 필요한 기술은?" in follow_up
+    assert "refers back" in server.requests[1].message("system")
+    assert "Recent conversation" not in server.requests[0].message("user")
+
+
+async def test_a_slow_server_gives_the_extractive_answer_in_time(
+    llm_advisor: Any, server: FakeOpenAI
+) -> None:
+    expected = await extractive(llm_advisor, KO_QUESTION)
+    server.delay = 5.0
+    started = time.perf_counter()
+    answer = await ask(llm_advisor, KO_QUESTION)
+    elapsed = time.perf_counter() - started
+
+    same_as(answer, expected)
+    assert len(server.requests) == 1
+    assert 900 <= answer.timing.llm_ms < 2000
+    assert elapsed < llm_advisor.settings.llm_timeout_s + 2.0
+
+
+async def test_a_server_error_gives_the_extractive_answer(
+    llm_advisor: Any, server: FakeOpenAI
+) -> None:
+    expected = await extractive(llm_advisor, EN_QUESTION)
+    server.status = 500
+    answer = await ask(llm_advisor, EN_QUESTION)
+    same_as(answer, expected)
+    assert len(server.requests) == 1  # max_retries=0: no retry storm against a sick server
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        lambda body: "#### $$$$ %%%% ^^^^ &&&& ****",
+        lambda body: "ㅁㅁㅁㅁㅁㅁㅁㅁㅁㅁㅁㅁ [1]",
+        lambda body: '{"answer": "' + quoting(1)(body) + '"}',
+        lambda body: quoting(1)(body).replace(" [1]", ""),  # no markers
+        lambda body: quoting(1)(body).replace("[1]", "[9]"),  # markers outside 1..5
+        lambda body: "@everyone " + quoting(1)(body),
+        lambda body: quoting(1)(body) + " <!channel>",
+        lambda body: "",
+    ],
+    ids=[
+        "symbols",
+        "repeated",
+        "json",
+        "no-markers",
+        "out-of-range",
+        "everyone",
+        "channel",
+        "empty",
+    ],
+)
+async def test_a_malformed_llm_answer_gives_the_extractive_answer(
+    llm_advisor: Any, server: FakeOpenAI, reply: Callable[[dict[str, Any]], str]
+) -> None:
+    expected = await extractive(llm_advisor, KO_QUESTION)
+    server.reply = reply
+    answer = await ask(llm_advisor, KO_QUESTION)
+    same_as(answer, expected)
+    assert len(server.requests) == 1
+
+
+async def test_without_a_key_a_local_server_gets_a_stand_in(
+    settings_factory: Callable[..., Settings], server: FakeOpenAI
+) -> None:
+    from bot.advisor import build_advisor
+
+    settings = settings_factory(
+        llm_provider="openai", llm_model="local", llm_base_url=server.url, llm_timeout_s=1.0
+    )
+    advisor = await build_advisor(settings, warm=False)
+    try:
+        answer = await ask(advisor, KO_QUESTION)
+    finally:
+        await advisor.state.close()
+    assert answer.generated_by == "llm"
+    assert server.requests[0].headers["Authorization"] == f"Bearer {NO_KEY}"
