@@ -101,7 +101,8 @@ _INJECTION = re.compile(
 _OFF_TASK = re.compile(
     r"\b(write|compose|make up|create|generate|draft)\b.{0,20}\b(poem|song|story|joke|essay|code|script|program|function|lyrics|haiku)s?\b"
     r"|\btranslate\b|\btell (me )?a joke\b"
-    r"|(시|노래|소설|농담|이야기|가사|코드|프로그램|에세이)\s*(한\s*(편|곡|개|줄))?\s*(좀\s*)?(써|지어|만들어|작성해|짜)"
+    r"|(시|노래|소설|농담|이야기|가사|코드|프로그램|에세이)\s*(한\s*(편|곡|개|줄))?\s*(좀\s*)?"
+    r"(써|지어|만들어|작성해|짜)\s*(줘|주세요|줄래|줄 수|봐|달라)"
     r"|번역(해|좀)",
     re.I,
 )

@@ -112,7 +112,7 @@ class Composer:
     def _overlap(tokens: frozenset[str] | set[str], concepts: list[Concept]) -> float:
         """Weighted share of the question's concepts the text speaks about."""
         total = sum(c.weight for c in concepts)
-        got = sum(c.weight for c in concepts if not c.words.isdisjoint(tokens))
+        got = sum(c.weight for c in concepts if c.met_by(tokens))
         return got / total if total else 0.0
 
     @staticmethod
@@ -136,7 +136,10 @@ class Composer:
                 # A lead-in or a rhetorical question from the page is not an answer.
                 if unit.kind == "lead" or unit.text.rstrip().endswith("?"):
                     continue
-                overlap = self._overlap(self._unit_tokens(unit), retrieved.concepts)
+                # A statement is read under its heading ("타자 능력" > "분당 약 60단어...").
+                overlap = self._overlap(
+                    self._unit_tokens(unit) | self._tokens(hit.chunk.section), retrieved.concepts
+                )
                 score = 0.6 * overlap + 0.4 * hit.fused / top
                 # "몇 명", "how much": the on-topic statement holding a figure is the answer.
                 if wants_figure and overlap >= 0.3 and _HAS_FIGURE.search(unit.text):
@@ -217,7 +220,7 @@ class Composer:
             content = self._overlap(frozenset(chunk.tokens), retrieved.concepts)
             if rel < 0.45 or (content < 0.3 and rel < 0.9):
                 continue
-            score = rel + 0.6 * self._structure_bonus(chunk, retrieved.concepts)
+            score = rel + 0.6 * self._structure_bonus(chunk, retrieved.concepts) + content
             if roles.asked:
                 owner = roles.within(chunk.section.split(" > ")[-1])
                 if owner is None or owner not in roles.asked:

@@ -44,13 +44,13 @@ class BM25:
             for token, p in postings.items()
         }
 
-    def concept_idf(self, words: frozenset[str]) -> float:
-        """idf of "any of these words": a concept is as common as the chunks holding any of them."""
+    def concept_idf(self, phrases: tuple[frozenset[str], ...]) -> float:
+        """idf of "any of these phrases": as common as the chunks holding one of them whole."""
         holders: set[int] = set()
-        for word in words:
-            hit = self.index.get(word)
-            if hit is not None:
-                holders.update(hit[0].tolist())
+        for phrase in phrases:
+            sets = [set(self.index[w][0].tolist()) for w in phrase if w in self.index]
+            if len(sets) == len(phrase) and sets:
+                holders |= set.intersection(*sets)
         df = len(holders)
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5)) if df else 0.0
 

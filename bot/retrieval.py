@@ -113,10 +113,14 @@ GENERIC = frozenset(
 
 @dataclass(frozen=True)
 class Concept:
-    """A thing the question asks about: satisfied by any of its words."""
+    """A thing the question asks about: satisfied by any one of its phrases, and a phrase by
+    its words together ("다루기 힘든 고객" is not satisfied by every sentence with 고객)."""
 
-    words: frozenset[str]
+    phrases: tuple[frozenset[str], ...]
     weight: float
+
+    def met_by(self, tokens: frozenset[str] | set[str]) -> bool:
+        return any(p <= tokens for p in self.phrases)
 
 
 @dataclass
@@ -150,8 +154,8 @@ class HybridRetriever:
         return weights
 
     def concepts(self, reading: Reading, snap: Snapshot) -> list[Concept]:
-        """The question as concepts: each of its words, plus one per glossary term it used
-        in other words than the documents' ("salary" -> any of 연봉/급여/임금).
+        """The question as concepts: each of its words, plus one per glossary term it matched
+        (satisfied by any of the documents' phrases for it: "salary" -> 연봉, 급여 or 임금).
 
         Words no document contains are left out: no passage can speak to them, so they
         would only lower every passage's score alike.
@@ -159,21 +163,18 @@ class HybridRetriever:
         idf = snap.bm25.idf
         own = list(dict.fromkeys(self.tokenizer.tokens(reading.text)))
         out = [
-            Concept(frozenset({t}), idf[t] * (0.2 if t in GENERIC else 1.0))
+            Concept((frozenset({t}),), idf[t] * (0.2 if t in GENERIC else 1.0))
             for t in own
             if t in idf
         ]
         for group in reading.concepts:
-            if any(phrase in reading.text for phrase in group):
-                continue  # the question already uses the documents' own word
-            words = frozenset(
-                t
-                for phrase in group
-                for t in self.tokenizer.tokens(phrase)
-                if t in idf and t not in own
+            phrases = tuple(
+                p
+                for p in (frozenset(self.tokenizer.tokens(phrase)) for phrase in group)
+                if p and all(t in idf for t in p)
             )
-            if words:
-                out.append(Concept(words, snap.bm25.concept_idf(words)))
+            if phrases:
+                out.append(Concept(phrases, snap.bm25.concept_idf(phrases)))
         return out
 
     def dense_text(self, reading: Reading) -> str:
