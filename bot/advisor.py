@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from bot.analysis import (
     Language,
     Reading,
+    asks_quantity,
     clean,
     has_words,
     is_list_question,
@@ -126,7 +127,9 @@ GENERIC_NOUNS = frozenset(
     ]
 )
 #: Topics whose answer is naturally a list.
-LIST_TOPICS = frozenset({"skills", "tips", "pros", "cons", "pros and cons", "job titles", "roles"})
+LIST_TOPICS = frozenset(
+    {"skills", "tips", "pros", "cons", "pros and cons", "job titles", "roles", "highest paid"}
+)
 
 
 def _specific(roles: Iterable[Term]) -> list[Term]:
@@ -310,6 +313,7 @@ class Advisor:
         if not roles and last_focus and (back or any(t.name in ROLE_ATTRIBUTES for t in topics)):
             focus, carried = last_focus, True
         expansions: list[str] = []
+        terms = [t for t in terms if t.kind != "role" or t in roles]
         concepts = [list(term.ko) for term in terms]
         for term in terms:
             expansions.extend(k for k in term.ko if k not in expansions)
@@ -323,9 +327,7 @@ class Advisor:
         return Reading(
             text=stripped,
             language=lang,
-            list_type=is_list_question(stripped, lang)
-            or any(t.name in LIST_TOPICS for t in topics)
-            or self._plural(stripped),
+            list_type=self._wants_list(stripped, lang, [t.name for t in topics]),
             refers_back=back,
             injection=injection,
             query=query,
@@ -336,6 +338,14 @@ class Advisor:
             focus=focus,
             carried_focus=carried,
         )
+
+    def _wants_list(self, text: str, lang: Language, topics: list[str]) -> bool:
+        """Is the answer a list? Cue words or list-natured topics, unless the question asks
+        for one figure ("얼마나", "how much"); a Korean plural ("직책들") always asks for several."""
+        if self._plural(text):
+            return True
+        listy = is_list_question(text, lang) or any(t in LIST_TOPICS for t in topics)
+        return listy and not asks_quantity(text)
 
     def _plural(self, text: str) -> bool:
         """Korean plural '-들' ("직책들", "기술들") asks for several things."""

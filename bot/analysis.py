@@ -159,6 +159,17 @@ def language_of(text: str) -> Language:
     return "ko" if hangul >= latin * 0.25 else "en"
 
 
+_QUANTITY = re.compile(
+    r"몇|얼마|수치|통계|비율|퍼센트|속도|how (many|much|fast|quick|long)|what percent|numbers?\b|figures?\b|statistics|stats\b",
+    re.I,
+)
+
+
+def asks_quantity(text: str) -> bool:
+    """Does the question ask for a figure ("몇 명", "얼마나", "how much")?"""
+    return bool(_QUANTITY.search(text))
+
+
 _KO_WHAT_IS_THERE = re.compile(r"(어떤|무슨|뭐|무엇|어느)[^?.]{0,15}(있|있어|있나|있을까|있죠)")
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.analysis import Reading
+from bot.analysis import Reading, asks_quantity
 from bot.knowledge import Snapshot
 from bot.messages import say
 from bot.models import Citation
@@ -17,10 +17,6 @@ from core.korean import Tokenizer
 #: Figures that age: percentages, money, job counts and forecasts to a year.
 _AGING = re.compile(
     r"\d[\d,.]*\s*(%|퍼센트|달러|dollars?|원\b|개의?\s*(관련\s*)?일자리|jobs?)|\$\s?\d|\d{4}\s*년까지",
-    re.I,
-)
-_QUANTITY = re.compile(
-    r"몇|얼마|수치|통계|비율|퍼센트|속도|how (many|much|fast|quick)|what percent|numbers?\b|figures?\b|statistics|stats\b",
     re.I,
 )
 #: Sentences that lean on the one before them; quoting one alone would lose its subject.
@@ -80,21 +76,36 @@ class RoleNames:
         return next((role for name, role in self.names if name in text), None)
 
     def labelled(self, text: str) -> str | None:
-        """The role an item is labelled with ("고객 계정 관리자: ...", "최고고객책임자(CCO): ...")."""
-        head = re.split(r"[:(/]", text, maxsplit=1)[0].strip()
-        if len(head) > 25 or head == text.strip():
+        """The role an item describes ("고객 계정 관리자: ...", "최고고객책임자(CCO): ...").
+        A bare name ("고객 서비스 담당자(CSR)") describes nothing."""
+        head, colon, rest = text.partition(":")
+        if not colon or len(head) > 30 or len(rest.strip()) < 10:
             return None
+        head = head.split("(")[0]
         return next((role for name, role in self.names if name in head), None)
+
+    def subject_of(self, text: str) -> str | None:
+        """The role a sentence opens with as its subject ("감독자는 ...", "트레이너는 ...")."""
+        return next(
+            (
+                role
+                for name, role in self.names
+                if re.match(rf"{re.escape(name)}(은|는|이|가)\s", text)
+            ),
+            None,
+        )
 
     def is_subject_of(self, text: str) -> bool:
         """Does the sentence open with an asked role as its subject ("트레이너는 ...")?"""
-        return any(
-            role in self.asked and re.match(rf"{re.escape(name)}(은|는|이|가)\s", text)
-            for name, role in self.names
-        )
+        return self.subject_of(text) in self.asked
 
     def subject(self, unit: Unit, chunk: Chunk) -> str | None:
-        return self.labelled(unit.text) or self.within(chunk.section.split(" > ")[-1])
+        """Whom a statement is about: its label, its grammatical subject, else its section."""
+        return (
+            self.labelled(unit.text)
+            or self.subject_of(unit.text)
+            or self.within(chunk.section.split(" > ")[-1])
+        )
 
 
 class Composer:
@@ -129,7 +140,7 @@ class Composer:
         self, retrieved: Retrieved, hits: list[Hit], question: str, roles: RoleNames
     ) -> list[_Picked]:
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
-        wants_figure = bool(_QUANTITY.search(question))
+        wants_figure = asks_quantity(question)
         picked: list[_Picked] = []
         for hit in hits:
             for unit in hit.chunk.units:
@@ -188,7 +199,7 @@ class Composer:
                 ),
                 default=0.0,
             )
-            if best_unit - self._overlap(frozenset(anchor.chunk.tokens), retrieved.concepts) > 0.25:
+            if best_unit - self._overlap(frozenset(anchor.chunk.tokens), retrieved.concepts) > 0.35:
                 anchor = None
         if anchor is not None:
             self._write_structured(snap, reading, retrieved, anchor, writer, roles)
@@ -321,7 +332,7 @@ class Composer:
         question: str,
         roles: RoleNames,
     ) -> None:
-        picked = self._candidates(retrieved, hits[:5], question, roles)
+        picked = self._candidates(retrieved, retrieved.hits[:8], question, roles)
         if not picked:
             return
         first = picked[0]

@@ -63,27 +63,39 @@ class Glossary(BaseModel):
     def matches(self, text: str, forms: Callable[[str], list[str]] | None = None) -> list[Term]:
         """Terms the text mentions, in order of appearance, each once.
 
-        Latin phrases match whole words. Korean phrases match as a run of morphemes when
-        `forms` (a morpheme analyser) is given, so "책임" does not fire inside "책임감";
-        without it they match as substrings.
+        Latin phrases match whole words; Korean phrases match as a run of morphemes when
+        `forms` (a morpheme analyser) is given, so "책임" does not fire inside "책임감"
+        (without it, as substrings). Longer phrases win and matches do not overlap: "sales"
+        and "rep" are not read separately inside "sales rep".
         """
         low = f" {_fold(text)} "
         text_forms = tuple(forms(text)) if forms is not None else ()
-        found: list[tuple[int, int, Term]] = []
+        # (space, start, end, term): Latin spans are characters of `low`, Korean spans are
+        # morphemes (or characters without an analyser); they are compared within a space.
+        candidates: list[tuple[str, int, int, Term]] = []
         for term, phrases in self._compiled(forms):
-            for length, latin, run, folded in phrases:
+            for _length, latin, run, folded in phrases:
                 if latin is not None:
-                    m = latin.search(low)
-                    pos = m.start() if m else -1
+                    candidates += [("latin", m.start(), m.end(), term) for m in latin.finditer(low)]
                 elif run:
-                    pos = _find_run(text_forms, run)
+                    candidates += [
+                        ("forms", i, i + len(run), term) for i in _find_runs(text_forms, run)
+                    ]
                 else:
-                    pos = low.find(folded)
-                if pos >= 0:
-                    found.append((pos, -length, term))
-                    break
-        found.sort(key=lambda f: (f[0], f[1]))
-        return [t for _, _, t in found]
+                    candidates += [
+                        ("chars", m.start(), m.end(), term)
+                        for m in re.finditer(re.escape(folded), low)
+                    ]
+        candidates.sort(key=lambda c: (-(c[2] - c[1]), c[1]))
+        taken: list[tuple[str, int, int]] = []
+        found: dict[str, tuple[int, Term]] = {}
+        for space, start, end, term in candidates:
+            if any(sp == space and start < e and s < end for sp, s, e in taken):
+                continue
+            taken.append((space, start, end))
+            if term.name not in found:
+                found[term.name] = (start, term)
+        return [t for _, t in sorted(found.values(), key=lambda f: f[0])]
 
     def _compiled(
         self, forms: Callable[[str], list[str]] | None
@@ -96,7 +108,10 @@ class Glossary(BaseModel):
         compiled: list[tuple[Term, list[_Phrase]]] = []
         for term in self.terms:
             phrases: list[_Phrase] = []
-            for phrase in sorted({*term.say, *term.ko, term.name}, key=len, reverse=True):
+            # People name a role with the documents' words too ("상담원"); a topic is recognised by
+            # how people ask about it, not by the documents' generic words ("고객", "직책").
+            said = {*term.say, term.name, *(term.ko if term.kind == "role" else ())}
+            for phrase in sorted(said, key=len, reverse=True):
                 folded = _fold(phrase)
                 if not folded:
                     continue
@@ -114,14 +129,9 @@ class Glossary(BaseModel):
 _LATIN = re.compile(r"[a-z0-9 .'/&+-]+")
 
 
-def _find_run(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
+def _find_runs(haystack: tuple[str, ...], needle: tuple[str, ...]) -> list[int]:
     n = len(needle)
-    if not n:
-        return -1
-    for i in range(len(haystack) - n + 1):
-        if tuple(haystack[i : i + n]) == needle:
-            return i
-    return -1
+    return [i for i in range(len(haystack) - n + 1) if haystack[i : i + n] == needle] if n else []
 
 
 def _fold(text: str) -> str:
