@@ -315,6 +315,8 @@ class Advisor:
         expansions: list[str] = []
         terms = [t for t in terms if t.kind != "role" or t in roles]
         concepts = [list(term.ko) for term in terms]
+        low = stripped.lower()
+        said = [[p for p in (*term.say, *term.ko) if p.lower() in low] for term in terms]
         for term in terms:
             expansions.extend(k for k in term.ko if k not in expansions)
         query = stripped
@@ -323,6 +325,7 @@ class Advisor:
             if role is not None:
                 expansions = [k for k in role.ko if k not in expansions] + expansions
                 concepts.insert(0, list(role.ko))
+                said.insert(0, [])
                 query = f"{role.ko[0]} {stripped}"
         return Reading(
             text=stripped,
@@ -333,6 +336,7 @@ class Advisor:
             query=query,
             expansions=expansions,
             concepts=concepts,
+            said=said,
             roles=[t.name for t in roles],
             topics=[t.name for t in topics],
             focus=focus,

@@ -37,6 +37,10 @@ _LIST_CUES_KO = (
     "뭐가 있",
     "어떤 것",
     "어떻게 해야",
+    "뭘 해야",
+    "뭐 해야",
+    "무엇을 해야",
+    "해야 할 일",
     "어떻게 하면",
     "비교",
     "용어",
@@ -216,6 +220,9 @@ class Reading:
     #: One group of the documents' words per glossary concept the question mentions: any word
     #: of a group satisfies it ("연봉" or "급여" or "임금" all answer a question about pay).
     concepts: list[list[str]] = field(default_factory=list)
+    #: For each concept, the words of the question that named it ("경력" for experience): they
+    #: count as that concept, not a second time as words of their own.
+    said: list[list[str]] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)  # glossary role names mentioned
     topics: list[str] = field(default_factory=list)  # glossary topic names mentioned
     focus: str = ""  # role this question is about (mentioned or carried over)

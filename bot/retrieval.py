@@ -161,16 +161,18 @@ class HybridRetriever:
         would only lower every passage's score alike.
         """
         idf = snap.bm25.idf
+        said = reading.said or [[] for _ in reading.concepts]
+        folded = {t for phrases in said for p in phrases for t in self.tokenizer.tokens(p)}
         own = list(dict.fromkeys(self.tokenizer.tokens(reading.text)))
         out = [
             Concept((frozenset({t}),), idf[t] * (0.2 if t in GENERIC else 1.0))
             for t in own
-            if t in idf
+            if t in idf and t not in folded
         ]
-        for group in reading.concepts:
+        for group, words in zip(reading.concepts, said, strict=True):
             phrases = tuple(
                 p
-                for p in (frozenset(self.tokenizer.tokens(phrase)) for phrase in group)
+                for p in (frozenset(self.tokenizer.tokens(phrase)) for phrase in (*group, *words))
                 if p and all(t in idf for t in p)
             )
             if phrases:

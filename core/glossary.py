@@ -72,24 +72,28 @@ class Glossary(BaseModel):
         text_forms = tuple(forms(text)) if forms is not None else ()
         # (space, start, end, term): Latin spans are characters of `low`, Korean spans are
         # morphemes (or characters without an analyser); they are compared within a space.
-        candidates: list[tuple[str, int, int, Term]] = []
+        candidates: list[tuple[str, int, int, int, Term]] = []
         for term, phrases in self._compiled(forms):
-            for _length, latin, run, folded in phrases:
+            for length, latin, run, folded in phrases:
                 if latin is not None:
-                    candidates += [("latin", m.start(), m.end(), term) for m in latin.finditer(low)]
+                    candidates += [
+                        ("latin", m.start(), m.end(), length, term) for m in latin.finditer(low)
+                    ]
                 elif run:
                     candidates += [
-                        ("forms", i, i + len(run), term) for i in _find_runs(text_forms, run)
+                        ("forms", i, i + len(run), length, term)
+                        for i in _find_runs(text_forms, run)
                     ]
                 else:
                     candidates += [
-                        ("chars", m.start(), m.end(), term)
+                        ("chars", m.start(), m.end(), length, term)
                         for m in re.finditer(re.escape(folded), low)
                     ]
-        candidates.sort(key=lambda c: (-(c[2] - c[1]), c[1]))
+        # Longest span first; on equal spans the longer phrase ("roles" over "role"+s).
+        candidates.sort(key=lambda c: (-(c[2] - c[1]), -c[3], c[1]))
         taken: list[tuple[str, int, int]] = []
         found: dict[str, tuple[int, Term]] = {}
-        for space, start, end, term in candidates:
+        for space, start, end, _length, term in candidates:
             if any(sp == space and start < e and s < end for sp, s, e in taken):
                 continue
             taken.append((space, start, end))

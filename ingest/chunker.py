@@ -82,7 +82,12 @@ def _dedupe(sections: list[Section], tok: Tokenizer) -> list[Duplicate]:
             if twin is None and len(words) >= 8:
                 twin = next((s for w, s in seen_words if _jaccard(words, w) >= BLOCK_DUP), None)
             if twin is not None and twin is not section:
+                # Not quoted twice, but a list right after it still needs to know what it is
+                # about ("현대 콜센터 내부": the roles listed are those of the hierarchy).
+                at = section.blocks.index(block)
                 section.blocks.remove(block)
+                if at < len(section.blocks) and section.blocks[at].kind == "list":
+                    section.blocks[at].context = block.text
                 if section.path and section.path[-1] not in twin.also_under:
                     twin.also_under.append(section.path[-1])
                 dups.append(Duplicate(heading=section.heading, kept_under=twin.heading))
@@ -210,7 +215,7 @@ def chunk_document(doc: Document, parsed: Parsed, tok: Tokenizer) -> ChunkedDocu
                     while prose and prose[-1].endswith(":"):
                         leads.insert(0, prose.pop())
                     nxt.lead = " ".join(leads)
-                    nxt.context = prose[-1] if prose else ""
+                    nxt.context = nxt.context or (prose[-1] if prose else "")
             elif block.kind == "list":
                 flush()
                 start = 1
