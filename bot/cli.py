@@ -266,10 +266,20 @@ def slack(
     host: Annotated[str, typer.Option(help="Interface for --http.")] = "0.0.0.0",
 ) -> None:
     """Run the Slack bot (Socket Mode by default)."""
-    from bot.slack_app import run_slack
+    from bot.slack_app import SlackConfigError, run_slack
+    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     settings = load_settings()
-    asyncio.run(run_slack(settings, http=http, host=host, port=port))
+    try:
+        asyncio.run(run_slack(settings, http=http, host=host, port=port))
+    except SlackConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

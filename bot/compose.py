@@ -61,15 +61,18 @@ class RoleNames:
 
     asked: frozenset[str]  # role ids (glossary names) the question names or carries over
     names: tuple[tuple[str, str], ...]  # (Korean name, role id) of every role, longest first
+    opening: re.Pattern[str]  # a sentence opening with a role name as its subject
 
     @classmethod
     def build(cls, snap: Snapshot, asked: list[str]) -> RoleNames:
-        names = sorted(
-            ((k, t.name) for t in snap.glossary.terms if t.kind == "role" for k in t.ko),
-            key=lambda kv: len(kv[0]),
-            reverse=True,
-        )
-        return cls(asked=frozenset(asked), names=tuple(names))
+        cache = snap.derived
+        if "role_names" not in cache:
+            pairs = {(k, t.name) for t in snap.glossary.terms if t.kind == "role" for k in t.ko}
+            names = tuple(sorted(pairs, key=lambda kv: len(kv[0]), reverse=True))
+            alternatives = "|".join(re.escape(name) for name, _ in names) or "(?!)"
+            cache["role_names"] = names
+            cache["role_opening"] = re.compile(rf"({alternatives})(?:은|는|이|가)\s")
+        return cls(asked=frozenset(asked), names=cache["role_names"], opening=cache["role_opening"])
 
     def within(self, text: str) -> str | None:
         """The role whose longest Korean name occurs in the text."""
@@ -86,14 +89,8 @@ class RoleNames:
 
     def subject_of(self, text: str) -> str | None:
         """The role a sentence opens with as its subject ("감독자는 ...", "트레이너는 ...")."""
-        return next(
-            (
-                role
-                for name, role in self.names
-                if re.match(rf"{re.escape(name)}(은|는|이|가)\s", text)
-            ),
-            None,
-        )
+        m = self.opening.match(text)
+        return dict(self.names).get(m.group(1)) if m else None
 
     def is_subject_of(self, text: str) -> bool:
         """Does the sentence open with an asked role as its subject ("트레이너는 ...")?"""

@@ -84,6 +84,8 @@ class Snapshot:
     by_id: dict[str, int] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()
     loaded_at: float = 0.0
+    #: Things computed once per snapshot by the parts that use them (compiled role names...).
+    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def generation(self) -> int:

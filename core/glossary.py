@@ -105,7 +105,8 @@ class Glossary(BaseModel):
         self, forms: Callable[[str], list[str]] | None
     ) -> list[tuple[Term, list[_Phrase]]]:
         """Phrases prepared once per glossary (and analyser): this runs for every question."""
-        key = id(forms) if forms is not None else 0
+        # A bound method is a new object on every attribute access: key by its instance.
+        key = id(getattr(forms, "__self__", forms)) if forms is not None else 0
         cached = self._cache.get(key)
         if cached is not None:
             return cached
