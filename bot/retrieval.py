@@ -111,6 +111,10 @@ GENERIC = frozenset(
 )
 
 
+#: idf above which a word is rare enough in the documents to be evidence on its own.
+RARE_IDF = 3.0
+
+
 @dataclass(frozen=True)
 class Concept:
     """A thing the question asks about: satisfied by any one of its phrases, and a phrase by
@@ -162,7 +166,15 @@ class HybridRetriever:
         """
         idf = snap.bm25.idf
         said = reading.said or [[] for _ in reading.concepts]
-        folded = {t for phrases in said for p in phrases for t in self.tokenizer.tokens(p)}
+        # Common words the question used to name a concept count as that concept ("경력" asked
+        # as experience); a rare word the documents literally contain ("FCR") stays its own.
+        folded = {
+            t
+            for phrases in said
+            for p in phrases
+            for t in self.tokenizer.tokens(p)
+            if idf.get(t, 0.0) < RARE_IDF
+        }
         own = list(dict.fromkeys(self.tokenizer.tokens(reading.text)))
         out = [
             Concept((frozenset({t}),), idf[t] * (0.2 if t in GENERIC else 1.0))

@@ -43,6 +43,10 @@ _STOP_STEMS = frozenset(
 )
 
 
+#: Compound nouns of the domain that must always stay whole.
+DOMAIN_NOUNS = ("콜센터", "컨택센터", "고객센터", "상담원", "최고고객책임자", "품질보증", "멀티태스킹")
+
+
 class Tokenizer:
     """A thread-safe wrapper around one Kiwi instance."""
 
@@ -51,6 +55,10 @@ class Tokenizer:
 
         # The typo-correction dictionary costs a second of start-up and we never need it.
         self._kiwi = Kiwi(load_typo_dict=False)
+        # Kiwi splits these compounds in some contexts ("콜센터 취업" -> 콜 + 센터) and not in
+        # others; one analysis everywhere keeps a word matching itself.
+        for word in DOMAIN_NOUNS:
+            self._kiwi.add_user_word(word, "NNG")
         self._lock = threading.Lock()
         self._kiwi.tokenize("워밍업")  # Kiwi finishes loading lazily on its first call
 
