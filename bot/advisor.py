@@ -190,6 +190,7 @@ class Advisor:
         self._clock = clock
         self._reingest = asyncio.Lock()
         self._state_down = False
+        self._pending: dict[str, asyncio.Task[None]] = {}
 
     # -- public API ----------------------------------------------------------------------
     async def ask(self, question: Question) -> Answer:
@@ -208,6 +209,7 @@ class Advisor:
         return answer
 
     async def reset(self, conversation_id: str) -> None:
+        await self._history_ready(conversation_id)
         try:
             await self.state.reset_conversation(conversation_id)
         except StateUnavailable:
@@ -225,9 +227,12 @@ class Advisor:
         if self._reingest.locked():
             raise ReingestBusy("a re-ingest is already running")
         async with self._reingest:
-            from ingest import run_ingest
+            from ingest import IngestBusy, run_ingest
 
-            report = await asyncio.to_thread(run_ingest, self.settings)
+            try:
+                report = await asyncio.to_thread(run_ingest, self.settings)
+            except IngestBusy as exc:  # another process (a CLI ingest) holds the lock
+                raise ReingestBusy(str(exc)) from exc
             await self.knowledge.refresh()
             return report
 
@@ -297,7 +302,7 @@ class Advisor:
                 if self.llm is not None:
                     await self._with_llm(answer, reading, retrieved, history)
         answer.focus = self._focus_after(reading, answer, snap, history)
-        await self._remember(question, reading, answer)
+        self._remember(question, reading, answer)
         return answer
 
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
@@ -374,7 +379,10 @@ class Advisor:
         named, share, known = self.evidence(reading, snap)
         if reading.injection:
             # What is left once the instruction is removed must clearly be a career question.
-            return named >= 1 and share >= 0.75
+            clear = (
+                share >= 0.75 if reading.language == "ko" else bool(reading.roles or reading.topics)
+            )
+            return named >= 1 and clear
         if reading.language == "en":
             return named >= 1 or known >= 1
         return named >= 1 or (known >= 1 and share >= KNOWN_SHARE)
@@ -410,7 +418,13 @@ class Advisor:
                     return term.name
         return ""
 
+    async def _history_ready(self, conversation_id: str) -> None:
+        pending = self._pending.get(conversation_id)
+        if pending is not None:
+            await asyncio.gather(pending, return_exceptions=True)
+
     async def _history(self, conversation_id: str) -> list[Turn]:
+        await self._history_ready(conversation_id)
         try:
             turns = await self.state.recent_turns(
                 conversation_id, self.settings.memory_turns, self.settings.memory_idle_minutes * 60
@@ -421,23 +435,44 @@ class Advisor:
         self._state_recovered()
         return turns
 
-    async def _remember(self, question: Question, reading: Reading, answer: Answer) -> None:
-        try:
-            if not answer.abstained:
-                await self.state.add_turn(
-                    question.conversation_id,
+    def _remember(self, question: Question, reading: Reading, answer: Answer) -> None:
+        """Store the turn after replying: the write is off the answer's path, and the next
+        question of the same conversation waits for it (see `_history`)."""
+        conversation = question.conversation_id
+
+        async def write() -> None:
+            try:
+                await self.state.record_exchange(
+                    conversation,
                     question.user_id,
                     question.platform,
                     reading.text,
-                    answer.text[:4000],
+                    None if answer.abstained else answer.text[:4000],
                     focus=answer.focus,
                     topic=",".join(reading.topics),
+                    abstained=answer.abstained,
+                    kind=answer.kind,
                 )
-            await self.state.record_ask(
-                question.platform, question.user_id, reading.text, answer.abstained, answer.kind
-            )
-        except StateUnavailable:
-            self._warn_state()
+            except StateUnavailable:
+                self._warn_state()
+            except Exception:
+                logger.exception("could not store the conversation turn")
+            finally:
+                if self._pending.get(conversation) is task:
+                    del self._pending[conversation]
+
+        task = asyncio.create_task(write())
+        self._pending[conversation] = task
+
+    async def flush(self) -> None:
+        """Wait for conversation writes still in flight (shutdown, tests)."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Finish pending writes, then release the state store."""
+        await self.flush()
+        await self.state.close()
 
     def _warn_state(self) -> None:
         if not self._state_down:

@@ -128,6 +128,9 @@ def clean(text: str, max_chars: int) -> Cleaned:
     """Make any input safe to analyse: no markup, no invisible characters, bounded length."""
     if not isinstance(text, str):
         text = str(text)
+    received = len(text)
+    # Never spend more than a bounded amount of work on a message, however long it is.
+    text = text[: max_chars * 4 + 256]
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
     text = _PLATFORM_MARKUP.sub(" ", text)
@@ -139,7 +142,7 @@ def clean(text: str, max_chars: int) -> Cleaned:
         for ch in text
     )
     text = _SPACES.sub(" ", text).strip()
-    original = len(text)
+    original = len(text) if received <= max_chars * 4 + 256 else received
     if original > max_chars:
         cut = text[:max_chars]
         # Cut at a word boundary when one is near.

@@ -82,4 +82,4 @@ async def run_console(
             console.print()
     finally:
         if own:
-            await advisor.state.close()
+            await advisor.close()

@@ -138,7 +138,7 @@ async def run_eval(settings: Settings, cases: list[Case]) -> EvalResult:
                     )
                 )
     finally:
-        await state.close()
+        await advisor.close()
     latencies.sort()
     return EvalResult(
         total=len(cases),

@@ -15,6 +15,9 @@ from core.korean import Tokenizer
 
 Fusion = Literal["rrf", "weighted"]
 RRF_K = 60
+#: The embedder's cost grows faster than linearly with length and does not truncate; a
+#: question's meaning is in its first few hundred characters.
+DENSE_QUERY_CHARS = 400
 DENSE_K = 20
 LEXICAL_K = 20
 
@@ -122,6 +125,7 @@ class Concept:
 
     phrases: tuple[frozenset[str], ...]
     weight: float
+    named: bool = False  # a glossary concept the question named (a topic or role)
 
     def met_by(self, tokens: frozenset[str] | set[str]) -> bool:
         return any(p <= tokens for p in self.phrases)
@@ -188,14 +192,15 @@ class HybridRetriever:
                 if p and all(t in idf for t in p)
             )
             if phrases:
-                out.append(Concept(phrases, snap.bm25.concept_idf(phrases)))
+                out.append(Concept(phrases, snap.bm25.concept_idf(phrases), named=True))
         return out
 
     def dense_text(self, reading: Reading) -> str:
         """The text embedded for the dense side: the query, plus Korean terms for English ones."""
+        query = reading.query[:DENSE_QUERY_CHARS]
         if reading.language == "en" and reading.expansions:
-            return f"{reading.query} ({', '.join(reading.expansions[:8])})"
-        return reading.query
+            return f"{query} ({', '.join(reading.expansions[:8])})"
+        return query
 
     def search(self, snap: Snapshot, reading: Reading, k: int = 8) -> Retrieved:
         t0 = time.perf_counter()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    event,
     func,
     insert,
     select,
@@ -103,6 +104,15 @@ asks = Table(
 )
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and one writer work at once; NORMAL sync is durable across crashes of
+    the process (only a power cut can lose the last turns), and saves an fsync per answer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class StateUnavailable(RuntimeError):
     """The store cannot be reached; callers degrade instead of failing the user."""
 
@@ -152,6 +162,19 @@ class StateStore(Protocol):
         topic: str = "",
     ) -> None: ...
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]: ...
+    async def record_exchange(
+        self,
+        conversation_id: str,
+        user_id: str,
+        platform: str,
+        question: str,
+        answer: str | None,
+        *,
+        focus: str = "",
+        topic: str = "",
+        abstained: bool = False,
+        kind: str = "answer",
+    ) -> None: ...
     async def reset_conversation(self, conversation_id: str) -> None: ...
     async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision: ...
@@ -180,6 +203,7 @@ class SqlStateStore:
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._engine = create_async_engine(self.url, connect_args={"timeout": 15})
+                event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
             else:
                 self._engine = create_async_engine(
                     self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5
@@ -190,8 +214,6 @@ class SqlStateStore:
         """Create the schema on first start; refuse a schema newer than this code."""
         try:
             async with self.engine.begin() as conn:
-                if self.url.startswith("sqlite"):
-                    await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
                 await conn.run_sync(metadata.create_all)
                 row = (await conn.execute(select(schema_info.c.version))).first()
                 if row is None:
@@ -201,7 +223,7 @@ class SqlStateStore:
                         f"the state store has schema version {row.version}, newer than this "
                         f"bot's {SCHEMA_VERSION}; upgrade the bot"
                     )
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError, ConnectionError) as exc:
             raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
 
     async def close(self) -> None:
@@ -240,6 +262,50 @@ class SqlStateStore:
                     answer=answer,
                     focus=focus,
                     topic=topic,
+                    created_at=now,
+                )
+            )
+
+        await self._run(go)
+
+    async def record_exchange(
+        self,
+        conversation_id: str,
+        user_id: str,
+        platform: str,
+        question: str,
+        answer: str | None,
+        *,
+        focus: str = "",
+        topic: str = "",
+        abstained: bool = False,
+        kind: str = "answer",
+    ) -> None:
+        """Log a question (for the admins' report) and, when answered, remember the turn: one
+        transaction."""
+        now = self._clock()
+
+        async def go(conn: Any) -> None:
+            if answer is not None:
+                await conn.execute(
+                    insert(turns).values(
+                        conversation_id=conversation_id,
+                        user_id=user_id,
+                        platform=platform,
+                        question=question,
+                        answer=answer,
+                        focus=focus,
+                        topic=topic,
+                        created_at=now,
+                    )
+                )
+            await conn.execute(
+                insert(asks).values(
+                    platform=platform,
+                    user_id=user_id,
+                    question=question[:4000],
+                    abstained=int(abstained),
+                    kind=kind,
                     created_at=now,
                 )
             )

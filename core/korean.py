@@ -44,7 +44,15 @@ _STOP_STEMS = frozenset(
 
 
 #: Compound nouns of the domain that must always stay whole.
-DOMAIN_NOUNS = ("콜센터", "컨택센터", "고객센터", "상담원", "최고고객책임자", "품질보증", "멀티태스킹")
+DOMAIN_NOUNS = (
+    "콜센터",
+    "컨택센터",
+    "고객센터",
+    "상담원",
+    "최고고객책임자",
+    "품질보증",
+    "멀티태스킹",
+)
 
 
 class Tokenizer:
@@ -60,15 +68,28 @@ class Tokenizer:
         for word in DOMAIN_NOUNS:
             self._kiwi.add_user_word(word, "NNG")
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
         self._kiwi.tokenize("워밍업")  # Kiwi finishes loading lazily on its first call
 
     def morphemes(self, text: str) -> list[tuple[str, str]]:
         """(form, tag) pairs of every morpheme."""
+        return list(self._analyse(text))
+
+    def _analyse(self, text: str) -> tuple[tuple[str, str], ...]:
+        # A question is analysed several ways (phrases, nouns, tokens), and glossary phrases
+        # and answer units recur across questions: analyse each text once.
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
         if not text.strip():
-            return []
+            return ()
         with self._lock:
             tokens = self._kiwi.tokenize(text)
-        return [(t.form, t.tag.split("-")[0]) for t in tokens]
+        result = tuple((t.form, t.tag.split("-")[0]) for t in tokens)
+        if len(self._cache) > 20_000:
+            self._cache.clear()
+        self._cache[text] = result
+        return result
 
     def tokens(self, text: str) -> list[str]:
         """Lexical tokens: content morphemes, Latin words lower-cased."""

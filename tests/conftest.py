@@ -48,7 +48,7 @@ def settings_factory(index_dir: Path, tmp_path: Path) -> Callable[..., Settings]
 
     def build(**overrides: Any) -> Settings:
         values = {"state_url": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"} | overrides
-        return make_settings(index_dir, **values)
+        return make_settings(values.pop("data_dir", index_dir), **values)
 
     return build
 
@@ -65,4 +65,4 @@ async def advisor(settings: Settings) -> AsyncIterator[Any]:
 
     adv = await build_advisor(settings)
     yield adv
-    await adv.state.close()
+    await adv.close()
