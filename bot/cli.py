@@ -188,7 +188,7 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
             )
             print(json.dumps(_answer_json(text, answer), ensure_ascii=False), flush=True)
     finally:
-        await advisor.state.close()
+        await advisor.close()
 
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
@@ -245,9 +245,19 @@ def run() -> None:
     """The main job: the Slack and/or Discord bots when configured, else the console."""
     settings = load_settings()
     if settings.slack_configured or settings.discord_configured:
-        from bot.service import run_bots
+        from bot.service import BotSetupError, run_bots
+        from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
-        asyncio.run(run_bots(settings))
+        try:
+            asyncio.run(run_bots(settings))
+        except BotSetupError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+        except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            pass
     else:
         console.print(
             "No Slack or Discord tokens in the environment: starting the console advisor."
@@ -285,10 +295,20 @@ def slack(
 @app.command()
 def discord() -> None:
     """Run the Discord bot."""
-    from bot.discord_app import run_discord
+    from bot.discord_app import DiscordSetupError, run_discord
+    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     settings = load_settings()
-    asyncio.run(run_discord(settings))
+    try:
+        asyncio.run(run_discord(settings))
+    except DiscordSetupError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

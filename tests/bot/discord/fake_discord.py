@@ -1,0 +1,458 @@
+"""A fake Discord on 127.0.0.1: the REST API under /api/v10 and a gateway websocket.
+
+The real discord.py client is pointed at it (`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`
+through the bot's DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL settings). It records every REST
+call with its JSON body, answers the way Discord does (message objects, interaction callback
+responses, command sync echoes) and lets a test dispatch gateway events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+#: Shaped like a real bot token (base64 user id, timestamp, HMAC); it only opens the fake.
+TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GkD3xq.QzX0vN5e2m8RkTbYw1H7pLsA9cUjFgE4iOaVdZ"
+BOT_ID = "1098765432109876543"
+GUILD_ID = "1120345678901234567"
+CHANNEL_ID = "1120345678901234570"
+THREAD_ID = "1245678901234567890"
+DM_CHANNEL_ID = "1250000000000000001"
+USER_A = "352468209163976705"
+USER_B = "412398765432109876"
+DISCORD_EPOCH_MS = 1420070400000
+LOADING = 1 << 7  # message flag of a deferred "thinking…" response
+EPHEMERAL = 1 << 6
+
+
+def payload(name: str) -> dict[str, Any]:
+    """A fresh copy of a recorded payload from payloads/<name>.json."""
+    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass
+class RestCall:
+    """One REST request as the fake received it."""
+
+    method: str
+    path: str  # after /api/v10, e.g. /channels/1120345678901234570/messages
+    query: dict[str, str]
+    json: Any
+    headers: dict[str, str]
+    at: float = field(default_factory=time.perf_counter)
+    response: Any = None  # the JSON the fake answered with
+    raw: bytes = b""  # the body exactly as received
+
+    @property
+    def carries_message(self) -> bool:
+        """True for every call that posts or edits message content."""
+        if self.method == "POST" and re.fullmatch(r"/channels/\d+/messages", self.path):
+            return True
+        if self.path.startswith("/webhooks/") and self.method in ("POST", "PATCH"):
+            return True
+        return self.path.endswith("/callback") and (self.json or {}).get("type") in (4, 7)
+
+    @property
+    def message_body(self) -> dict[str, Any]:
+        """The message part of the body (an interaction callback nests it under `data`)."""
+        body = self.json or {}
+        if self.path.endswith("/callback"):
+            return dict(body.get("data") or {})
+        return dict(body)
+
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+
+
+class FakeDiscord:
+    """Discord's REST API and gateway, speaking the real wire format, on an ephemeral port."""
+
+    def __init__(self, *, token: str) -> None:
+        self.token = token
+        self.user = payload("user_me")
+        self.application = payload("application")
+        self.guilds = [payload("guild_create")]
+        self.calls: list[RestCall] = []
+        self.identifies: list[dict[str, Any]] = []
+        self.gateway_queries: list[dict[str, str]] = []
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.interactions: dict[str, dict[str, Any]] = {}
+        self._originals: dict[str, dict[str, Any]] = {}
+        self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any]]] = []
+        self._counter = 0
+        self._seq = 0
+        self._ws: web.WebSocketResponse | None = None
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        s = r"(?P<{}>\d+)"
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
+            ("GET", re.compile(r"/users/@me"), self._get_me),
+            ("GET", re.compile(r"/oauth2/applications/@me"), self._get_application),
+            ("GET", re.compile(r"/gateway(/bot)?"), self._get_gateway),
+            (
+                "PUT",
+                re.compile(rf"/applications/{s.format('app')}/guilds/{s.format('guild')}/commands"),
+                self._put_commands,
+            ),
+            ("PUT", re.compile(rf"/applications/{s.format('app')}/commands"), self._put_commands),
+            ("POST", re.compile(rf"/channels/{s.format('channel')}/typing"), self._typing),
+            ("POST", re.compile(rf"/channels/{s.format('channel')}/messages"), self._post_message),
+            (
+                "GET",
+                re.compile(rf"/channels/{s.format('channel')}/messages/{s.format('message')}"),
+                self._get_message,
+            ),
+            (
+                "POST",
+                re.compile(rf"/interactions/{s.format('interaction')}/(?P<token>[^/]+)/callback"),
+                self._interaction_callback,
+            ),
+            ("POST", re.compile(rf"/webhooks/{s.format('app')}/(?P<token>[^/]+)"), self._followup),
+            (
+                "PATCH",
+                re.compile(rf"/webhooks/{s.format('app')}/(?P<token>[^/]+)/messages/@original"),
+                self._edit_original,
+            ),
+            (
+                "DELETE",
+                re.compile(rf"/webhooks/{s.format('app')}/(?P<token>[^/]+)/messages/@original"),
+                self._delete_original,
+            ),
+        ]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # -- what tests use ----------------------------------------------------------------------
+    def snowflake(self) -> str:
+        """A realistic id: milliseconds since Discord's epoch, worker bits, a counter."""
+        self._counter += 1
+        now = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return str((now << 22) | (1 << 17) | (self._counter & 0xFFF))
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> float:
+        """Send a gateway dispatch (op 0) to the connected bot; returns when it was sent."""
+        assert self._ws is not None, "no bot is connected"
+        assert not self._ws.closed, "the bot has disconnected"
+        if event == "INTERACTION_CREATE":
+            self.interactions[str(data["id"])] = data
+        self._seq += 1
+        sent = time.perf_counter()
+        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+        return sent
+
+    async def wait_for(
+        self, predicate: Callable[[RestCall], bool], *, after: int = 0, within: float = 15.0
+    ) -> RestCall:
+        """The first call from index `after` on that matches, waiting for it if need be."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            for call in self.calls[after:]:
+                if predicate(call):
+                    return call
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [f"{c.method} {c.path}" for c in self.calls[after:]]
+                raise AssertionError(f"no matching REST call within {within} s; saw {seen}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def quiet(self, seconds: float = 0.3) -> None:
+        """Let the bot run for a moment (to show it sends nothing)."""
+        await asyncio.sleep(seconds)
+
+    def message_calls(self, after: int = 0) -> list[RestCall]:
+        return [c for c in self.calls[after:] if c.carries_message]
+
+    def fail_next(self, method: str, path: str, status: int, body: dict[str, Any]) -> None:
+        """Answer the next `method` call whose path fully matches `path` with an error."""
+        self._failures.append((method, re.compile(path), status, body))
+
+    def message_create(self, name: str, **changes: Any) -> dict[str, Any]:
+        """A MESSAGE_CREATE payload from a recording, with a fresh id and the given changes."""
+        data = payload(name)
+        data["id"] = self.snowflake()
+        data["timestamp"] = _now()
+        data.update(changes)
+        return data
+
+    def interaction(self, name: str, **changes: Any) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload from a recording, with a fresh id and token."""
+        data = payload(name)
+        data["id"] = self.snowflake()
+        data["token"] = f"aW50ZXJhY3Rpb246{data['id']}OnRva2Vu"
+        data.update(changes)
+        return data
+
+    # -- REST --------------------------------------------------------------------------------
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        raw = await request.read()
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        call = RestCall(
+            request.method, path, dict(request.query), body, dict(request.headers), raw=raw
+        )
+        self.calls.append(call)
+        self._changed.set()
+        self._changed = asyncio.Event()
+        webhook = path.startswith(("/webhooks/", "/interactions/"))
+        if not webhook and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        for i, (method, pattern, status, error) in enumerate(self._failures):
+            if method == request.method and pattern.fullmatch(path):
+                del self._failures[i]
+                return _json(error, status=status)
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if method == request.method and match:
+                response = await handler(call, **match.groupdict())
+                if isinstance(response, web.Response) and response.body:
+                    call.response = json.loads(response.body)  # type: ignore[arg-type]
+                return response
+        return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    async def _get_me(self, call: RestCall) -> web.StreamResponse:
+        return _json(self.user)
+
+    async def _get_application(self, call: RestCall) -> web.StreamResponse:
+        return _json(self.application)
+
+    async def _get_gateway(self, call: RestCall) -> web.StreamResponse:
+        return _json(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 14400000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def _put_commands(
+        self, call: RestCall, app: str, guild: str | None = None
+    ) -> web.StreamResponse:
+        synced = []
+        for command in call.json or []:
+            item = {
+                "type": 1,
+                "default_member_permissions": None,
+                "nsfw": False,
+                "contexts": None,
+                "integration_types": [0],
+                **command,
+                "id": self.snowflake(),
+                "application_id": app,
+                "version": self.snowflake(),
+            }
+            if guild is not None:
+                item["guild_id"] = guild
+            synced.append(item)
+        self.commands[guild or "global"] = synced
+        return _json(synced)
+
+    async def _typing(self, call: RestCall, channel: str) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    async def _post_message(self, call: RestCall, channel: str) -> web.StreamResponse:
+        return _json(self._store(self._message(channel, call.json or {})))
+
+    async def _get_message(self, call: RestCall, channel: str, message: str) -> web.StreamResponse:
+        found = self.messages.get(message)
+        if found is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(found)
+
+    async def _interaction_callback(
+        self, call: RestCall, interaction: str, token: str
+    ) -> web.StreamResponse:
+        body = call.json or {}
+        kind = body.get("type")
+        data = body.get("data") or {}
+        source = self.interactions.get(interaction, {})
+        info: dict[str, Any] = {
+            "id": interaction,
+            "type": source.get("type", 2),
+            "activity_instance_id": None,
+            "response_message_id": None,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(data.get("flags", 0) & EPHEMERAL),
+        }
+        resource: dict[str, Any] = {"type": kind}
+        if kind in (4, 5):
+            content = data if kind == 4 else {"flags": data.get("flags", 0) | LOADING}
+            message = self._store(
+                self._message(str(source.get("channel_id", "0")), content, webhook=True)
+            )
+            self._originals[token] = message
+            info["response_message_id"] = message["id"]
+            resource["message"] = message
+        return _json({"interaction": info, "resource": resource})
+
+    async def _followup(self, call: RestCall, app: str, token: str) -> web.StreamResponse:
+        body = call.json or {}
+        original = self._originals.get(token)
+        if original is not None and original["flags"] & LOADING and not original.get("deleted"):
+            # The first follow-up after a deferred response replaces the "thinking…" message;
+            # its ephemeral flag is ignored (Discord's documented behaviour).
+            original["content"] = body.get("content") or ""
+            original["embeds"] = [{"type": "rich", **e} for e in body.get("embeds", [])]
+            original["components"] = copy.deepcopy(body.get("components", []))
+            original["flags"] &= ~LOADING
+            return _json(original)
+        channel = self._channel_of_token(token)
+        return _json(self._store(self._message(channel, body, webhook=True)))
+
+    async def _edit_original(self, call: RestCall, app: str, token: str) -> web.StreamResponse:
+        original = self._originals.get(token)
+        if original is None or original.get("deleted"):
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        original.update(call.json or {})
+        original["flags"] &= ~LOADING
+        return _json(original)
+
+    async def _delete_original(self, call: RestCall, app: str, token: str) -> web.StreamResponse:
+        original = self._originals.get(token)
+        if original is None or original.get("deleted"):
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        original["deleted"] = True
+        return web.Response(status=204)
+
+    def _channel_of_token(self, token: str) -> str:
+        for data in self.interactions.values():
+            if data.get("token") == token:
+                return str(data.get("channel_id", "0"))
+        return "0"
+
+    def _message(
+        self, channel: str, body: dict[str, Any], *, webhook: bool = False
+    ) -> dict[str, Any]:
+        """A message object as Discord returns it for what the bot sent."""
+        reference = body.get("message_reference")
+        referenced = self.messages.get(str(reference["message_id"])) if reference else None
+        message: dict[str, Any] = {
+            "type": 19 if reference else (20 if webhook else 0),
+            "content": body.get("content") or "",
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [{"type": "rich", **e} for e in body.get("embeds", [])],
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "flags": body.get("flags", 0),
+            "components": copy.deepcopy(body.get("components", [])),
+            "id": self.snowflake(),
+            "channel_id": channel,
+            "author": {k: self.user[k] for k in ("id", "username", "discriminator", "avatar")}
+            | {"bot": True, "global_name": self.user["global_name"], "public_flags": 0},
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+        }
+        if webhook:
+            message["webhook_id"] = self.application["id"]
+            message["application_id"] = self.application["id"]
+        if reference:
+            message["message_reference"] = {"type": 0, **reference}
+            message["referenced_message"] = referenced
+        return message
+
+    def _store(self, message: dict[str, Any]) -> dict[str, Any]:
+        self.messages[message["id"]] = message
+        return message
+
+    def remember(self, message: dict[str, Any]) -> None:
+        """Make a user's message known (so the bot's reply can reference it)."""
+        self.messages[str(message["id"])] = message
+
+    # -- gateway -----------------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        self._ws = ws
+        self._seq = 0
+        self.gateway_queries.append(dict(request.query))
+        await ws.send_str(
+            json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        )
+        async for frame in ws:
+            if frame.type is not WSMsgType.TEXT:
+                continue
+            message = json.loads(frame.data)
+            op = message.get("op")
+            if op == 1:
+                await ws.send_str(json.dumps({"op": 11}))
+            elif op == 2:
+                self.identifies.append(message["d"])
+                await self._ready()
+        return ws
+
+    async def _ready(self) -> None:
+        ready = payload("ready")
+        ready["user"] = {**ready["user"], "id": self.user["id"]}
+        ready["guilds"] = [{"id": g["id"], "unavailable": True} for g in self.guilds]
+        ready["resume_gateway_url"] = self.gateway_url
+        await self.dispatch("READY", ready)
+        for guild in self.guilds:
+            await self.dispatch("GUILD_CREATE", copy.deepcopy(guild))
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # Exactly "application/json": discord.py reads anything else (even with a charset) as text.
+    return web.Response(
+        body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+        status=status,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
