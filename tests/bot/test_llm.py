@@ -355,7 +355,7 @@ async def llm_advisor(
     advisor = await build_advisor(settings)
     assert isinstance(advisor.llm, ChatAnswerer)
     yield advisor
-    await advisor.state.close()
+    await advisor.close()
 
 
 async def ask(advisor: Any, text: str, conversation: str | None = None) -> Answer:
@@ -521,6 +521,6 @@ async def test_without_a_key_a_local_server_gets_a_stand_in(
     try:
         answer = await ask(advisor, KO_QUESTION)
     finally:
-        await advisor.state.close()
+        await advisor.close()
     assert answer.generated_by == "llm"
     assert server.requests[0].headers["Authorization"] == f"Bearer {NO_KEY}"

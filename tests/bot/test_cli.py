@@ -1,0 +1,136 @@
+"""The `career-bot` command line, run in process against the session index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.conftest import KNOWLEDGE
+
+
+@pytest.fixture
+def env(index_dir: Path, tmp_path: Path) -> dict[str, str]:
+    return {
+        "KNOWLEDGE_DIR": str(KNOWLEDGE),
+        "DATA_DIR": str(index_dir),
+        "STATE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> object:
+    return CliRunner().invoke(app, list(args), env=env, input=stdin)
+
+
+def test_ask_json_has_the_promised_shape(env: dict[str, str]) -> None:
+    result = run(env, "ask", "--json", "콜센터 매니저에게 필요한 필수 기술은?")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert set(data) == {"q", "answer", "abstained", "language", "citations", "latency_ms"}
+    assert data["abstained"] is False
+    assert data["language"] == "ko"
+    assert "협상" in data["answer"]
+    assert set(data["citations"][0]) == {"source", "section", "text", "score"}
+    assert data["citations"][0]["section"] == "콜센터 매니저"
+
+
+def test_ask_prints_the_answer_with_its_sources(env: dict[str, str]) -> None:
+    result = run(env, "ask", "What is the highest position in a call center?")
+    assert result.exit_code == 0
+    out = result.stdout  # type: ignore[attr-defined]
+    assert "CCO" in out
+    assert "Sources" in out
+
+
+def test_ask_jsonl_keeps_conversations_apart(env: dict[str, str]) -> None:
+    lines = [
+        {"q": "운영 관리자는 무슨 일을 해?", "conv": "a"},
+        {"q": "팀 리더는 어떤 일을 하나요?", "conv": "b"},
+        {"q": "그 직책에 필요한 기술은?", "conv": "a"},
+        {"q": "그 역할에 필요한 기술은?", "conv": "b"},
+        {"no": "q"},
+        {"q": "내일 날씨 어때?"},
+    ]
+    stdin = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\nnot json\n"
+    result = run(env, "ask", "--jsonl", stdin=stdin)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]  # type: ignore[attr-defined]
+    assert len(rows) == 7
+    assert "비판적 사고" in rows[2]["answer"]
+    assert "업무 및 서비스 지식" in rows[3]["answer"]
+    assert rows[4] == {"line": 5, "error": "expected a JSON object with a 'q' field"}
+    assert rows[5]["abstained"] is True
+    assert rows[6]["line"] == 7
+
+
+def test_eval_scores_reports_misses_and_sets_the_exit_code(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        "\n".join(
+            json.dumps(c, ensure_ascii=False)
+            for c in [
+                {"q": "콜센터의 가장 높은 직책은?", "kind": "fact", "any": ["CCO"], "min": 1},
+                {"q": "What's the weather tomorrow?", "kind": "oos"},
+                {
+                    "q": "팀 리더 기술은?",
+                    "kind": "list",
+                    "any": ["없는 문구", "또 없는 문구"],
+                    "min": 2,
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result = run(env, "eval", str(cases), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert (data["hits"], data["total"]) == (2, 3)
+    assert data["per_kind"]["oos"] == {"hits": 1, "total": 1}
+    assert data["misses"][0]["missing"] == ["없는 문구", "또 없는 문구"]
+    failing = run(env, "eval", str(cases), "--min-score", "0.9")
+    assert failing.exit_code == 1
+    assert "MISS" in failing.stdout  # type: ignore[attr-defined]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"q": "x", "kind": "essay"}\n', encoding="utf-8")
+    assert run(env, "eval", str(broken)).exit_code == 2
+    assert run(env, "eval", str(tmp_path / "missing.jsonl")).exit_code == 2
+
+
+def test_chat_session_answers_follow_ups_and_commands(env: dict[str, str]) -> None:
+    stdin = (
+        "/help\n팀 리더는 어떤 일을 하나요?\n그 역할에 필요한 기술은?\n/reset\n/bogus\n\n/quit\n"
+    )
+    result = run(env, "chat", stdin=stdin)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    out = result.stdout  # type: ignore[attr-defined]
+    assert "/help, /reset, /quit" in out
+    assert "업무 및 서비스 지식" in out
+    assert "대화를 새로 시작했어요" in out
+    assert "Unknown command /bogus" in out
+
+
+def test_run_without_tokens_starts_the_console(env: dict[str, str]) -> None:
+    result = run(env, "run", stdin="/quit\n")
+    assert result.exit_code == 0
+    assert "starting the console advisor" in result.output  # type: ignore[attr-defined]
+
+
+def test_bad_configuration_is_reported_without_a_traceback(env: dict[str, str]) -> None:
+    bad_port = run({**env, "CHROMA_HOST": "localhost"}, "ask", "hi")
+    assert bad_port.exit_code == 2
+    assert "CHROMA_PORT" in bad_port.output  # type: ignore[attr-defined]
+    placeholder = run({**env, "SLACK_BOT_TOKEN": "xoxb-your-token"}, "run")
+    assert placeholder.exit_code == 2
+    assert "placeholder" in placeholder.output  # type: ignore[attr-defined]
+    wrong = run(
+        {**env, "SLACK_BOT_TOKEN": "token-without-prefix", "SLACK_APP_TOKEN": "xapp-1-abc"}, "run"
+    )
+    assert wrong.exit_code == 2
+    assert "SLACK_BOT_TOKEN should start with 'xoxb-'" in wrong.output  # type: ignore[attr-defined]
+    assert "token-without-prefix" not in wrong.output  # type: ignore[attr-defined]

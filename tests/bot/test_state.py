@@ -1,0 +1,139 @@
+"""The state store, the same tests on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.state import SqlStateStore, Vote
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[SqlStateStore, Clock]]:
+    clock = Clock()
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
+    else:
+        base = os.environ.get("TEST_POSTGRES_URL")
+        if not base:
+            pytest.skip("TEST_POSTGRES_URL is not set (no PostgreSQL on this machine)")
+        url = base
+    state = SqlStateStore(url, clock=clock)
+    await state.start()
+    if request.param == "postgres":
+        # Each test gets clean tables on the shared server.
+        from bot.state import metadata
+
+        async with state.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table.name != "schema_info":
+                    await conn.execute(table.delete())
+    yield state, clock
+    await state.close()
+
+
+def _key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+async def test_a_key_is_claimed_exactly_once_even_concurrently(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    state, _ = store
+    key = _key()
+    results = await asyncio.gather(*(state.claim(key) for _ in range(8)))
+    assert results.count(True) == 1
+    assert await state.claim(key) is False
+
+
+async def test_claims_expire_after_their_ttl(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    key = _key()
+    assert await state.claim(key, ttl_s=60)
+    clock.now += 61
+    assert await state.claim(key, ttl_s=60)
+
+
+async def test_rate_limit_counts_one_window_per_user(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    clock.now = 60 * 28_333_334 + 40.0  # 40 s into a minute
+    decisions = [await state.hit_rate("slack:U1", limit=3) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert decisions[-1].retry_after_s == pytest.approx(20.0)
+    assert (await state.hit_rate("slack:U2", limit=3)).allowed
+    clock.now += 21
+    assert (await state.hit_rate("slack:U1", limit=3)).allowed
+
+
+async def test_turns_are_bounded_ordered_and_expire_when_idle(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    state, clock = store
+    for n in range(5):
+        clock.now += 1
+        await state.add_turn("c1", "U1", "slack", f"q{n}", f"a{n}", focus="team leader")
+    turns = await state.recent_turns("c1", limit=3, idle_s=600)
+    assert [t.question for t in turns] == ["q2", "q3", "q4"]
+    assert turns[-1].focus == "team leader"
+    clock.now += 601
+    assert await state.recent_turns("c1", limit=3, idle_s=600) == []
+
+
+async def test_a_second_vote_replaces_the_first(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    vote = Vote("slack", "C1:1.2", "U1", 1, "질문", "답", ["a", "b"], clock.now)
+    await state.record_vote(vote)
+    await state.record_vote(Vote("slack", "C1:1.2", "U1", -1, "질문", "답", ["a", "b"], clock.now))
+    await state.record_vote(Vote("slack", "C1:1.2", "U2", 1, "질문", "답", ["a"], clock.now))
+    votes = await state.votes()
+    assert sorted((v.user_id, v.vote) for v in votes) == [("U1", -1), ("U2", 1)]
+    assert votes[0].chunk_ids == ["a", "b"]
+
+
+async def test_forget_user_and_retention(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    await state.add_turn("c1", "U1", "slack", "q", "a")
+    await state.add_turn("c2", "U2", "slack", "q", "a")
+    await state.record_vote(Vote("slack", "m", "U1", 1, "q", "a", [], clock.now))
+    await state.record_ask("slack", "U1", "q", False, "answer")
+    await state.hit_rate("slack:U1", limit=5)
+    assert await state.forget_user("U1") == 4
+    assert await state.count("turns") == 1
+    clock.now += 31 * 86400
+    assert await state.purge(retention_days=30) == 1
+    assert await state.count("turns") == 0
+
+
+async def test_declined_questions_are_kept_for_the_admins(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    state, _ = store
+    await state.record_ask("discord", "U1", "피자 맛집?", True, "out_of_scope")
+    await state.record_ask("discord", "U1", "팀 리더 기술?", False, "answer")
+    assert await state.declined() == ["피자 맛집?"]
+
+
+async def test_an_unreachable_server_raises_state_unavailable() -> None:
+    from bot.state import StateUnavailable
+
+    state = SqlStateStore("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    with pytest.raises(StateUnavailable):
+        await state.start()
+    with pytest.raises(StateUnavailable):
+        await state.claim("x")
+    await state.close()
