@@ -185,7 +185,10 @@ class Composer:
             and self._singles_out_row(snap, anchor, retrieved)
         ):
             anchor = None
-        if anchor is not None:
+        named = [c for c in retrieved.concepts if c.named]
+        if anchor is not None and not (
+            named and all(c.met_by(frozenset(anchor.chunk.tokens)) for c in named)
+        ):
             # The question's own specifics ("상담원이랑 경영진 사이") can point at one statement
             # far better than at the list: then that statement is the answer.
             best_unit = max(
