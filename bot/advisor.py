@@ -30,7 +30,6 @@ from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
 from bot.retrieval import HybridRetriever, Retrieved
 from bot.state import StateStore, StateUnavailable, Turn
-from core.embeddings import make_embeddings
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
 from core.korean import Tokenizer, make_tokenizer
@@ -533,7 +532,8 @@ async def build_advisor(
     warm: bool = True,
 ) -> Advisor:
     """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM."""
-    from bot.state import SqlStateStore
+    from bot.state_sql import SqlStateStore
+    from core.embeddings import make_embeddings
 
     embedder, tokenizer = await asyncio.gather(
         asyncio.to_thread(make_embeddings, settings.embeddings),

@@ -193,10 +193,12 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
     from bot.advisor import build_advisor
+    from bot.state import MemoryStateStore
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     try:
-        return await build_advisor(settings, warm=warm)
+        # One-shot answers share no memory with the bots: keep them off the real store.
+        return await build_advisor(settings, warm=warm, state=MemoryStateStore())
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None

@@ -105,11 +105,11 @@ def judge(case: Case, answer: Answer) -> tuple[bool, list[str], str]:
 async def run_eval(settings: Settings, cases: list[Case]) -> EvalResult:
     """Ask every case in order (conversations share an id) and judge the answers."""
     from bot.advisor import build_advisor
-    from bot.state import SqlStateStore
+    from bot.state import MemoryStateStore
 
     # A private, throw-away memory: evaluation must not read or pollute real conversations.
     run = secrets.token_hex(4)
-    state = SqlStateStore("sqlite+aiosqlite:///:memory:")
+    state = MemoryStateStore()
     await state.start()
     advisor = await build_advisor(settings, state=state)
     per_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"hits": 0, "total": 0})

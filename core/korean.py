@@ -61,8 +61,9 @@ class Tokenizer:
     def __init__(self) -> None:
         from kiwipiepy import Kiwi
 
-        # The typo-correction dictionary costs a second of start-up and we never need it.
-        self._kiwi = Kiwi(load_typo_dict=False)
+        # The typo-correction and multi-word dictionaries cost three seconds of start-up
+        # between them; the documents need neither.
+        self._kiwi = Kiwi(load_typo_dict=False, load_multi_dict=False)
         # Kiwi splits these compounds in some contexts ("콜센터 취업" -> 콜 + 센터) and not in
         # others; one analysis everywhere keeps a word matching itself.
         for word in DOMAIN_NOUNS:
