@@ -554,7 +554,7 @@ async def build_advisor(
         knowledge=KnowledgeBase(settings, embedder.identity),
         state=state,
         tokenizer=tokenizer,
-        retriever=HybridRetriever(embedder, tokenizer),
+        retriever=HybridRetriever(embedder, tokenizer, fusion=settings.fusion),
         llm=llm,
     )
     if warm:

@@ -313,6 +313,35 @@ def discord() -> None:
         pass
 
 
+@app.command()
+def bench(
+    questions: Annotated[
+        Path, typer.Option(help="Question set (JSONL eval format) to time the answers with.")
+    ] = Path("eval/questions.jsonl"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
+    quick: Annotated[bool, typer.Option(help="One repetition of each measurement.")] = False,
+) -> None:
+    """Measure ingest, answer latency and throughput, start-up and memory on this machine."""
+    from rich.table import Table
+
+    from bot.bench import run_bench
+
+    settings = load_settings(log_level="WARNING")
+    if not questions.is_file():
+        console.print(f"[red]{questions} does not exist[/]")
+        raise typer.Exit(2)
+    result = run_bench(settings, questions, quick=quick)
+    if not as_json:
+        table = Table(title=f"Benchmark ({result['date']}, {result['machine']})")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for key, value in result.items():
+            if key not in {"date", "machine"}:
+                table.add_row(key, str(value))
+        out.print(table)
+    print(json.dumps(result, ensure_ascii=False))
+
+
 def main() -> None:
     app()
 

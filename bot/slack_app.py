@@ -903,7 +903,7 @@ def check_settings(settings: Settings, *, http: bool) -> None:
         mode = "HTTP mode (--http)" if http else "Socket Mode"
         raise SlackConfigError(
             f"Slack {mode} needs {' and '.join(missing)}; set it in .env "
-            "(see docs/slack.md for where Slack shows each token)."
+            "(the Slack section of README.md says where Slack shows each token)."
         )
     prefixes = [("SLACK_BOT_TOKEN", settings.slack_bot_token, "xoxb-")]
     if not http:

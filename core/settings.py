@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_document_bytes: int = 2_000_000
 
     # Answers
+    #: How dense and lexical rankings are combined; "weighted" measured better (README).
+    fusion: Literal["weighted", "rrf"] = "weighted"
     answer_max_chars: int = 900
     max_question_chars: int = 2000
     memory_turns: int = 6
