@@ -24,7 +24,7 @@ from bot.analysis import (
     refers_back,
     strip_injection,
 )
-from bot.compose import Composer
+from bot.compose import Composer, RoleNames
 from bot.knowledge import KnowledgeBase, Snapshot
 from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
@@ -266,13 +266,8 @@ class Advisor:
             return Answer(
                 text=say("unavailable", lang), abstained=True, language=lang, kind="unavailable"
             )
-        history = await self._history(question.conversation_id)
-        reading = self.read(text, lang, snap, history)
-        try:
-            retrieved = await asyncio.to_thread(self.retriever.search, snap, reading)
-        except Exception as exc:  # the Chroma server went away mid-question
-            logger.warning("retrieval failed: %s", exc)
-            self.knowledge._checked = 0.0
+        retrieved, reading, history = await self._retrieve(question, text, lang, snap)
+        if retrieved is None:
             return Answer(
                 text=say("unavailable", lang), abstained=True, language=lang, kind="unavailable"
             )
@@ -304,6 +299,39 @@ class Advisor:
         self._remember(question, reading, answer)
         return answer
 
+    async def _retrieve(
+        self, question: Question, text: str, lang: Language, snap: Snapshot
+    ) -> tuple[Retrieved | None, Reading, list[Turn]]:
+        """Read the question and retrieve, overlapping the slow parts.
+
+        The query embedding (two thirds of an answer's time) starts as soon as the question is
+        read, while the conversation is fetched and the keyword side runs; it is redone only if
+        the conversation changes the query (a role carried over from an earlier turn).
+        """
+        retriever = self.retriever
+        history_task = asyncio.create_task(self._history(question.conversation_id))
+        first = await asyncio.to_thread(self.read, text, lang, snap, [])
+        guess = retriever.dense_text(first)
+        embedding = asyncio.create_task(asyncio.to_thread(retriever.embed, guess))
+        history = await history_task
+        reading = (
+            await asyncio.to_thread(self.read, text, lang, snap, history) if history else first
+        )
+        wanted = retriever.dense_text(reading)
+        if wanted != guess:
+            embedding.cancel()
+            embedding = asyncio.create_task(asyncio.to_thread(retriever.embed, wanted))
+        try:
+            lexical = await asyncio.to_thread(retriever.lexical, snap, reading)
+            vector, embed_ms = await embedding
+            dense, dense_ms = await asyncio.to_thread(retriever.dense, snap, vector)
+        except Exception as exc:  # the Chroma server went away mid-question
+            logger.warning("retrieval failed: %s", exc)
+            self.knowledge.invalidate()
+            return None, reading, history
+        retrieved = retriever.combine(snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms)
+        return retrieved, reading, history
+
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
         """Understand the question in the light of the conversation so far."""
         stripped, injection = strip_injection(text)
@@ -314,7 +342,8 @@ class Advisor:
         last_focus = next((t.focus for t in reversed(history) if t.focus), "")
         focus = roles[0].name if roles else ""
         carried = False
-        if not roles and last_focus and (back or any(t.name in ROLE_ATTRIBUTES for t in topics)):
+        about_a_role = bool(topics) and all(t.name in ROLE_ATTRIBUTES for t in topics)
+        if not roles and last_focus and (back or about_a_role):
             focus, carried = last_focus, True
         expansions: list[str] = []
         terms = [t for t in terms if t.kind != "role" or t in roles]
@@ -405,17 +434,15 @@ class Advisor:
     def _focus_after(
         self, reading: Reading, answer: Answer, snap: Snapshot, history: list[Turn]
     ) -> str:
+        """The role the conversation is about now: the one asked about, else the one the
+        answer speaks of ("최고고객책임자(CCO)입니다" makes "그 직책" mean the CCO next)."""
         if reading.focus:
             return reading.focus
-        if answer.abstained:
+        if answer.abstained or not answer.citations:
             return ""
-        # A role whose Korean name heads the section the answer came from.
-        if answer.citations:
-            section = answer.citations[0].section
-            for term in snap.glossary.terms:
-                if term.kind == "role" and any(k and k in section for k in term.ko):
-                    return term.name
-        return ""
+        roles = RoleNames.build(snap, [])
+        first = answer.citations[0]
+        return roles.within(first.text) or roles.within(first.section.split(" > ")[-1]) or ""
 
     async def _history_ready(self, conversation_id: str) -> None:
         pending = self._pending.get(conversation_id)

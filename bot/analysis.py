@@ -82,7 +82,7 @@ _FACT_CUES_EN = ("how much", "how many", "who", "when", "which is", "highest", "
 
 _ANAPHORA_KO = re.compile(
     r"(^|\s)(그|이|저|해당|그런|이런)\s*(직책|역할|직무|자리|일|사람|포지션|분|직업|직위)"
-    r"|그것|이것|그거|이거|거기|그 사람|그들|그분|그럼|그러면|그 다음|그다음"
+    r"|그것|이것|그거|이거|거기|그 사람|그들|그분|그 다음|그다음"
 )
 _ANAPHORA_EN = re.compile(
     r"\b(that|this|the same|such)\s+(job|role|position|one|person|title)\b"

@@ -172,6 +172,10 @@ class KnowledgeBase:
                 self._snapshot = snap = fresh
             return snap
 
+    def invalidate(self) -> None:
+        """Check the pointer again on the next question (after a store error)."""
+        self._checked = 0.0
+
     async def refresh(self) -> Snapshot:
         """Check the pointer now (after a re-ingest in this process)."""
         self._checked = 0.0

@@ -132,6 +132,14 @@ class Concept:
 
 
 @dataclass
+class Lexical:
+    scores: dict[int, float]
+    weights: dict[str, float]
+    concepts: list[Concept]
+    ms: float
+
+
+@dataclass
 class Retrieved:
     hits: list[Hit]
     weights: dict[str, float]  # the weighted lexical query that was used
@@ -202,46 +210,73 @@ class HybridRetriever:
             return f"{query} ({', '.join(reading.expansions[:8])})"
         return query
 
-    def search(self, snap: Snapshot, reading: Reading, k: int = 8) -> Retrieved:
+    def embed(self, text: str) -> tuple[np.ndarray, float]:
+        """The dense query vector and the milliseconds it took (the costliest step)."""
         t0 = time.perf_counter()
-        vector = self.embedder.query(self.dense_text(reading))
-        t1 = time.perf_counter()
-        n = len(snap.chunks)
+        vector = self.embedder.query(text)
+        return vector, (time.perf_counter() - t0) * 1000
+
+    def lexical(self, snap: Snapshot, reading: Reading) -> Lexical:
+        """The keyword side: BM25 over Kiwi tokens, and the question's concepts."""
+        t0 = time.perf_counter()
+        weights = self.lexical_query(reading)
+        scores = dict(snap.bm25.top(weights, LEXICAL_K))
+        concepts = self.concepts(reading, snap)
+        return Lexical(scores, weights, concepts, (time.perf_counter() - t0) * 1000)
+
+    def dense(self, snap: Snapshot, vector: np.ndarray) -> tuple[dict[int, float], float]:
+        """Cosine similarities of the nearest chunks, from Chroma."""
+        t0 = time.perf_counter()
         got = snap.collection.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(DENSE_K, n),
+            n_results=min(DENSE_K, len(snap.chunks)),
             include=["distances"],
         )
-        dense = {
+        scores = {
             snap.by_id[cid]: 1.0 - float(dist)
             for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
             if cid in snap.by_id
         }
-        t2 = time.perf_counter()
-        weights = self.lexical_query(reading)
-        lexical = dict(snap.bm25.top(weights, LEXICAL_K))
-        t3 = time.perf_counter()
-        fused = self._fuse(dense, lexical)
+        return scores, (time.perf_counter() - t0) * 1000
+
+    def combine(
+        self,
+        snap: Snapshot,
+        lexical: Lexical,
+        dense: dict[int, float],
+        *,
+        embed_ms: float,
+        dense_ms: float,
+        k: int = 8,
+    ) -> Retrieved:
+        fused = self._fuse(dense, lexical.scores)
         order = sorted(fused, key=lambda i: fused[i], reverse=True)[:k]
         hits = [
             Hit(
                 chunk=snap.chunks[i],
                 dense=dense.get(i, 0.0),
-                lexical=lexical.get(i, 0.0),
+                lexical=lexical.scores.get(i, 0.0),
                 fused=fused[i],
             )
             for i in order
         ]
         return Retrieved(
             hits=hits,
-            weights=weights,
-            concepts=self.concepts(reading, snap),
+            weights=lexical.weights,
+            concepts=lexical.concepts,
             dense_top=max(dense.values(), default=0.0),
-            lexical_top=max(lexical.values(), default=0.0),
-            embed_ms=(t1 - t0) * 1000,
-            dense_ms=(t2 - t1) * 1000,
-            lexical_ms=(t3 - t2) * 1000,
+            lexical_top=max(lexical.scores.values(), default=0.0),
+            embed_ms=embed_ms,
+            dense_ms=dense_ms,
+            lexical_ms=lexical.ms,
         )
+
+    def search(self, snap: Snapshot, reading: Reading, k: int = 8) -> Retrieved:
+        """All steps in sequence (the advisor runs them concurrently)."""
+        vector, embed_ms = self.embed(self.dense_text(reading))
+        dense, dense_ms = self.dense(snap, vector)
+        lexical = self.lexical(snap, reading)
+        return self.combine(snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, k=k)
 
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
         if self.fusion == "rrf":

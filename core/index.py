@@ -259,6 +259,23 @@ class IndexStore:
             )
 
 
+def as_vectorstore(store: IndexStore, embeddings: Any) -> Any:
+    """The active generation as a langchain-chroma `VectorStore`, for langchain chains.
+
+    `embeddings` is a langchain `Embeddings` (`E5Embeddings.as_langchain()`); it must be the
+    embedder that built the index. Read-only use: ingest writes generations itself, because
+    langchain-chroma's writes always re-embed and store the embedded text as the document.
+    """
+    from langchain_chroma import Chroma
+
+    pointer = store.pointer()
+    if pointer is None:
+        raise IndexMissing("no index has been published yet; run `career-bot ingest`")
+    return Chroma(
+        client=store.client, collection_name=pointer.collection, embedding_function=embeddings
+    )
+
+
 def wait_for_pointer(store: IndexStore, timeout_s: float = 10.0) -> Pointer:
     """Poll until a generation is published (used by tests and start-up scripts)."""
     deadline = time.monotonic() + timeout_s

@@ -265,3 +265,15 @@ async def test_every_statement_of_an_answer_is_traceable(advisor: Advisor) -> No
     assert markers == {c.marker for c in answer.citations}
     for citation in answer.citations:
         assert squashed(citation.text)[:20] in squashed(answer.text)
+
+
+async def test_a_follow_up_can_refer_to_the_role_an_answer_named(advisor: Advisor) -> None:
+    first = await ask(advisor, "콜센터에서 가장 높은 직책은?", "named")
+    assert first.focus == "chief customer officer"
+    answer = await ask(advisor, "그 직책은 무슨 일을 해?", "named")
+    assert "CCO는" in answer.text
+    # A new topic is not pulled back to the earlier role.
+    await ask(advisor, "콜센터 초급 직책은 시급이 얼마나 돼?", "topic")
+    other = await ask(advisor, "그럼 돈을 더 벌려면 어떤 직책을 노려야 해?", "topic")
+    assert {c.section for c in other.citations} == {"콜센터 중 가장 높은 연봉을 받는 직책"}
+    assert "다루기 힘든 고객" not in other.text
