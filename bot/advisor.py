@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from bot.analysis import (
+    GENERIC_WORDS,
     Language,
     Reading,
     asks_quantity,
@@ -40,91 +41,6 @@ logger = logging.getLogger(__name__)
 #: Topics that are attributes of a role: a question about them without a role named is
 #: about the role the conversation is on ("필요한 기술은?" after "팀 리더는 무슨 일을 해?").
 ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path"})
-#: Nouns that say nothing about the domain; they do not count as evidence a question is in scope.
-GENERIC_NOUNS = frozenset(
-    [
-        "것",
-        "수",
-        "등",
-        "때",
-        "경우",
-        "중",
-        "점",
-        "방법",
-        "무엇",
-        "뭐",
-        "오늘",
-        "사람",
-        "정도",
-        "하나",
-        "때문",
-        "이것",
-        "그것",
-        "생각",
-        "일",
-        "곳",
-        "말",
-        "가지",
-        "분",
-        "자리",
-        "거",
-        "좀",
-        "요즘",
-        "지금",
-        "내일",
-        "어제",
-        "여기",
-        "저기",
-        "나",
-        "너",
-        "우리",
-        "저",
-        "제",
-        "이",
-        "그",
-        "what",
-        "how",
-        "why",
-        "who",
-        "when",
-        "where",
-        "which",
-        "do",
-        "does",
-        "is",
-        "are",
-        "the",
-        "a",
-        "an",
-        "i",
-        "you",
-        "me",
-        "my",
-        "your",
-        "it",
-        "this",
-        "that",
-        "can",
-        "could",
-        "would",
-        "should",
-        "please",
-        "tell",
-        "about",
-        "for",
-        "of",
-        "to",
-        "in",
-        "on",
-        "and",
-        "or",
-        "with",
-        "get",
-        "good",
-        "best",
-        "near",
-    ]
-)
 #: Topics whose answer is naturally a list.
 LIST_TOPICS = frozenset(
     {"skills", "tips", "pros", "cons", "pros and cons", "job titles", "roles", "highest paid"}
@@ -391,7 +307,7 @@ class Advisor:
     def evidence(self, reading: Reading, snap: Snapshot) -> tuple[int, float, int]:
         """(glossary concepts named, share of nouns the documents know, nouns they know)."""
         nouns = {
-            n for n in self.tokenizer.nouns(reading.text) if n not in GENERIC_NOUNS and len(n) > 1
+            n for n in self.tokenizer.nouns(reading.text) if n not in GENERIC_WORDS and len(n) > 1
         }
         known = sum(1 for n in nouns if n in snap.vocabulary)
         share = known / len(nouns) if nouns else 0.0

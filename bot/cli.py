@@ -6,8 +6,9 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -242,24 +243,30 @@ def evaluate(
         raise typer.Exit(1)
 
 
+def _run_bot(job: Coroutine[Any, Any, None], setup_error: type[Exception]) -> None:
+    """Run a bot until interrupted; a setup or index problem is a message, not a traceback."""
+    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
+
+    try:
+        asyncio.run(job)
+    except setup_error as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command()
 def run() -> None:
     """The main job: the Slack and/or Discord bots when configured, else the console."""
     settings = load_settings()
     if settings.slack_configured or settings.discord_configured:
         from bot.service import BotSetupError, run_bots
-        from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
-        try:
-            asyncio.run(run_bots(settings))
-        except BotSetupError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
-        except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            pass
+        _run_bot(run_bots(settings), BotSetupError)
     else:
         console.print(
             "No Slack or Discord tokens in the environment: starting the console advisor."
@@ -279,38 +286,18 @@ def slack(
 ) -> None:
     """Run the Slack bot (Socket Mode by default)."""
     from bot.slack_app import SlackConfigError, run_slack
-    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     settings = load_settings()
-    try:
-        asyncio.run(run_slack(settings, http=http, host=host, port=port))
-    except SlackConfigError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
+    _run_bot(run_slack(settings, http=http, host=host, port=port), SlackConfigError)
 
 
 @app.command()
 def discord() -> None:
     """Run the Discord bot."""
     from bot.discord_app import DiscordSetupError, run_discord
-    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     settings = load_settings()
-    try:
-        asyncio.run(run_discord(settings))
-    except DiscordSetupError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
+    _run_bot(run_discord(settings), DiscordSetupError)
 
 
 @app.command()

@@ -443,26 +443,22 @@ class _Writer:
             self.lines.append(text)
 
     def statement(self, text: str, hit: Hit) -> None:
-        key = re.sub(r"\W+", "", text)
-        if key in self._seen:
-            return
-        body = _first_sentence(text, _ITEM_CHARS * 2)
-        dated = self._dated(body, hit.chunk)
-        if not self._fits(f"{body} [9]{dated}"):
-            return
-        self._seen.add(key)
-        self.lines.append(f"{body} [{self._marker(hit, body)}]{dated}")
+        self._quote(text, hit, prefix="", limit=_ITEM_CHARS * 2)
 
     def bullet(self, text: str, hit: Hit) -> None:
+        self._quote(text, hit, prefix="• ", limit=_ITEM_CHARS)
+
+    def _quote(self, text: str, hit: Hit, *, prefix: str, limit: int) -> None:
+        """Add a quoted statement once, with its source marker and date note, if it fits."""
         key = re.sub(r"\W+", "", text)
         if key in self._seen:
             return
-        body = _first_sentence(text, _ITEM_CHARS)
+        body = _first_sentence(text, limit)
         dated = self._dated(body, hit.chunk)
-        if not self._fits(f"• {body} [9]{dated}"):
+        if not self._fits(f"{prefix}{body} [9]{dated}"):
             return
         self._seen.add(key)
-        self.lines.append(f"• {body} [{self._marker(hit, body)}]{dated}")
+        self.lines.append(f"{prefix}{body} [{self._marker(hit, body)}]{dated}")
 
     def hint_section(self, section: str) -> None:
         if section:

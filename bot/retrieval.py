@@ -8,6 +8,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from bot.analysis import GENERIC_WORDS as GENERIC
 from bot.analysis import Reading
 from bot.knowledge import Snapshot
 from core.index import Chunk
@@ -32,86 +33,6 @@ class Hit:
     dense: float  # cosine similarity, 0 when the dense side did not return it
     lexical: float  # BM25 score, 0 when no query token matched
     fused: float
-
-
-#: Words that carry no topic of their own; they count for little when judging relevance.
-GENERIC = frozenset(
-    [
-        "것",
-        "수",
-        "등",
-        "때",
-        "경우",
-        "중",
-        "점",
-        "방법",
-        "무엇",
-        "뭐",
-        "사람",
-        "정도",
-        "하나",
-        "때문",
-        "생각",
-        "일",
-        "곳",
-        "말",
-        "가지",
-        "분",
-        "거",
-        "좀",
-        "알리",
-        "말하",
-        "설명",
-        "알",
-        "주",
-        "하",
-        "되",
-        "있",
-        "어떻",
-        "무슨",
-        "어떤",
-        "what",
-        "how",
-        "why",
-        "who",
-        "when",
-        "where",
-        "which",
-        "do",
-        "does",
-        "is",
-        "are",
-        "the",
-        "a",
-        "an",
-        "i",
-        "you",
-        "me",
-        "my",
-        "your",
-        "it",
-        "this",
-        "that",
-        "can",
-        "could",
-        "would",
-        "should",
-        "please",
-        "tell",
-        "about",
-        "for",
-        "of",
-        "to",
-        "in",
-        "on",
-        "and",
-        "or",
-        "with",
-        "get",
-        "there",
-        "any",
-    ]
-)
 
 
 #: idf above which a word is rare enough in the documents to be evidence on its own.

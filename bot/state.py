@@ -55,16 +55,6 @@ class StateStore(Protocol):
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
-    async def add_turn(
-        self,
-        conversation_id: str,
-        user_id: str,
-        platform: str,
-        question: str,
-        answer: str,
-        focus: str = "",
-        topic: str = "",
-    ) -> None: ...
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]: ...
     async def record_exchange(
         self,
@@ -84,9 +74,6 @@ class StateStore(Protocol):
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision: ...
     async def record_vote(self, vote: Vote) -> None: ...
     async def votes(self, since: float = 0.0) -> list[Vote]: ...
-    async def record_ask(
-        self, platform: str, user_id: str, question: str, abstained: bool, kind: str
-    ) -> None: ...
     async def forget_user(self, user_id: str) -> int: ...
     async def purge(self, retention_days: float) -> int: ...
 
@@ -109,19 +96,6 @@ class MemoryStateStore:
     async def close(self) -> None:
         return None
 
-    async def add_turn(
-        self,
-        conversation_id: str,
-        user_id: str,
-        platform: str,
-        question: str,
-        answer: str,
-        focus: str = "",
-        topic: str = "",
-    ) -> None:
-        turn = Turn(question, answer, focus, topic, self._clock())
-        self._turns.setdefault(conversation_id, []).append((user_id, turn))
-
     async def record_exchange(
         self,
         conversation_id: str,
@@ -135,9 +109,11 @@ class MemoryStateStore:
         abstained: bool = False,
         kind: str = "answer",
     ) -> None:
+        now = self._clock()
         if answer is not None:
-            await self.add_turn(conversation_id, user_id, platform, question, answer, focus, topic)
-        self._asks.append((user_id, question, abstained, self._clock()))
+            turn = Turn(question, answer, focus, topic, now)
+            self._turns.setdefault(conversation_id, []).append((user_id, turn))
+        self._asks.append((user_id, question, abstained, now))
 
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
         turns = [t for _, t in self._turns.get(conversation_id, [])][-limit:]
@@ -167,11 +143,6 @@ class MemoryStateStore:
 
     async def votes(self, since: float = 0.0) -> list[Vote]:
         return [v for v in self._votes.values() if v.created_at >= since]
-
-    async def record_ask(
-        self, platform: str, user_id: str, question: str, abstained: bool, kind: str
-    ) -> None:
-        self._asks.append((user_id, question, abstained, self._clock()))
 
     async def declined(self, since: float = 0.0) -> list[str]:
         return [q for _, q, abstained, at in self._asks if abstained and at >= since]

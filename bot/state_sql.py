@@ -165,34 +165,6 @@ class SqlStateStore:
         except (SQLAlchemyError, OSError, ConnectionError) as exc:
             raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
 
-    async def add_turn(
-        self,
-        conversation_id: str,
-        user_id: str,
-        platform: str,
-        question: str,
-        answer: str,
-        focus: str = "",
-        topic: str = "",
-    ) -> None:
-        now = self._clock()
-
-        async def go(conn: Any) -> None:
-            await conn.execute(
-                insert(turns).values(
-                    conversation_id=conversation_id,
-                    user_id=user_id,
-                    platform=platform,
-                    question=question,
-                    answer=answer,
-                    focus=focus,
-                    topic=topic,
-                    created_at=now,
-                )
-            )
-
-        await self._run(go)
-
     async def record_exchange(
         self,
         conversation_id: str,
@@ -364,25 +336,6 @@ class SqlStateStore:
 
         result: list[Vote] = await self._run(go)
         return result
-
-    async def record_ask(
-        self, platform: str, user_id: str, question: str, abstained: bool, kind: str
-    ) -> None:
-        now = self._clock()
-
-        async def go(conn: Any) -> None:
-            await conn.execute(
-                insert(asks).values(
-                    platform=platform,
-                    user_id=user_id,
-                    question=question[:4000],
-                    abstained=int(abstained),
-                    kind=kind,
-                    created_at=now,
-                )
-            )
-
-        await self._run(go)
 
     async def declined(self, since: float = 0.0) -> list[str]:
         """Questions the bot declined since a time (for the admins' report)."""

@@ -86,7 +86,7 @@ async def test_turns_are_bounded_ordered_and_expire_when_idle(
     state, clock = store
     for n in range(5):
         clock.now += 1
-        await state.add_turn("c1", "U1", "slack", f"q{n}", f"a{n}", focus="team leader")
+        await state.record_exchange("c1", "U1", "slack", f"q{n}", f"a{n}", focus="team leader")
     turns = await state.recent_turns("c1", limit=3, idle_s=600)
     assert [t.question for t in turns] == ["q2", "q3", "q4"]
     assert turns[-1].focus == "team leader"
@@ -107,25 +107,29 @@ async def test_a_second_vote_replaces_the_first(store: tuple[SqlStateStore, Cloc
 
 async def test_forget_user_and_retention(store: tuple[SqlStateStore, Clock]) -> None:
     state, clock = store
-    await state.add_turn("c1", "U1", "slack", "q", "a")
-    await state.add_turn("c2", "U2", "slack", "q", "a")
+    await state.record_exchange("c1", "U1", "slack", "q", "a")
+    await state.record_exchange("c2", "U2", "slack", "q", "a")
     await state.record_vote(Vote("slack", "m", "U1", 1, "q", "a", [], clock.now))
-    await state.record_ask("slack", "U1", "q", False, "answer")
     await state.hit_rate("slack:U1", limit=5)
-    assert await state.forget_user("U1") == 4
+    assert await state.forget_user("U1") == 4  # the turn, its question log, the vote, the window
     assert await state.count("turns") == 1
     clock.now += 31 * 86400
     assert await state.purge(retention_days=30) == 1
     assert await state.count("turns") == 0
 
 
-async def test_declined_questions_are_kept_for_the_admins(
+async def test_a_declined_question_is_logged_but_not_remembered(
     store: tuple[SqlStateStore, Clock],
 ) -> None:
     state, _ = store
-    await state.record_ask("discord", "U1", "피자 맛집?", True, "out_of_scope")
-    await state.record_ask("discord", "U1", "팀 리더 기술?", False, "answer")
+    await state.record_exchange(
+        "d1", "U1", "discord", "피자 맛집?", None, abstained=True, kind="out_of_scope"
+    )
+    await state.record_exchange("d1", "U1", "discord", "팀 리더 기술?", "답", kind="answer")
     assert await state.declined() == ["피자 맛집?"]
+    assert [t.question for t in await state.recent_turns("d1", limit=5, idle_s=60)] == [
+        "팀 리더 기술?"
+    ]
 
 
 async def test_an_unreachable_server_raises_state_unavailable() -> None:
