@@ -21,11 +21,14 @@ def render_answer(answer: Answer, *, show_timing: bool = False) -> Group:
     parts: list[Text | Panel] = [Text(answer.text)]
     if answer.citations:
         lines = [Text(say("sources", answer.language), style="bold")]
+        # Rows of one table are separate chunks of the same section: list the section once.
+        grouped: dict[tuple[str, str], list[int]] = {}
         for c in answer.citations:
             dated = f" ({c.published})" if c.published else ""
-            lines.append(
-                Text(f"[{c.marker}] {c.title}{dated} — {c.section or c.source}", style="dim")
-            )
+            grouped.setdefault((f"{c.title}{dated}", c.section or c.source), []).append(c.marker)
+        for (title, section), markers in grouped.items():
+            tags = "".join(f"[{m}]" for m in markers)
+            lines.append(Text(f"{tags} {title} — {section}", style="dim"))
         parts.append(Text("\n").join(lines))
     if show_timing:
         t = answer.timing
