@@ -29,6 +29,7 @@ from bot.compose import Composer, RoleNames
 from bot.knowledge import KnowledgeBase, Snapshot
 from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
+from bot.paths import answer_path_question, read_path_question
 from bot.retrieval import HybridRetriever, Retrieved
 from bot.state import StateStore, StateUnavailable, Turn
 from core.glossary import Term
@@ -182,6 +183,16 @@ class Advisor:
             return Answer(
                 text=say("unavailable", lang), abstained=True, language=lang, kind="unavailable"
             )
+        path_question = await asyncio.to_thread(
+            read_path_question, text, snap, self.tokenizer.forms
+        )
+        if path_question is not None:  # career paths come from the role catalogue
+            answer = answer_path_question(path_question, lang, snap)
+            if notice:
+                answer.text, answer.notice = f"{notice}\n\n{answer.text}", notice
+            reading = await asyncio.to_thread(self.read, text, lang, snap, [])
+            self._remember(question, reading, answer)
+            return answer
         retrieved, reading, history = await self._retrieve(question, text, lang, snap)
         if retrieved is None:
             return Answer(

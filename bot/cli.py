@@ -206,6 +206,48 @@ async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
 
 
 @app.command()
+def path(
+    start: Annotated[str, typer.Argument(metavar="FROM", help="Role you start from (ko or en).")],
+    goal: Annotated[str, typer.Argument(metavar="TO", help="Role you want to reach.")],
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also draw the ladder with the path to FILE.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """The career path between two roles, step by step, from the role catalogue."""
+    settings = load_settings()
+    code = asyncio.run(_path(settings, start, goal, png, as_json))
+    if code:
+        raise typer.Exit(code)
+
+
+async def _path(settings: Settings, start: str, goal: str, png: Path | None, as_json: bool) -> int:
+    from bot.analysis import language_of
+    from bot.paths import answer_between, render_ladder
+
+    advisor = await _advisor_or_exit(settings, warm=False)
+    try:
+        snap = await advisor.knowledge.current()
+        answer = answer_between(snap, start, goal, language_of(f"{start} {goal}"))
+        if png is not None and answer.path:
+            data = await asyncio.to_thread(render_ladder, snap.roles, answer.path, answer.language)
+            await asyncio.to_thread(png.write_bytes, data)
+        if as_json:
+            payload = _answer_json(f"{start} -> {goal}", answer) | {
+                "path": answer.path,
+                "png": str(png) if png is not None and answer.path else None,
+            }
+            out.print_json(json.dumps(payload, ensure_ascii=False))
+        else:
+            _print_answer(answer)
+            if png is not None and answer.path:
+                console.print(f"picture written to {png}")
+        return 1 if answer.abstained else 0
+    finally:
+        await advisor.close()
+
+
+@app.command()
 def chat() -> None:
     """An interactive conversation on the console (/help, /reset, /quit)."""
     from bot.console import run_console

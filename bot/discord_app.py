@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import logging
 import math
 import re
@@ -373,6 +374,17 @@ def read_answer_message(message: discord.Message) -> AnswerRecord:
     return AnswerRecord(question, "\n".join(answer_parts), chunk_ids)
 
 
+def _with_file(
+    first: dict[str, Any] | None, picture: tuple[str, bytes] | None
+) -> dict[str, Any] | None:
+    """The first message's extra arguments, with the picture attached (a fresh discord.File
+    each time: a File is consumed by sending it)."""
+    if picture is None:
+        return first
+    name, data = picture
+    return (first or {}) | {"file": discord.File(io.BytesIO(data), filename=name)}
+
+
 # -- the feedback buttons -----------------------------------------------------------------------
 VoteHandler = Callable[[discord.Interaction, int], Awaitable[None]]
 #: channel.send or interaction.followup.send
@@ -677,6 +689,7 @@ class CareerCog(commands.Cog):
     ) -> None:
         """The answer card (or the advisor's plain message); plain text if Discord refuses
         the embed, so the user always gets the answer."""
+        picture = await self._picture(answer) if answer.kind in CARD_KINDS else None
         if answer.kind == "empty":
             replies = [Reply(embeds=[render_help(answer.language)])]
         elif answer.kind in CARD_KINDS:
@@ -684,13 +697,38 @@ class CareerCog(commands.Cog):
         else:
             replies = render_text(answer.text, markdown=True)
         try:
-            await self._deliver(post, replies, language=answer.language, first=first, sent=sent)
+            await self._deliver(
+                post,
+                replies,
+                language=answer.language,
+                first=_with_file(first, picture),
+                sent=sent,
+            )
         except discord.HTTPException as exc:
             if exc.status != 400 or answer.kind not in CARD_KINDS:
                 raise
             logger.warning("Discord refused the answer card (%s); sending plain text", exc.text)
             plain = render_plain_answer(answer)
-            await self._deliver(post, plain, first=None if sent else first, sent=sent)
+            await self._deliver(
+                post, plain, first=None if sent else _with_file(first, picture), sent=sent
+            )
+
+    async def _picture(self, answer: Answer) -> tuple[str, bytes] | None:
+        """The career-path picture to attach to a path answer (name, PNG), else None.
+
+        A picture that cannot be drawn is logged and left out: the text answer still goes.
+        """
+        knowledge = getattr(self.advisor, "knowledge", None)
+        if not answer.path or knowledge is None:
+            return None
+        from bot.paths import picture_for, picture_name
+
+        try:
+            data = await picture_for(await knowledge.current(), answer)
+        except Exception:
+            logger.warning("could not draw the career-path picture", exc_info=True)
+            return None
+        return (picture_name(answer), data) if data else None
 
     async def _deliver(
         self,

@@ -14,6 +14,7 @@ import numpy as np
 
 from core.glossary import Glossary
 from core.index import Chunk, IndexMissing, IndexStore, Pointer, StoreUnavailable
+from core.roles import Catalogue
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ class Snapshot:
     collection: Any
     glossary: Glossary
     bm25: BM25
+    #: The role catalogue published with this generation (career-path answers).
+    roles: Catalogue = field(default_factory=Catalogue)
     by_id: dict[str, int] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()
     loaded_at: float = 0.0
@@ -108,6 +111,7 @@ def load_snapshot(store: IndexStore, identity: str) -> Snapshot:
     except Exception as exc:
         raise StoreUnavailable(f"cannot read generation {pointer.generation}: {exc}") from exc
     glossary = Glossary.from_json(str((collection.metadata or {}).get("glossary", "")))
+    roles = Catalogue.from_json(str((collection.metadata or {}).get("roles", "")))
     bm25 = BM25([c.tokens for c in chunks])
     vocabulary = frozenset(bm25.index)
     return Snapshot(
@@ -116,6 +120,7 @@ def load_snapshot(store: IndexStore, identity: str) -> Snapshot:
         collection=collection,
         glossary=glossary,
         bm25=bm25,
+        roles=roles,
         by_id={c.id: i for i, c in enumerate(chunks)},
         vocabulary=vocabulary,
         loaded_at=time.monotonic(),

@@ -57,6 +57,10 @@ class Answer(BaseModel):
     sections_hint: list[str] = Field(default_factory=list)  # sections the user can ask more about
     timing: Timing = Field(default_factory=Timing)
     generated_by: Literal["extractive", "llm"] = "extractive"
+    #: Career-path answers: the catalogue role ids to highlight on the ladder picture, and
+    #: what was asked ("path", "next", "skills", "pay"); empty for every other answer.
+    path: list[str] = Field(default_factory=list)
+    path_kind: str = ""
 
     @property
     def chunk_ids(self) -> list[str]:

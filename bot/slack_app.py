@@ -81,6 +81,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "Thanks for the feedback. We'll use it to improve the answers.",
     },
     "working": {"ko": "⏳ 찾아보는 중이에요…", "en": "⏳ Looking that up…"},
+    "path_picture": {"ko": "경력 경로 그림", "en": "Career path picture"},
     "asked": {"ko": "{user} 님의 질문: {question}", "en": "{user} asked: {question}"},
     "not_admin": {
         "ko": (
@@ -599,7 +600,9 @@ class SlackBot:
                     platform="slack",
                 )
             )
-            await self._post(target, render_answer(answer, question=text))
+            first_ts = await self._post(target, render_answer(answer, question=text))
+            if answer.path:
+                await self._upload_picture(target, answer, first_ts)
         except Exception:
             await self._apologise(target, lang)
         finally:
@@ -621,6 +624,28 @@ class SlackBot:
         if target.thread_ts and not target.is_dm:
             self._remember_thread(target.channel, target.thread_ts)
         return first_ts
+
+    async def _upload_picture(self, target: _Target, answer: Answer, first_ts: str | None) -> None:
+        """Upload the career-path picture into the answer's thread (files upload v2).
+
+        The text answer is already posted: a failed upload is logged, never apologised for.
+        """
+        from bot.paths import picture_for, picture_name
+
+        try:
+            snap = await self.advisor.knowledge.current()
+            data = await picture_for(snap, answer)
+            if data is None:
+                return
+            await self.client.files_upload_v2(
+                channel=target.channel,
+                thread_ts=target.thread_ts or first_ts,
+                file=data,
+                filename=picture_name(answer),
+                title=_t("path_picture", answer.language),
+            )
+        except Exception:
+            logger.warning("slack: could not upload the career-path picture", exc_info=True)
 
     async def _apologise(self, target: _Target, lang: str) -> None:
         """Log the failure with a reference id and tell the user; never raises."""
@@ -819,6 +844,9 @@ class SlackBot:
             if rest:
                 await self._post(_Target(team, channel, user, conv, status_ts), rest)
             self._remember_thread(channel, status_ts)
+            if answer.path:
+                target = _Target(team, channel, user, conv, status_ts)
+                await self._upload_picture(target, answer, status_ts)
         else:
             for message in messages[:5]:  # a response_url takes five messages
                 await respond(text=message.text, blocks=message.blocks, response_type="in_channel")

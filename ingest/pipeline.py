@@ -17,6 +17,7 @@ from core.embeddings import make_embeddings
 from core.glossary import Glossary, GlossaryError, load_glossary
 from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer
 from core.korean import make_tokenizer
+from core.roles import Catalogue, RolesError, load_roles
 from core.settings import Settings
 from ingest.chunker import chunk_document
 from ingest.loader import Skipped, UnreadableFile, discover, load_document
@@ -132,7 +133,12 @@ def is_stale(settings: Settings, store: IndexStore | None = None) -> bool:
             continue
         current[doc.source] = doc.sha
     glossary_sha = load_glossary(settings.knowledge_dir).sha
-    return current != published or glossary_sha != pointer_glossary_sha(store, pointer)
+    roles_sha = load_roles(settings.knowledge_dir).sha
+    return (
+        current != published
+        or glossary_sha != pointer_glossary_sha(store, pointer)
+        or roles_sha != pointer_roles_sha(store, pointer)
+    )
 
 
 def _published_hashes(store: IndexStore, pointer: Pointer) -> dict[str, str]:
@@ -143,6 +149,11 @@ def _published_hashes(store: IndexStore, pointer: Pointer) -> dict[str, str]:
 def pointer_glossary_sha(store: IndexStore, pointer: Pointer) -> str:
     meta = store.collection(pointer.collection).metadata or {}
     return str(meta.get("glossary_sha", ""))
+
+
+def pointer_roles_sha(store: IndexStore, pointer: Pointer) -> str:
+    meta = store.collection(pointer.collection).metadata or {}
+    return str(meta.get("roles_sha", ""))
 
 
 def run_ingest(
@@ -168,7 +179,7 @@ def run_ingest(
             report = _run(settings, store, used, rebuild, progress)
         except IngestError:
             raise
-        except GlossaryError as exc:
+        except (GlossaryError, RolesError) as exc:
             raise IngestError(str(exc)) from exc
         except Exception as exc:
             logger.exception("ingest failed")
@@ -186,6 +197,7 @@ def _run(
 ) -> IngestReport:
     report = IngestReport()
     glossary: Glossary = load_glossary(settings.knowledge_dir)
+    roles: Catalogue = load_roles(settings.knowledge_dir)
     pointer = store.pointer()
     if pointer is not None and pointer.embedder != embedder.identity:
         logger.warning(
@@ -195,11 +207,12 @@ def _run(
         )
         rebuild = True
     old: dict[str, list[Chunk]] = {}
-    old_glossary = ""
+    old_glossary = old_roles = ""
     if pointer is not None:
         for chunk in store.read_chunks(pointer.collection):
             old.setdefault(chunk.source, []).append(chunk)
         old_glossary = pointer_glossary_sha(store, pointer)
+        old_roles = pointer_roles_sha(store, pointer)
     rechunk = rebuild or pointer is None or pointer.chunker != CHUNKER_VERSION
 
     files, skipped = discover(settings.knowledge_dir)
@@ -263,6 +276,7 @@ def _run(
         and not rechunk
         and report.added == report.updated == report.removed == 0
         and old_glossary == glossary.sha
+        and old_roles == roles.sha
     )
     if nothing_changed:
         assert pointer is not None
@@ -271,7 +285,9 @@ def _run(
         return report
 
     generation = (pointer.generation if pointer else 0) + 1
-    _publish(store, embedder, pointer, generation, chunks, glossary, rebuild, progress, report)
+    _publish(
+        store, embedder, pointer, generation, chunks, glossary, roles, rebuild, progress, report
+    )
     return report
 
 
@@ -282,6 +298,7 @@ def _publish(
     generation: int,
     chunks: list[Chunk],
     glossary: Glossary,
+    roles: Catalogue,
     rebuild: bool,
     progress: Progress,
     report: IngestReport,
@@ -308,7 +325,12 @@ def _publish(
         generation,
         embedder.identity,
         embedder.dim,
-        extra={"glossary": glossary.to_json(), "glossary_sha": glossary.sha},
+        extra={
+            "glossary": glossary.to_json(),
+            "glossary_sha": glossary.sha,
+            "roles": roles.to_json(),
+            "roles_sha": roles.sha,
+        },
     )
     try:
         todo = [c for c in chunks if c.hash not in reusable]

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import email.policy
 import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,8 @@ class RestCall:
     at: float = field(default_factory=time.perf_counter)
     response: Any = None  # the JSON the fake answered with
     raw: bytes = b""  # the body exactly as received
+    #: Files sent as multipart/form-data (discord.File): name, filename, content_type, data.
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def carries_message(self) -> bool:
@@ -90,6 +94,8 @@ class FakeDiscord:
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
         self.messages: dict[str, dict[str, Any]] = {}
+        #: Files the bot attached to messages, by attachment id.
+        self.attachments: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.interactions: dict[str, dict[str, Any]] = {}
         self._originals: dict[str, dict[str, Any]] = {}
@@ -230,13 +236,22 @@ class FakeDiscord:
         path = "/" + request.match_info["tail"]
         raw = await request.read()
         body: Any = None
-        if raw:
+        files: list[dict[str, Any]] = []
+        if raw and request.content_type == "multipart/form-data":
+            body, files = _multipart(request.headers["Content-Type"], raw)
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode("utf-8", "replace")
         call = RestCall(
-            request.method, path, dict(request.query), body, dict(request.headers), raw=raw
+            request.method,
+            path,
+            dict(request.query),
+            body,
+            dict(request.headers),
+            raw=raw,
+            files=files,
         )
         self.calls.append(call)
         self._changed.set()
@@ -303,7 +318,7 @@ class FakeDiscord:
         return web.Response(status=204)
 
     async def _post_message(self, call: RestCall, channel: str) -> web.StreamResponse:
-        return _json(self._store(self._message(channel, call.json or {})))
+        return _json(self._store(self._message(channel, call.json or {}, files=call.files)))
 
     async def _get_message(self, call: RestCall, channel: str, message: str) -> web.StreamResponse:
         found = self.messages.get(message)
@@ -347,9 +362,10 @@ class FakeDiscord:
             original["embeds"] = [{"type": "rich", **e} for e in body.get("embeds", [])]
             original["components"] = copy.deepcopy(body.get("components", []))
             original["flags"] &= ~LOADING
+            original["attachments"] = self._attachments(body, call.files)
             return _json(original)
         channel = self._channel_of_token(token)
-        return _json(self._store(self._message(channel, body, webhook=True)))
+        return _json(self._store(self._message(channel, body, webhook=True, files=call.files)))
 
     async def _edit_original(self, call: RestCall, app: str, token: str) -> web.StreamResponse:
         original = self._originals.get(token)
@@ -372,8 +388,39 @@ class FakeDiscord:
                 return str(data.get("channel_id", "0"))
         return "0"
 
+    def _attachments(
+        self, body: dict[str, Any], files: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Attachment objects for the files a message carried (`attachments` in payload_json
+        describes them by index: `files[n]`)."""
+        out = []
+        for n, f in enumerate(files):
+            described = next(
+                (a for a in body.get("attachments", []) if str(a.get("id")) == str(n)), {}
+            )
+            attachment_id = self.snowflake()
+            filename = described.get("filename") or f["filename"]
+            url = f"{self.api_base_url}/attachments/{attachment_id}/{filename}"
+            out.append(
+                {
+                    "id": attachment_id,
+                    "filename": filename,
+                    "size": len(f["data"]),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": f["content_type"],
+                }
+            )
+            self.attachments[attachment_id] = f | {"filename": filename}
+        return out
+
     def _message(
-        self, channel: str, body: dict[str, Any], *, webhook: bool = False
+        self,
+        channel: str,
+        body: dict[str, Any],
+        *,
+        webhook: bool = False,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A message object as Discord returns it for what the bot sent."""
         reference = body.get("message_reference")
@@ -383,7 +430,7 @@ class FakeDiscord:
             "content": body.get("content") or "",
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": self._attachments(body, files or []),
             "embeds": [{"type": "rich", **e} for e in body.get("embeds", [])],
             "timestamp": _now(),
             "edited_timestamp": None,
@@ -452,6 +499,30 @@ def _json(data: Any, status: int = 200) -> web.Response:
         status=status,
         headers={"Content-Type": "application/json"},
     )
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[Any, list[dict[str, Any]]]:
+    """Split a multipart/form-data body into its payload_json and its files."""
+    message = BytesParser(policy=email.policy.default).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    body: Any = None
+    files: list[dict[str, Any]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            body = json.loads(data)
+        else:
+            files.append(
+                {
+                    "name": name,
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "data": data,
+                }
+            )
+    return body, files
 
 
 def _now() -> str:

@@ -70,6 +70,8 @@ class FakeSlack:
         self.not_in_channel: set[str] = set()
         self.acks: dict[str, dict[str, Any]] = {}
         self.pings = 0
+        #: Files uploaded through files upload v2: file id -> {"filename", "length", "data"}.
+        self.uploads: dict[str, dict[str, Any]] = {}
         self.ws_connections = 0
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
@@ -84,6 +86,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket/{ticket}", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -165,7 +168,7 @@ class FakeSlack:
             args |= json.loads(raw) if raw else {}
         else:
             args |= dict(parse_qsl(raw))
-        for key in ("blocks", "attachments"):
+        for key in ("blocks", "attachments", "files"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         auth = request.headers.get("Authorization", "")
@@ -227,7 +230,40 @@ class FakeSlack:
             return {"ok": True, "message_ts": self._next_ts()}
         if method in ("reactions.add", "reactions.remove"):
             return {"ok": True}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            self.uploads[file_id] = {
+                "filename": args.get("filename"),
+                "length": int(args.get("length") or 0),
+                "data": None,
+            }
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files") or []
+            if not all(f.get("id") in self.uploads for f in files):
+                return {"ok": False, "error": "file_not_found"}
+            if any(self.uploads[f["id"]]["data"] is None for f in files):
+                return {"ok": False, "error": "file_not_uploaded"}
+            for f in files:
+                self.uploads[f["id"]] |= {
+                    "title": f.get("title"),
+                    "channel_id": args.get("channel_id"),
+                    "thread_ts": args.get("thread_ts"),
+                }
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         return {"ok": False, "error": "unknown_method"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: the file's bytes arrive here."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id]["data"] = data
+        await self._record(
+            Call("upload", {"file_id": file_id, "bytes": len(data)}, 200, time.perf_counter())
+        )
+        return web.Response(text=f"OK - {len(data)}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         args = await request.json()
