@@ -113,7 +113,9 @@ async def test_korean_path_answer_is_step_by_step_with_skills_and_citations(advi
 async def test_english_path_answer(advisor) -> None:
     answer = await ask(advisor, "How do I get from agent to customer service director?")
     assert answer.language == "en"
-    assert answer.text.startswith("The path from Call center agent to Customer service director, step by step (4):")
+    assert answer.text.startswith(
+        "The path from Call center agent to Customer service director, step by step (4):"
+    )
     assert "Skills to build: Negotiation" in answer.text
     assert len(answer.citations) == 4
 
