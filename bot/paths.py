@@ -24,7 +24,7 @@ from core.roles import Catalogue, Item, Role, Source
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["path", "next", "skills", "pay", "unknown"]
+Kind = Literal["path", "next", "skills", "pay", "unknown", "ladder"]
 
 #: Glossary roles the catalogue files under another role (the documents' own equivalences).
 ALIASES = {
@@ -60,6 +60,16 @@ _FROM_TO_KO = re.compile(
     r"(?P<a>[\w ]+?)(?:에서|으로부터|부터)\s+(?P<b>[\w ]+?)(?:이|가|으로|로|까지)\s*"
     r"(?:되려면|되고|가려면|올라가|승진|가는|될)"
 )
+#: "List the roles in a call-center hierarchy", "콜센터 직급 체계는 어떻게 돼?": the ladder itself.
+_LADDER_EN = re.compile(
+    r"\b(roles|positions|jobs|titles|ranks|levels)\b.*\b(hierarchy|ladder|org(anization|anisation)? chart)\b"
+    r"|\b(hierarchy|ladder)\b.*\b(roles|positions|jobs|titles|levels)\b",
+    re.I,
+)
+_LADDER_KO = re.compile(
+    r"(직급|직책|직위)\s*(체계|순서|사다리)"
+    r"|(계층|사다리|조직도)[^?.]{0,15}(직책|직급|직위|자리)들?\s*(은|는|이|가|을|를)?\s*(뭐|무엇|어떻|알려|있)"
+)
 _AFTER_EN = re.compile(r"\bcomes?\s+after\s+(?:an?\s+|the\s+)?(?P<a>[\w .'-]+?)\s*[?.!]*$", re.I)
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -86,6 +96,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "{a}에서 한 단계 올라가려면:",
         "en": "To move up from {a}:",
     },
+    "ladder_intro": {
+        "ko": "문서에 나오는 콜센터의 직급 사다리는 아래에서 위로 다음과 같습니다.",
+        "en": "The call-center ladder the documents describe, from the bottom up:",
+    },
+    "ladder_side": {"ko": "옆길: {items}", "en": "Side tracks: {items}"},
     "pay_intro": {
         "ko": "문서에 따르면 콜센터에서 가장 높은 연봉을 받는 직책은 순서대로 다음과 같습니다.",
         "en": "According to the documents, the highest-paid call-center positions are, in order:",
@@ -152,6 +167,8 @@ def read_path_question(
     if not snap.roles.roles:
         return None
     roles = resolve_roles(text, snap, forms)
+    if (_LADDER_EN.search(text) or _LADDER_KO.search(text)) and len(roles) < 2:
+        return PathQuestion("ladder", roles)
     if (_PAY_EN.search(text) or _PAY_KO.search(text)) and not _WHY.search(text):
         return PathQuestion("pay", roles)
     if _WHY.search(text):
@@ -253,6 +270,11 @@ def _step_lines(role: Role, lang: str, cites: _Cites) -> list[str]:
     return [_say("no_skills", lang)]
 
 
+def _both(role: Role, lang: str) -> str:
+    """A role's name, with the documents' own (Korean) name beside an English one."""
+    return role.ko if lang == "ko" else f"{role.en} ({role.ko})"
+
+
 def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Answer:
     """Compose the answer to a career-path question from the catalogue."""
     cat = snap.roles
@@ -270,6 +292,16 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
         known = ", ".join(r.name(lang) for r in cat.roles)
         lines.append(_say("unknown", lang, name=q.unknown, roles=known))
         abstained, kind = True, "out_of_scope"
+    elif q.kind == "ladder":
+        lines.append(_say("ladder_intro", lang))
+        ladder = cat.ladder()
+        for i, role in enumerate(ladder, start=1):
+            lines.append(f"{i}. {_both(role, lang)} {_role_mark(role, cites)}")
+        side = [r for r in cat.roles if r.track == "side"]
+        if side:
+            items = ", ".join(f"{_both(r, lang)} {_role_mark(r, cites)}" for r in side)
+            lines.append(_say("ladder_side", lang, items=items))
+        path = [r.id for r in ladder]
     elif q.kind == "pay":
         lines.append(_say("pay_intro", lang))
         ranked = sorted((r for r in cat.roles if r.pay_rank), key=lambda r: r.pay_rank or 0)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from bot.advisor import Advisor
 from bot.cli import app
 from bot.models import Question
 from bot.paths import (
@@ -297,3 +298,16 @@ def test_cli_path_unknown_role_exits_1(env, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "astronaut" in result.stdout
     assert not png.exists()
+
+
+async def test_the_ladder_itself_in_both_languages(advisor: Advisor) -> None:
+    english = await advisor.ask(
+        Question(text="List the roles you'd find in a modern call center hierarchy.")
+    )
+    lines = english.text.splitlines()
+    assert lines[1].startswith("1. Call center agent (콜센터 상담원) [")
+    assert lines[7].startswith("7. Chief customer officer (CCO) (최고고객책임자(CCO)) [")
+    assert english.citations
+    korean = await advisor.ask(Question(text="콜센터 직급 체계는 어떻게 돼?", conversation_id="k"))
+    assert "2. 팀 리더 [" in korean.text
+    assert "옆길:" in korean.text
