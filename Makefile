@@ -41,7 +41,7 @@ ingest: $(VENV)/.runtime
 
 eval: $(VENV)/.runtime
 	$(BIN)/career-bot ingest --if-stale
-	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.93
+	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.95
 
 bench: $(VENV)/.dev
 	$(BIN)/career-bot bench $(ARGS)
