@@ -7,8 +7,6 @@ which role or topic a question is about. General vocabulary only, never question
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,8 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
+
+from core.published import PublishedData
 
 GLOSSARY_FILE = "glossary.yaml"
 KINDS = ("role", "topic", "term")
@@ -45,20 +45,9 @@ class Term(BaseModel):
         return value
 
 
-class Glossary(BaseModel):
+class Glossary(PublishedData):
     terms: list[Term] = Field(default_factory=list)
     _cache: dict[int, Any] = PrivateAttr(default_factory=dict)
-
-    @property
-    def sha(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
-
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(), ensure_ascii=False, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Glossary:
-        return cls.model_validate_json(text) if text else cls()
 
     def matches(self, text: str, forms: Callable[[str], list[str]] | None = None) -> list[Term]:
         """Terms the text mentions, in order of appearance, each once.

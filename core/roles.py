@@ -7,14 +7,14 @@ Every statement in it names the document section it comes from (`file#heading`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
+
+from core.published import PublishedData
 
 ROLES_FILE = "roles.yaml"
 _LINE = "__line__"
@@ -72,19 +72,8 @@ class Role(BaseModel):
         return self.ko if language == "ko" else self.en
 
 
-class Catalogue(BaseModel):
+class Catalogue(PublishedData):
     roles: list[Role] = Field(default_factory=list)
-
-    @property
-    def sha(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
-
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(), ensure_ascii=False, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Catalogue:
-        return cls.model_validate_json(text) if text else cls()
 
     def get(self, role_id: str) -> Role | None:
         return next((r for r in self.roles if r.id == role_id), None)

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from core.embeddings import make_embeddings
-from core.glossary import Glossary, GlossaryError, load_glossary
+from core.glossary import GlossaryError, load_glossary
 from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer
 from core.korean import make_tokenizer
-from core.roles import Catalogue, RolesError, load_roles
+from core.published import PublishedData
+from core.roles import RolesError, load_roles
 from core.settings import Settings
 from ingest.chunker import chunk_document
 from ingest.loader import Skipped, UnreadableFile, discover, load_document
@@ -132,13 +133,8 @@ def is_stale(settings: Settings, store: IndexStore | None = None) -> bool:
         except UnreadableFile:
             continue
         current[doc.source] = doc.sha
-    glossary_sha = load_glossary(settings.knowledge_dir).sha
-    roles_sha = load_roles(settings.knowledge_dir).sha
-    return (
-        current != published
-        or glossary_sha != pointer_glossary_sha(store, pointer)
-        or roles_sha != pointer_roles_sha(store, pointer)
-    )
+    data = load_data_files(settings.knowledge_dir)
+    return current != published or published_data_shas(store, pointer) != _shas(data)
 
 
 def _published_hashes(store: IndexStore, pointer: Pointer) -> dict[str, str]:
@@ -146,14 +142,19 @@ def _published_hashes(store: IndexStore, pointer: Pointer) -> dict[str, str]:
     return {str(m["source"]): str(m["doc_hash"]) for m in got["metadatas"] or []}
 
 
-def pointer_glossary_sha(store: IndexStore, pointer: Pointer) -> str:
-    meta = store.collection(pointer.collection).metadata or {}
-    return str(meta.get("glossary_sha", ""))
+def load_data_files(knowledge_dir: Path) -> dict[str, PublishedData]:
+    """The data files published with every generation, validated (errors name the line)."""
+    return {"glossary": load_glossary(knowledge_dir), "roles": load_roles(knowledge_dir)}
 
 
-def pointer_roles_sha(store: IndexStore, pointer: Pointer) -> str:
+def _shas(data: dict[str, PublishedData]) -> dict[str, str]:
+    return {name: item.sha for name, item in data.items()}
+
+
+def published_data_shas(store: IndexStore, pointer: Pointer) -> dict[str, str]:
+    """The hashes of the data files the active generation was published with."""
     meta = store.collection(pointer.collection).metadata or {}
-    return str(meta.get("roles_sha", ""))
+    return {name: str(meta.get(f"{name}_sha", "")) for name in ("glossary", "roles")}
 
 
 def run_ingest(
@@ -196,8 +197,7 @@ def _run(
     progress: Progress,
 ) -> IngestReport:
     report = IngestReport()
-    glossary: Glossary = load_glossary(settings.knowledge_dir)
-    roles: Catalogue = load_roles(settings.knowledge_dir)
+    data = load_data_files(settings.knowledge_dir)
     pointer = store.pointer()
     if pointer is not None and pointer.embedder != embedder.identity:
         logger.warning(
@@ -207,12 +207,11 @@ def _run(
         )
         rebuild = True
     old: dict[str, list[Chunk]] = {}
-    old_glossary = old_roles = ""
+    old_data: dict[str, str] = {}
     if pointer is not None:
         for chunk in store.read_chunks(pointer.collection):
             old.setdefault(chunk.source, []).append(chunk)
-        old_glossary = pointer_glossary_sha(store, pointer)
-        old_roles = pointer_roles_sha(store, pointer)
+        old_data = published_data_shas(store, pointer)
     rechunk = rebuild or pointer is None or pointer.chunker != CHUNKER_VERSION
 
     files, skipped = discover(settings.knowledge_dir)
@@ -275,8 +274,7 @@ def _run(
         pointer is not None
         and not rechunk
         and report.added == report.updated == report.removed == 0
-        and old_glossary == glossary.sha
-        and old_roles == roles.sha
+        and old_data == _shas(data)
     )
     if nothing_changed:
         assert pointer is not None
@@ -285,9 +283,7 @@ def _run(
         return report
 
     generation = (pointer.generation if pointer else 0) + 1
-    _publish(
-        store, embedder, pointer, generation, chunks, glossary, roles, rebuild, progress, report
-    )
+    _publish(store, embedder, pointer, generation, chunks, data, rebuild, progress, report)
     return report
 
 
@@ -297,8 +293,7 @@ def _publish(
     pointer: Pointer | None,
     generation: int,
     chunks: list[Chunk],
-    glossary: Glossary,
-    roles: Catalogue,
+    data: dict[str, PublishedData],
     rebuild: bool,
     progress: Progress,
     report: IngestReport,
@@ -326,10 +321,9 @@ def _publish(
         embedder.identity,
         embedder.dim,
         extra={
-            "glossary": glossary.to_json(),
-            "glossary_sha": glossary.sha,
-            "roles": roles.to_json(),
-            "roles_sha": roles.sha,
+            key: value
+            for name, item in data.items()
+            for key, value in ((name, item.to_json()), (f"{name}_sha", item.sha))
         },
     )
     try:
