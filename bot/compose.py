@@ -206,7 +206,7 @@ class Composer:
         elif reading.list_type and not roles.asked:
             self._write_bullets(retrieved, hits, writer, reading.text, roles)
         else:
-            self._write_fact(retrieved, hits, writer, reading.text, roles)
+            self._write_fact(retrieved, writer, reading.text, roles)
         return writer.finish()
 
     def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
@@ -325,13 +325,10 @@ class Composer:
         writer.hint_section(picked[0].hit.chunk.section)
 
     def _write_fact(
-        self,
-        retrieved: Retrieved,
-        hits: list[Hit],
-        writer: _Writer,
-        question: str,
-        roles: RoleNames,
+        self, retrieved: Retrieved, writer: _Writer, question: str, roles: RoleNames
     ) -> None:
+        # Wider than a list's candidates: a role's one-line description can sit in a
+        # long list further down ("고객 계정 관리자: ...").
         picked = self._candidates(retrieved, retrieved.hits[:8], question, roles)
         if not picked:
             return

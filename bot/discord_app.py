@@ -136,8 +136,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 def phrase(key: str, language: str, **values: object) -> str:
     """The adapter's message `key` in the language ('ko' or 'en'), with values filled in."""
-    table = TEXT[key]
-    return table.get(language, table["en"]).format(**values)
+    return say(key, language, table=TEXT, **values)
 
 
 class AdvisorLike(Protocol):
@@ -505,14 +504,7 @@ class CareerCog(commands.Cog):
                 )
                 return
             async with _typing(channel):
-                answer = await self.advisor.ask(
-                    Question(
-                        text=question,
-                        user_id=str(message.author.id),
-                        conversation_id=f"discord:{channel.id}:{message.author.id}",
-                        platform="discord",
-                    )
-                )
+                answer = await self._ask(question, message.author.id, channel.id)
             await self._deliver_answer(channel.send, answer, question, first=first, sent=sent)
         except Exception:
             ref = _ref()
@@ -555,14 +547,7 @@ class CareerCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         sent: list[Any] = []
         try:
-            answer = await self.advisor.ask(
-                Question(
-                    text=question,
-                    user_id=str(interaction.user.id),
-                    conversation_id=f"discord:{interaction.channel_id}:{interaction.user.id}",
-                    platform="discord",
-                )
-            )
+            answer = await self._ask(question, interaction.user.id, interaction.channel_id)
             if answer.kind != "empty" and answer.kind not in CARD_KINDS:
                 # The advisor's own apology ("error", "unavailable"): only for the asker.
                 await self._respond_ephemeral(interaction, answer.text)
@@ -793,6 +778,17 @@ class CareerCog(commands.Cog):
         await self._respond_ephemeral(interaction, phrase(key, language))
 
     # -- shared state, failing open -------------------------------------------------------------
+    async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:
+        """Ask the advisor; the conversation is the channel (or thread) and the user."""
+        return await self.advisor.ask(
+            Question(
+                text=text,
+                user_id=str(user_id),
+                conversation_id=f"discord:{channel_id}:{user_id}",
+                platform="discord",
+            )
+        )
+
     async def _claim(self, key: str) -> bool:
         """True when this process should handle the event (exactly once across replicas)."""
         try:

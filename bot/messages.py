@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 TEXT: dict[str, dict[str, str]] = {
     "intro_list": {"ko": "문서에 따르면 다음과 같습니다.", "en": "Here is what the documents say:"},
     "intro_fact": {"ko": "문서에 따르면:", "en": "According to the documents:"},
@@ -87,10 +89,17 @@ EXAMPLES: dict[str, list[str]] = {
 }
 
 
-def say(key: str, language: str, **values: object) -> str:
-    """The message `key` in the language ('ko' or 'en'), with values filled in."""
-    table = TEXT[key]
-    return table.get(language, table["en"]).format(**values)
+def say(
+    key: str, language: str, *, table: Mapping[str, Mapping[str, str]] = TEXT, **values: object
+) -> str:
+    """The message `key` in the language ('ko' or 'en'), with values filled in.
+
+    Chat surfaces keep their own phrases in their own tables and pass `table`; a message
+    written once for both languages (admin replies) has a single entry and is used as is.
+    """
+    entry = table[key]
+    text = entry.get(language) or entry.get("en") or next(iter(entry.values()))
+    return text.format(**values)
 
 
 def examples_block(language: str) -> str:

@@ -19,6 +19,7 @@ from typing import Literal
 
 from bot.analysis import Language
 from bot.knowledge import Snapshot
+from bot.messages import say
 from bot.models import Answer, Citation
 from core.roles import Catalogue, Item, Role, Source
 
@@ -123,7 +124,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def _say(key: str, lang: str, **values: object) -> str:
-    return MESSAGES[key][lang].format(**values)
+    return say(key, lang, table=MESSAGES, **values)
 
 
 @dataclass

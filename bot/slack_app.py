@@ -113,8 +113,7 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def _t(key: str, language: str = "ko", **values: object) -> str:
-    table = _TEXT[key]
-    return table.get(language, table["ko"]).format(**values)
+    return say(key, language, table=_TEXT, **values)
 
 
 class SlackConfigError(RuntimeError):

@@ -54,6 +54,17 @@ def settings_factory(index_dir: Path, tmp_path: Path) -> Callable[..., Settings]
 
 
 @pytest.fixture
+def env(index_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for running `career-bot` in process over the session index."""
+    return {
+        "KNOWLEDGE_DIR": str(KNOWLEDGE),
+        "DATA_DIR": str(index_dir),
+        "STATE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory()
 

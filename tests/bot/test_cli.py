@@ -5,21 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.conftest import KNOWLEDGE
-
-
-@pytest.fixture
-def env(index_dir: Path, tmp_path: Path) -> dict[str, str]:
-    return {
-        "KNOWLEDGE_DIR": str(KNOWLEDGE),
-        "DATA_DIR": str(index_dir),
-        "STATE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> object:

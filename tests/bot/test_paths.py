@@ -260,16 +260,6 @@ def test_picture_name() -> None:
 # -- the command line ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def env(index_dir: Path, tmp_path: Path) -> dict[str, str]:
-    return {
-        "KNOWLEDGE_DIR": str(KNOWLEDGE),
-        "DATA_DIR": str(index_dir),
-        "STATE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def test_cli_path_prints_the_steps_and_writes_the_png(env, tmp_path: Path) -> None:
     png = tmp_path / "path.png"
     result = CliRunner().invoke(
