@@ -61,6 +61,8 @@ class Answer(BaseModel):
     #: what was asked ("path", "next", "skills", "pay"); empty for every other answer.
     path: list[str] = Field(default_factory=list)
     path_kind: str = ""
+    #: The index generation the answer was read from (None when no index was reached).
+    generation: int | None = None
 
     @property
     def chunk_ids(self) -> list[str]:

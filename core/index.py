@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Bump when the chunker changes in a way that should re-chunk unchanged files.
 CHUNKER_VERSION = 9
+#: Records per `get` when reading a whole generation.
+READ_PAGE = 5_000
 
 
 class IndexError_(RuntimeError):
@@ -43,6 +45,10 @@ class EmbedderMismatch(IndexError_):
 
 class StoreUnavailable(IndexError_):
     pass
+
+
+class PointerMoved(IndexError_):
+    """Another writer published a generation after this one read the pointer."""
 
 
 class Unit(BaseModel):
@@ -211,11 +217,28 @@ class IndexStore:
     def collection(self, name: str) -> Any:
         return self.client.get_collection(name, embedding_function=None)
 
-    def publish(self, pointer: Pointer) -> None:
-        """Make a complete generation the active one (a single metadata write)."""
+    def publish(self, pointer: Pointer, expected: str | None = None) -> None:
+        """Make a complete generation the active one (a single metadata write).
+
+        `expected` is the collection the pointer named when the writer read it ("" for none).
+        Ingests on different machines sharing a Chroma server hold no common lock: if another
+        one published since, this raises PointerMoved instead of replacing its generation with
+        one built from older documents. (Check and write are two requests, milliseconds apart.)
+        """
+        if expected is not None:
+            current = self.pointer()
+            if (current.collection if current else "") != expected:
+                moved = current.generation if current else 0
+                raise PointerMoved(
+                    f"another ingest published generation {moved} while this one ran"
+                )
         pointer.updated_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._meta().modify(metadata=pointer.model_dump())
         logger.info("published generation %s (%s)", pointer.generation, pointer.collection)
+
+    def number(self, name: str) -> int:
+        """The generation number in a generation collection's name (`{prefix}-g{N}-{suffix}`)."""
+        return int(name.removeprefix(f"{self.prefix}-g").split("-", 1)[0])
 
     def generations(self) -> list[str]:
         """Names of every generation collection present, published or not."""
@@ -231,22 +254,40 @@ class IndexStore:
     def collect_garbage(self) -> list[str]:
         """Drop generations that are neither active nor the one just before it.
 
-        This also removes what a killed ingest left half-written.
+        This also removes what a killed ingest left half-written. A generation numbered past
+        the active one is kept: another ingest (sharing a Chroma server) may be writing it.
         """
         pointer = self.pointer()
-        keep = {pointer.collection, pointer.previous} if pointer else set()
-        dropped = [n for n in self.generations() if n not in keep]
+        if pointer is None:
+            return []
+        keep = {pointer.collection, pointer.previous}
+        dropped = [
+            n for n in self.generations() if n not in keep and self.number(n) <= pointer.generation
+        ]
         for name in dropped:
             self.drop(name)
         return dropped
 
     def read_chunks(self, name: str) -> list[Chunk]:
-        """Every chunk of a generation, in document order."""
-        got = self.collection(name).get(include=["documents", "metadatas"])
-        chunks = [
-            Chunk.from_record(cid, doc or "", meta or {})
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+        """Every chunk of a generation, in document order.
+
+        Read in pages: one `get` of a whole large generation fails in embedded Chroma (SQLite
+        allows 32,766 variables per statement, and Chroma binds one per record).
+        """
+        collection = self.collection(name)
+        chunks: list[Chunk] = []
+        while True:
+            got = collection.get(
+                include=["documents", "metadatas"], limit=READ_PAGE, offset=len(chunks)
+            )
+            chunks.extend(
+                Chunk.from_record(cid, doc or "", meta or {})
+                for cid, doc, meta in zip(
+                    got["ids"], got["documents"], got["metadatas"], strict=True
+                )
+            )
+            if len(got["ids"]) < READ_PAGE:
+                break
         chunks.sort(key=lambda c: (c.source, c.position))
         return chunks
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from core.embeddings import make_embeddings
 from core.glossary import GlossaryError, load_glossary
-from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer
+from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer, PointerMoved
 from core.korean import make_tokenizer
 from core.published import PublishedData
 from core.roles import RolesError, load_roles
@@ -360,8 +360,14 @@ def _publish(
                 previous=pointer.collection if pointer else "",
                 documents=report.documents,
                 chunks=len(chunks),
-            )
+            ),
+            expected=pointer.collection if pointer else "",
         )
+    except PointerMoved as exc:
+        store.drop(collection.name)
+        raise IngestError(
+            f"{exc}; its index is the one served. Run the ingest again to publish these documents."
+        ) from exc
     except BaseException:
         store.drop(collection.name)
         raise

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
-from fake_slack import Call, FakeSlack, sign
 
+from bot.loopback.slack import Call, FakeSlack, sign
 from bot.slack_app import SlackBot, build_slack_bot
 from core.settings import Settings
 

@@ -3,8 +3,9 @@ with files upload v2 (getUploadURLExternal, POST to the upload URL, completeUplo
 
 from __future__ import annotations
 
-from fake_slack import FakeSlack
 from slack_harness import BOT_USER, CHANNEL, block_texts, event, slack_harness
+
+from bot.loopback.slack import FakeSlack
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fake_slack import FakeSlack, sign
 from slack_harness import (
     APP_TOKEN,
     ASKER,
@@ -27,6 +26,7 @@ from slack_harness import (
     load,
 )
 
+from bot.loopback.slack import FakeSlack, sign
 from bot.slack_app import run_slack
 from core.settings import Settings
 

@@ -3,7 +3,7 @@
 It speaks the real wire protocol, so the real `AsyncWebClient`, `AsyncApp` and
 `AsyncSocketModeHandler` talk to it unchanged (`base_url=fake.api_url`). Every call is
 recorded with its arguments, HTTP status and arrival time; failures (429 with Retry-After,
-`not_in_channel`, ...) can be queued per method.
+500, `not_in_channel`, a dropped connection, ...) can be queued per method.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class _Failure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False  # cut the connection instead of answering
 
 
 def sign(secret: str, timestamp: str, body: str) -> str:
@@ -120,10 +121,16 @@ class FakeSlack:
         status: int = 200,
         error: str = "internal_error",
         headers: dict[str, str] | None = None,
+        drop: bool = False,
     ) -> None:
-        """Make the next call to `method` fail (e.g. status=429 with Retry-After)."""
+        """Make the next call to `method` fail (e.g. status=429 with Retry-After).
+
+        With `drop` the request is read and the connection cut without an answer (recorded
+        with status 0), as when the network or a proxy fails before Slack acts on the call.
+        """
         body = {"ok": False, "error": "ratelimited" if status == 429 else error}
-        self._failures.setdefault(method, []).append(_Failure(status, body, headers or {}))
+        failure = _Failure(0 if drop else status, body, headers or {}, drop)
+        self._failures.setdefault(method, []).append(failure)
 
     # -- inspection -----------------------------------------------------------------------
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
@@ -177,6 +184,8 @@ class FakeSlack:
         if failure:
             fail = failure.pop(0)
             await self._record(Call(method, args, fail.status, arrived, False, token, fail.body))
+            if fail.drop and request.transport is not None:
+                request.transport.abort()
             return web.json_response(fail.body, status=fail.status, headers=fail.headers)
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
