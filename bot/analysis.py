@@ -234,8 +234,9 @@ def clean(text: str, max_chars: int) -> Cleaned:
     text = text[: max_chars * 4 + 256]
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
-    text = _PLATFORM_MARKUP.sub(" ", text)
+    # Invisible characters first: "<\u200b!channel>" must not become markup once they go.
     text = _INVISIBLE.sub("", text)
+    text = _PLATFORM_MARKUP.sub(" ", text)
     text = "".join(
         ch
         if (ch.isprintable() or ch in "\n\t") and unicodedata.category(ch) not in {"Cs", "Co"}

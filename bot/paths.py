@@ -195,7 +195,11 @@ def read_path_question(
     if _BECOME_EN.search(text) or _BECOME_KO.search(text):
         if len(roles) >= 2:
             return PathQuestion("path", roles[:2])
-        return PathQuestion("path", ["agent", roles[0]] if roles[0] != "agent" else roles)
+        if roles[0] == "agent":
+            # "How do I become an agent?" is the entry point, not a path: the documents
+            # answer it (hiring, skills) better than a one-step ladder.
+            return None
+        return PathQuestion("path", ["agent", roles[0]])
     return None
 
 
@@ -216,8 +220,14 @@ class _Cites:
         return f"[{self._by_source[key]}]"
 
     def _citation(self, n: int, source: Source, quote: str) -> Citation:
-        chunks = [c for c in self.snap.chunks if c.source == source.doc]
-        in_section = [c for c in chunks if c.section.split(" > ")[-1] == source.section]
+        chunks = self.snap.of_source(source.doc)
+        # A section kept once under another heading (코치 under 트레이너) lists it in also_under.
+        in_section = [
+            c
+            for c in chunks
+            if source.section
+            in (c.section.split(" > ")[-1], *(a.split(" > ")[-1] for a in c.also_under))
+        ]
         quoted = [c for c in chunks if quote and quote in c.text]
         chunk = next(iter([c for c in in_section if c in quoted] + in_section + quoted), None)
         if chunk is None:
@@ -291,7 +301,8 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
 
     if q.kind == "unknown":
         known = ", ".join(r.name(lang) for r in cat.roles)
-        lines.append(_say("unknown", lang, name=q.unknown, roles=known))
+        asked = q.unknown if len(q.unknown) <= 60 else q.unknown[:59].rstrip() + "…"
+        lines.append(_say("unknown", lang, name=asked, roles=known))
         abstained, kind = True, "out_of_scope"
     elif q.kind == "ladder":
         lines.append(_say("ladder_intro", lang))

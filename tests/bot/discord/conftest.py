@@ -77,13 +77,17 @@ def discord_settings(
 
 @pytest.fixture
 async def start_bot() -> AsyncIterator[StartBot]:
-    """Start real `CareerBot`s against the fake: log in (REST), connect (gateway), ready."""
+    """Start real `CareerBot`s against the fake: log in (REST), connect (gateway), ready.
+
+    `reconnect=True` connects as `bot.start` does in production (reconnecting after any
+    error); by default a failed connection ends the bot, so a test fails fast.
+    """
     running: list[tuple[CareerBot, asyncio.Task[None]]] = []
 
-    async def start(settings: Settings, advisor: Any) -> CareerBot:
+    async def start(settings: Settings, advisor: Any, *, reconnect: bool = False) -> CareerBot:
         bot = build_discord_bot(settings, advisor, guild_ready_timeout=0.05)
         await bot.login(TOKEN)
-        task = asyncio.create_task(bot.connect(reconnect=False))
+        task = asyncio.create_task(bot.connect(reconnect=reconnect))
         running.append((bot, task))
         ready = asyncio.create_task(bot.wait_until_ready())
         done, _ = await asyncio.wait({task, ready}, timeout=15, return_when="FIRST_COMPLETED")

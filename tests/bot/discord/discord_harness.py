@@ -228,3 +228,16 @@ class DownStore:
             raise StateUnavailable("state store unreachable: OperationalError")
 
         return unavailable
+
+
+def replies_to(fake: FakeDiscord, message: dict[str, Any]) -> list[RestCall]:
+    """Every successful reply the bot posted to the user's `message` (answer or apology)."""
+    return [
+        call
+        for call in fake.calls
+        if call.method == "POST"
+        and call.path == f"/channels/{message['channel_id']}/messages"
+        and isinstance(call.response, dict)
+        and ((call.json or {}).get("message_reference") or {}).get("message_id")
+        == int(message["id"])
+    ]

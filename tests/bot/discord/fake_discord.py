@@ -4,6 +4,13 @@ The real discord.py client is pointed at it (`Route.BASE`, `DiscordWebSocket.DEF
 through the bot's DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL settings). It records every REST
 call with its JSON body, answers the way Discord does (message objects, interaction callback
 responses, command sync echoes) and lets a test dispatch gateway events.
+
+The gateway keeps sessions the way Discord does: every dispatch gets the session's next
+sequence number and is kept, so a RESUME (op 6) with the session id and the last sequence the
+bot saw replays what it missed and then sends RESUMED. Dispatches made while the bot has no
+live connection are only kept, to be replayed. Tests can ask the bot to reconnect (op 7),
+invalidate its session (op 9), drop the socket without a close frame, and hold new
+connections before HELLO to keep the bot disconnected for a while.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import copy
 import email.policy
 import json
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -81,6 +89,37 @@ class RestCall:
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
+#: Dispatches that belong to one connection and are never replayed by a RESUME.
+NOT_REPLAYED = frozenset({"READY", "RESUMED"})
+
+
+@dataclass
+class GatewaySession:
+    """One gateway session: its sequence and every dispatch sent in it (for RESUME)."""
+
+    id: str
+    seq: int = 0
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    #: Closed by the bot (1000/1001), invalidated or replaced by a new IDENTIFY: not resumable.
+    ended: bool = False
+
+
+@dataclass
+class GatewayConnection:
+    """One websocket connection of the bot to the gateway."""
+
+    path: str  # /gateway (DISCORD_GATEWAY_URL) or /resume (READY's resume_gateway_url)
+    query: dict[str, str]
+    ws: web.WebSocketResponse
+    request: web.Request
+    opened: float = field(default_factory=time.perf_counter)
+    opcode: str = ""  # how the bot began it: "identify" or "resume" ("" before either)
+    session: GatewaySession | None = None
+    live: bool = False  # dispatches are sent on it (from READY or RESUMED on)
+    dropped: bool = False  # the fake cut it without a close frame
+    close_code: int | None = None  # the bot's close code once it closed the socket
+    closed: bool = False
+
 
 class FakeDiscord:
     """Discord's REST API and gateway, speaking the real wire format, on an ephemeral port."""
@@ -92,7 +131,15 @@ class FakeDiscord:
         self.guilds = [payload("guild_create")]
         self.calls: list[RestCall] = []
         self.identifies: list[dict[str, Any]] = []
+        #: RESUME (op 6) payloads: session_id, seq, token.
+        self.resumes: list[dict[str, Any]] = []
+        #: Sequence numbers sent again because a RESUME asked for what followed its seq.
+        self.replayed: list[int] = []
         self.gateway_queries: list[dict[str, str]] = []
+        self.connections: list[GatewayConnection] = []
+        self.sessions: dict[str, GatewaySession] = {}
+        #: The session dispatches belong to (the latest IDENTIFY's).
+        self.session: GatewaySession | None = None
         self.messages: dict[str, dict[str, Any]] = {}
         #: Files the bot attached to messages, by attachment id.
         self.attachments: dict[str, dict[str, Any]] = {}
@@ -101,9 +148,11 @@ class FakeDiscord:
         self._originals: dict[str, dict[str, Any]] = {}
         self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any]]] = []
         self._counter = 0
-        self._seq = 0
-        self._ws: web.WebSocketResponse | None = None
+        self._live: GatewayConnection | None = None
+        self._accepting = asyncio.Event()
+        self._accepting.set()
         self._changed = asyncio.Event()
+        self._gateway_changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
         s = r"(?P<{}>\d+)"
@@ -146,6 +195,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/resume", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -156,8 +206,10 @@ class FakeDiscord:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        self._accepting.set()
+        for connection in self.connections:
+            if not connection.ws.closed:
+                await connection.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -169,6 +221,11 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
+    @property
+    def resume_gateway_url(self) -> str:
+        """What READY tells the bot to RESUME on (a path of its own, to see it is used)."""
+        return f"ws://127.0.0.1:{self.port}/resume"
+
     # -- what tests use ----------------------------------------------------------------------
     def snowflake(self) -> str:
         """A realistic id: milliseconds since Discord's epoch, worker bits, a counter."""
@@ -177,15 +234,92 @@ class FakeDiscord:
         return str((now << 22) | (1 << 17) | (self._counter & 0xFFF))
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> float:
-        """Send a gateway dispatch (op 0) to the connected bot; returns when it was sent."""
-        assert self._ws is not None, "no bot is connected"
-        assert not self._ws.closed, "the bot has disconnected"
+        """Send a gateway dispatch (op 0) in the bot's session; returns when it was sent.
+
+        With no live connection (dropped, asked to reconnect) the dispatch is only kept in the
+        session, and a RESUME replays it.
+        """
+        session = self.session
+        assert session is not None, "no bot is connected"
+        assert not session.ended, "the bot has disconnected"
         if event == "INTERACTION_CREATE":
             self.interactions[str(data["id"])] = data
-        self._seq += 1
+        session.seq += 1
+        frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+        if event not in NOT_REPLAYED:
+            session.frames.append(frame)
         sent = time.perf_counter()
-        await self._ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
+        live = self._live
+        if live is not None and live.session is session:
+            with contextlib.suppress(ConnectionError):  # closing under us: a RESUME replays it
+                await live.ws.send_str(json.dumps(frame))
         return sent
+
+    @property
+    def live(self) -> GatewayConnection | None:
+        """The connection dispatches go out on, if any."""
+        return self._live
+
+    async def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT; from now on dispatches wait in the session for a RESUME."""
+        connection = self._take_live()
+        await connection.ws.send_str(json.dumps({"op": 7, "d": None, "s": None, "t": None}))
+
+    async def invalidate_session(self) -> None:
+        """Send op 9 INVALID_SESSION (d=false): the session cannot be resumed."""
+        connection = self._take_live()
+        assert connection.session is not None
+        connection.session.ended = True
+        await connection.ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+
+    def drop(self) -> None:
+        """Cut the live connection abruptly: the transport is aborted, no close frame."""
+        connection = self._take_live()
+        connection.dropped = True
+        transport = connection.request.transport
+        assert transport is not None
+        transport.abort()
+
+    def forget_session(self) -> None:
+        """Discord no longer knows the bot's session (it was gone too long): a RESUME of it
+        is answered with op 9."""
+        assert self.session is not None, "no session"
+        self.session.ended = True
+
+    def hold_connections(self) -> None:
+        """New gateway connections are accepted but get no HELLO until released."""
+        self._accepting.clear()
+
+    def release_connections(self) -> None:
+        self._accepting.set()
+
+    async def wait_connection(
+        self, predicate: Callable[[GatewayConnection], bool], *, within: float = 15.0
+    ) -> GatewayConnection:
+        """The first gateway connection that matches, waiting for it if need be."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            for connection in self.connections:
+                if predicate(connection):
+                    return connection
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                seen = [(c.path, c.opcode, c.live, c.close_code) for c in self.connections]
+                raise AssertionError(f"no matching gateway connection in {within} s; saw {seen}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._gateway_changed.wait(), remaining)
+
+    def _take_live(self) -> GatewayConnection:
+        connection = self._live
+        assert connection is not None, "no live gateway connection"
+        connection.live = False
+        self._live = None
+        return connection
+
+    def _gateway_event(self) -> None:
+        self._gateway_changed.set()
+        self._gateway_changed = asyncio.Event()
 
     async def wait_for(
         self, predicate: Callable[[RestCall], bool], *, after: int = 0, within: float = 15.0
@@ -464,29 +598,86 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        self._ws = ws
-        self._seq = 0
-        self.gateway_queries.append(dict(request.query))
-        await ws.send_str(
-            json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
-        )
-        async for frame in ws:
-            if frame.type is not WSMsgType.TEXT:
-                continue
-            message = json.loads(frame.data)
-            op = message.get("op")
-            if op == 1:
-                await ws.send_str(json.dumps({"op": 11}))
-            elif op == 2:
-                self.identifies.append(message["d"])
-                await self._ready()
+        connection = GatewayConnection(request.path, dict(request.query), ws, request)
+        self.connections.append(connection)
+        self.gateway_queries.append(connection.query)
+        self._gateway_event()
+        try:
+            await self._accepting.wait()
+            await ws.send_str(
+                json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+            )
+            async for frame in ws:
+                if frame.type is not WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                op = message.get("op")
+                if op == 1:
+                    await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
+                elif op == 2:
+                    await self._identify(connection, message["d"])
+                elif op == 6:
+                    await self._resume(connection, message["d"])
+        finally:
+            self._closed(connection)
         return ws
 
-    async def _ready(self) -> None:
+    def _closed(self, connection: GatewayConnection) -> None:
+        connection.closed = True
+        connection.live = False
+        if self._live is connection:
+            self._live = None
+        if not connection.dropped:
+            connection.close_code = connection.ws.close_code
+            # A clean close by the bot ends its session, as on Discord.
+            if connection.close_code in (1000, 1001) and connection.session is not None:
+                connection.session.ended = True
+        self._gateway_event()
+
+    async def _identify(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
+        """A new session: READY with its id and the resume URL, then the guilds."""
+        self.identifies.append(data)
+        if self.session is not None:
+            self.session.ended = True
+        session = GatewaySession(secrets.token_hex(16))
+        self.sessions[session.id] = session
+        self.session = session
+        connection.opcode = "identify"
+        connection.session = session
+        connection.live = True
+        self._live = connection
+        await self._ready(session)
+        self._gateway_event()
+
+    async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
+        """Replay what followed the bot's last sequence, then RESUMED; op 9 if impossible."""
+        self.resumes.append(data)
+        session = self.sessions.get(str(data.get("session_id")))
+        if session is None or session.ended or data.get("token") != self.token:
+            await connection.ws.send_str(json.dumps({"op": 9, "d": False, "s": None, "t": None}))
+            return
+        if self._live is not None and self._live.session is session:
+            self._take_live()  # the bot gave up on that one before the fake noticed
+        connection.opcode = "resume"
+        connection.session = session
+        seen = int(data.get("seq") or 0)
+        n = next((i for i, f in enumerate(session.frames) if f["s"] > seen), len(session.frames))
+        while n < len(session.frames):  # dispatches made meanwhile are appended: sent too
+            frame = session.frames[n]
+            await connection.ws.send_str(json.dumps(frame))
+            self.replayed.append(int(frame["s"]))
+            n += 1
+        connection.live = True
+        self._live = connection
+        await self.dispatch("RESUMED", {"_trace": ['["gateway-fake",{"micros":1,"calls":[]}]']})
+        self._gateway_event()
+
+    async def _ready(self, session: GatewaySession) -> None:
         ready = payload("ready")
         ready["user"] = {**ready["user"], "id": self.user["id"]}
         ready["guilds"] = [{"id": g["id"], "unavailable": True} for g in self.guilds]
-        ready["resume_gateway_url"] = self.gateway_url
+        ready["session_id"] = session.id
+        ready["resume_gateway_url"] = self.resume_gateway_url
         await self.dispatch("READY", ready)
         for guild in self.guilds:
             await self.dispatch("GUILD_CREATE", copy.deepcopy(guild))
