@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint typecheck eval bench ingest clean
+.PHONY: run test test-slow lint typecheck eval bench ingest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(ARGS)
 
+## make test-slow: the long checks (real Chroma server and bot processes, replicas, the
+## benchmark smoke run); CI runs them as a second step.
+test-slow: $(VENV)/.dev
+	$(BIN)/python -m pytest -m slow $(ARGS)
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,7 +48,9 @@ eval: $(VENV)/.runtime
 	$(BIN)/career-bot ingest --if-stale
 	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.95
 
+## make bench: the performance figures (a few minutes; ARGS=--quick for a smoke run).
 bench: $(VENV)/.dev
+	$(BIN)/career-bot ingest --if-stale
 	$(BIN)/career-bot bench $(ARGS)
 
 clean:

@@ -10,7 +10,8 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.analysis import (
     GENERIC_WORDS,
@@ -31,11 +32,14 @@ from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
 from bot.paths import answer_path_question, read_path_question
 from bot.retrieval import HybridRetriever, Retrieved
-from bot.state import StateStore, StateUnavailable, Turn
+from bot.state import StateStore, StateUnavailable, Turn, Vote
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
 from core.korean import Tokenizer, make_tokenizer
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +111,7 @@ class Advisor:
         self._reingest = asyncio.Lock()
         self._state_down = False
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._housekeeping: asyncio.Task[None] | None = None
 
     # -- public API ----------------------------------------------------------------------
     async def ask(self, question: Question) -> Answer:
@@ -133,6 +138,46 @@ class Advisor:
 
     def help(self, language: str = "ko") -> str:
         return help_text(language)
+
+    async def record_vote(self, vote: Vote) -> None:
+        """Store a feedback vote with the documents its answer cited (for the admins' report);
+        StateUnavailable when the store is down."""
+        if not vote.sources and vote.chunk_ids:
+            vote = replace(vote, sources=self.sources_of(vote.chunk_ids))
+        await self.state.record_vote(vote)
+
+    def sources_of(self, chunk_ids: list[str]) -> list[str]:
+        """ "document › section" for each chunk of the snapshot being served, in order."""
+        snap = self.knowledge.snapshot
+        labels: list[str] = []
+        for chunk_id in chunk_ids:
+            index = snap.by_id.get(chunk_id) if snap is not None else None
+            if snap is None or index is None:
+                continue
+            chunk = snap.chunks[index]
+            label = f"{chunk.source} › {chunk.section}" if chunk.section else chunk.source
+            if label not in labels:
+                labels.append(label)
+        return labels
+
+    async def report(self, since_s: float) -> Report:
+        """Declined questions and down-voted answers of the last `since_s` seconds, grouped."""
+        from bot.report import build_report
+
+        return await build_report(self.state, self.retriever.embedder, since_s)
+
+    async def housekeeping(self, every_s: float = 3600.0) -> None:
+        """Apply the retention period now and then every `every_s` (runs until cancelled)."""
+        while True:
+            try:
+                gone = await self.state.purge(self.settings.memory_retention_days)
+                if gone:
+                    logger.info("retention: removed %d expired records", gone)
+            except StateUnavailable:
+                self._warn_state()
+            except Exception:
+                logger.exception("retention purge failed")
+            await asyncio.sleep(every_s)
 
     @property
     def reingest_running(self) -> bool:
@@ -192,6 +237,7 @@ class Advisor:
                 answer.text, answer.notice = f"{notice}\n\n{answer.text}", notice
             reading = await asyncio.to_thread(self.read, text, lang, snap, [])
             self._remember(question, reading, answer)
+            answer.generation = snap.generation
             return answer
         retrieved, reading, history = await self._retrieve(question, text, lang, snap)
         if retrieved is None:
@@ -224,6 +270,7 @@ class Advisor:
                     await self._with_llm(answer, reading, retrieved, history)
         answer.focus = self._focus_after(reading, answer, snap, history)
         self._remember(question, reading, answer)
+        answer.generation = snap.generation
         return answer
 
     async def _retrieve(
@@ -389,8 +436,9 @@ class Advisor:
         return turns
 
     def _remember(self, question: Question, reading: Reading, answer: Answer) -> None:
-        """Store the turn after replying: the write is off the answer's path, and the next
-        question of the same conversation waits for it (see `_history`)."""
+        """Store the turn after composing: the write is off the answer's path, the next
+        question of the same conversation waits for it (see `_history`), and a surface that
+        several replicas serve waits for it (`recorded`) before it posts the answer."""
         conversation = question.conversation_id
 
         async def write() -> None:
@@ -417,24 +465,51 @@ class Advisor:
         task = asyncio.create_task(write())
         self._pending[conversation] = task
 
+    async def recorded(self, conversation_id: str) -> None:
+        """Wait until the conversation's latest turn is stored (or its write has failed).
+
+        Surfaces call it before posting an answer: a follow-up that reaches another replica
+        right after the answer must find the turn in the shared store."""
+        await self._history_ready(conversation_id)
+
     async def flush(self) -> None:
         """Wait for conversation writes still in flight (shutdown, tests)."""
         if self._pending:
             await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
 
+    def start_housekeeping(self) -> None:
+        """Run `housekeeping` in the background until `close` (long-running bots)."""
+        if self._housekeeping is None:
+            self._housekeeping = asyncio.create_task(self.housekeeping())
+
     async def close(self) -> None:
         """Finish pending writes, then release the state store."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
         await self.flush()
         await self.state.close()
 
+    def note_state(self, *, reachable: bool) -> None:
+        """A surface saw the shared store go down or come back (claims, rate limits): the
+        process logs one warning per outage and one when it is over, whoever noticed."""
+        if reachable:
+            self._state_recovered()
+        else:
+            self._warn_state()
+
     def _warn_state(self) -> None:
         if not self._state_down:
-            logger.warning("state store unreachable: answering without conversation memory")
+            logger.warning(
+                "state store unreachable: answering without conversation memory, "
+                "de-duplication or rate limits until it is back"
+            )
         self._state_down = True
 
     def _state_recovered(self) -> None:
         if self._state_down:
-            logger.warning("state store reachable again: conversation memory restored")
+            logger.warning("state store reachable again: memory and de-duplication restored")
         self._state_down = False
 
     async def _with_llm(
@@ -484,8 +559,10 @@ async def build_advisor(
     state: StateStore | None = None,
     llm: LLMAnswerer | None = None,
     warm: bool = True,
+    housekeeping: bool = False,
 ) -> Advisor:
-    """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM."""
+    """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM.
+    `housekeeping` (long-running bots) applies the retention period in the background."""
     from bot.state_sql import SqlStateStore
     from core.embeddings import make_embeddings
 
@@ -513,4 +590,6 @@ async def build_advisor(
     )
     if warm:
         await advisor.warm_up()
+    if housekeeping:
+        advisor.start_housekeeping()
     return advisor

@@ -342,15 +342,77 @@ def discord() -> None:
     _run_bot(run_discord(settings), DiscordSetupError)
 
 
+async def _with_store(settings: Settings, job: Any) -> Any:
+    """Run `job(store)` on the configured state store (STATE_URL, or SQLite under DATA_DIR)."""
+    from bot.state import StateUnavailable
+    from bot.state_sql import SqlStateStore
+
+    store = SqlStateStore(settings.state_database_url)
+    try:
+        await store.start()
+        return await job(store)
+    except StateUnavailable as exc:
+        console.print(f"[red]{exc}[/] (STATE_URL or DATA_DIR)")
+        raise typer.Exit(1) from None
+    finally:
+        await store.close()
+
+
+@app.command()
+def forget(user_id: Annotated[str, typer.Argument(help="Slack or Discord user id.")]) -> None:
+    """Delete everything stored about one user: conversations, votes, asked questions, limits."""
+    user_id = user_id.strip()
+    if not user_id:
+        console.print("[red]Give the user's Slack or Discord id (e.g. U012AB3CD).[/]")
+        raise typer.Exit(2)
+    settings = load_settings()
+    gone = asyncio.run(_with_store(settings, lambda store: store.forget_user(user_id)))
+    out.print(f"Deleted {gone} stored record(s) about user {user_id}.")
+
+
+@app.command()
+def report(
+    since: Annotated[
+        str, typer.Option(help="How far back: 7d, 24h, 90m, 2w (a bare number is days).")
+    ] = "7d",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """What the knowledge lacks: declined questions and down-voted answers, grouped."""
+    from bot.report import build_report, parse_since
+    from core.embeddings import make_embeddings
+
+    try:
+        since_s = parse_since(since)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    settings = load_settings()
+    embedder = make_embeddings(settings.embeddings)
+    result = asyncio.run(
+        _with_store(settings, lambda store: build_report(store, embedder, since_s))
+    )
+    if as_json:
+        print(json.dumps(result.model_dump(), ensure_ascii=False, indent=2))
+    else:
+        out.print(result.render(limit=50), markup=False, highlight=False)
+
+
 @app.command()
 def bench(
     questions: Annotated[
         Path, typer.Option(help="Question set (JSONL eval format) to time the answers with.")
     ] = Path("eval/questions.jsonl"),
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object.")] = False,
-    quick: Annotated[bool, typer.Option(help="One repetition of each measurement.")] = False,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            help="A smoke run: one repetition of each measurement, 40 Slack questions, "
+            "synthetic corpora of 1,000 and 5,000 chunks."
+        ),
+    ] = False,
 ) -> None:
-    """Measure ingest, answer latency and throughput, start-up and memory on this machine."""
+    """Measure ingest, answers, the Slack endpoint (one and two replicas), memory, and query
+    cost on synthetic corpora of 10,000 and 50,000 chunks, on this machine."""
     from rich.table import Table
 
     from bot.bench import run_bench

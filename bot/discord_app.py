@@ -80,12 +80,14 @@ TEXT: dict[str, dict[str, str]] = {
     "commands": {"ko": "명령어", "en": "Commands"},
     "commands_list": {
         "ko": (
-            "`/career ask` 질문하기 · `/career help` 도움말 · `/career reingest` 문서 재색인(관리자)\n"
+            "`/career ask` 질문하기 · `/career help` 도움말 · `/career reingest` 문서 재색인(관리자) · "
+            "`/career report` 부족한 지식 보고서(관리자)\n"
             "채널에서 저를 멘션하거나 DM으로 물어봐도 돼요. 제 답변에 답장하면 대화가 이어져요."
         ),
         "en": (
             "`/career ask` ask a question · `/career help` this help · "
-            "`/career reingest` re-index the documents (admins)\n"
+            "`/career reingest` re-index the documents (admins) · "
+            "`/career report` what the knowledge lacks (admins)\n"
             "You can also mention me in a channel or DM me. Reply to my answer to follow up."
         ),
     },
@@ -127,6 +129,18 @@ TEXT: dict[str, dict[str, str]] = {
         ),
     },
     "reingest_skipped": {"ko": "건너뛴 파일: {files}", "en": "Skipped: {files}"},
+    "report_denied": {
+        "ko": "보고서는 서버 관리 권한이 있는 멤버나 지정된 관리자만 볼 수 있어요.",
+        "en": "Only members with Manage Server or the configured admins can see the report.",
+    },
+    "report_bad_period": {
+        "ko": "기간을 알아볼 수 없어요: {value}. 예: 7d, 24h, 2w",
+        "en": "Unknown period: {value}. Try 7d, 24h or 2w.",
+    },
+    "report_failed": {
+        "ko": "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref})",
+        "en": "Could not build the report; please try again shortly. (reference: {ref})",
+    },
     "reingest_failed": {
         "ko": "문서 재색인에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref})",
         "en": "The re-index failed; I keep answering from the current index. (reference: {ref})",
@@ -150,6 +164,8 @@ class AdvisorLike(Protocol):
     async def ask(self, question: Question) -> Answer: ...
     def help(self, language: str = "ko") -> str: ...
     async def reingest(self) -> Any: ...
+    async def record_vote(self, vote: Vote) -> None: ...
+    async def report(self, since_s: float) -> Any: ...
     async def close(self) -> None: ...
 
 
@@ -206,16 +222,20 @@ def split_text(value: str, limit: int) -> list[str]:
     return pieces
 
 
-def split_escaped(value: str, limit: int) -> list[str]:
-    """`split_text` for text that is escaped afterwards: each escaped piece fits `limit`."""
+def split_escaped(value: str, limit: int, *, size: int | None = None) -> list[str]:
+    """`split_text` for text that is escaped afterwards: each escaped piece fits `limit`.
+
+    `size` is how long the raw pieces are cut (`limit` at first): a piece that escaping grows
+    past `limit` (markdown characters) is cut finer, its escaped parts still held to `limit`.
+    """
     out: list[str] = []
-    for piece in split_text(value, limit):
+    for piece in split_text(value, size or limit):
         escaped = escape(piece)
-        if len(escaped) <= limit:
+        if len(escaped) <= limit or len(piece) == 1:
             out.append(escaped)
-        else:  # escaping grew it (markdown characters): split the raw piece finer
-            smaller = max(1, limit * len(piece) // len(escaped) - 1)
-            out.extend(split_escaped(piece, min(smaller, len(piece) - 1)))
+        else:
+            smaller = max(1, min(len(piece) - 1, limit * len(piece) // len(escaped)))
+            out.extend(split_escaped(piece, limit, size=smaller))
     return out
 
 
@@ -591,6 +611,41 @@ class CareerCog(commands.Cog):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @career.command(
+        name="report",
+        description="부족한 지식 보고서(관리자) · What the knowledge lacks (admins)",
+    )
+    @app_commands.describe(period="기간 · Period, e.g. 7d, 24h, 2w")
+    async def report_command(self, interaction: discord.Interaction, period: str = "7d") -> None:
+        """Declined questions and down-voted answers, grouped; only the admin sees it."""
+        from bot.report import parse_since
+
+        if not await self._claim(f"discord:interaction:{interaction.id}"):
+            return
+        language = _locale_language(interaction)
+        if not self._is_admin(interaction):
+            await self._respond_ephemeral(interaction, phrase("report_denied", language))
+            return
+        try:
+            since_s = parse_since(period)
+        except ValueError:
+            await self._respond_ephemeral(
+                interaction, phrase("report_bad_period", language, value=period[:40])
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            report = await self.advisor.report(since_s)
+            replies = render_text(report.render())
+        except Exception:
+            ref = _ref()
+            logger.exception("/career report failed (ref %s)", ref)
+            replies = render_text(phrase("report_failed", language, ref=ref), markdown=True)
+        for reply in replies:
+            await interaction.followup.send(
+                content=reply.content, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+
     async def _reingest(self, interaction: discord.Interaction, language: str) -> None:
         """Run the re-ingest while answers keep coming, then post the report in the channel."""
         logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
@@ -754,7 +809,7 @@ class CareerCog(commands.Cog):
         record = read_answer_message(message) if message is not None else AnswerRecord("", "", [])
         language = language_of(record.answer) if record.answer else _locale_language(interaction)
         try:
-            await self.advisor.state.record_vote(
+            await self.advisor.record_vote(
                 Vote(
                     platform="discord",
                     message_ref=str(message.id if message is not None else interaction.id),
@@ -938,7 +993,7 @@ async def run_discord(settings: Settings, *, advisor: AdvisorLike | None = None)
     if advisor is None:
         from bot.advisor import build_advisor
 
-        advisor = await build_advisor(settings)
+        advisor = await build_advisor(settings, housekeeping=True)
     bot = build_discord_bot(settings, advisor)
     try:
         async with bot:

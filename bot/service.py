@@ -24,7 +24,7 @@ async def run_bots(settings: Settings) -> None:
     from bot.discord_app import DiscordSetupError, run_discord
     from bot.slack_app import SlackConfigError, run_slack
 
-    advisor = await build_advisor(settings)
+    advisor = await build_advisor(settings, housekeeping=True)
     jobs: list[asyncio.Task[None]] = []
     try:
         if settings.slack_configured:

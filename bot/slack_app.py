@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import ClientError, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -64,6 +64,7 @@ RATED_KINDS = frozenset({"answer", "out_of_scope"})
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
 REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
+REPORT_WORDS = frozenset({"report", "보고서"})
 #: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
 THREAD_CACHE_SIZE = 5000
 
@@ -87,6 +88,24 @@ _TEXT: dict[str, dict[str, str]] = {
         "ko": (
             "재수집은 관리자(SLACK_ADMIN_USER_IDS)만 실행할 수 있어요. "
             "(Only admins listed in SLACK_ADMIN_USER_IDS can run a re-ingest.)"
+        ),
+    },
+    "report_not_admin": {
+        "ko": (
+            "보고서는 관리자(SLACK_ADMIN_USER_IDS)만 볼 수 있어요. "
+            "(Only admins listed in SLACK_ADMIN_USER_IDS can see the report.)"
+        ),
+    },
+    "report_bad_period": {
+        "ko": (
+            "기간을 알아볼 수 없어요: {value}. 예: `/career report 7d` "
+            "(Unknown period: {value}. Try `/career report 7d`, 24h or 2w.)"
+        ),
+    },
+    "report_failed": {
+        "ko": (
+            "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref}) "
+            "(Could not build the report; please try again shortly. Reference: {ref})"
         ),
     },
     "reingest_started": {
@@ -242,8 +261,11 @@ def feedback_value(question: str, answer: Answer) -> str:
     value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     while len(value) > BUTTON_VALUE_LIMIT:
         over = len(value) - BUTTON_VALUE_LIMIT
-        key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
-        data[key] = data[key][: max(0, len(data[key]) - over - 8)]
+        if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
+            data["c"] = data["c"][:-1]
+        else:
+            key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
+            data[key] = data[key][: max(0, len(data[key]) - over - 8)]
         value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return value
 
@@ -252,7 +274,7 @@ def parse_feedback_value(value: str) -> dict[str, Any]:
     """The inverse of `feedback_value`; tolerant of values from older versions."""
     try:
         data = json.loads(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
         data = {}
     if not isinstance(data, dict):
         data = {}
@@ -491,14 +513,18 @@ class SlackBot:
 
     # -- state helpers (fail open) ----------------------------------------------------------
     async def _state_call(self, call: Awaitable[Any], fallback: Any) -> Any:
+        """Await a state-store call; with the store down, `fallback` (fail open). The advisor
+        logs the outage and the recovery once per process, whoever saw them first."""
         try:
             result = await call
         except StateUnavailable:
             if not self._state_down:
-                logger.warning("state store unreachable: answering without de-duplication")
-            self._state_down = True
+                self._state_down = True
+                self.advisor.note_state(reachable=False)
             return fallback
-        self._state_down = False
+        if self._state_down:
+            self._state_down = False
+            self.advisor.note_state(reachable=True)
         return result
 
     async def _claim(self, key: str) -> bool:
@@ -520,7 +546,9 @@ class SlackBot:
             self._threads.popitem(last=False)
 
     async def _is_bot_thread(self, team: str, channel: str, thread_ts: str) -> bool:
-        """Did the bot answer in this thread? Memory first, then the shared conversation store."""
+        """Did the bot answer in this thread? Memory first, then the shared store: a turn of
+        the thread's conversation, or (for a declined question, which leaves no turn) a
+        replica's claim on the thread's first message."""
         if f"{channel}:{thread_ts}" in self._threads:
             return True
         turns = await self._state_call(
@@ -531,7 +559,12 @@ class SlackBot:
             ),
             [],
         )
-        return bool(turns)
+        if turns:
+            return True
+        claimed = await self._state_call(
+            self.advisor.state.claimed(f"slack:msg:{channel}:{thread_ts}"), False
+        )
+        return bool(claimed)
 
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, body: dict[str, Any], context: Any) -> None:
@@ -599,6 +632,8 @@ class SlackBot:
                     platform="slack",
                 )
             )
+            # Stored before it is posted: a reply in the thread may reach another replica.
+            await self.advisor.recorded(target.conversation_id)
             first_ts = await self._post(target, render_answer(answer, question=text))
             if answer.path:
                 await self._upload_picture(target, answer, first_ts)
@@ -691,8 +726,10 @@ class SlackBot:
             await getattr(self.client, method)(
                 channel=target.channel, timestamp=target.source_ts, name=PROGRESS_REACTION
             )
-        except SlackApiError as exc:  # missing scope, already_reacted, ...: cosmetic only
-            logger.debug("slack: %s failed: %s", method, exc.response.get("error"))
+        except (SlackApiError, ClientError, TimeoutError) as exc:  # cosmetic only: missing
+            # scope, already_reacted, Slack unreachable after the client's retries, ...
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
+            logger.debug("slack: %s failed: %s", method, error)
             return False
         return True
 
@@ -708,6 +745,10 @@ class SlackBot:
             return
         if word in REINGEST_WORDS:
             await self._reingest_command(ack, body, respond, user)
+            return
+        first, _, period = word.partition(" ")
+        if first in REPORT_WORDS:
+            await self._report_command(ack, respond, user, period.strip() or "7d")
             return
         await ack()
         await self._tracked(self._command_question(body, respond, text))
@@ -726,6 +767,42 @@ class SlackBot:
         # Created before the ack so a second request right after this one is told it's busy.
         self._reingest_task = self._spawn(self._reingest(body, respond))
         await ack(text=_t("reingest_started"))
+
+    async def _report_command(
+        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, period: str
+    ) -> None:
+        """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
+        from bot.report import parse_since
+
+        if user not in self.settings.slack_admin_user_ids:
+            logger.info("slack: refused /career report for non-admin %s", user)
+            await ack(text=_t("report_not_admin"))
+            return
+        try:
+            since_s = parse_since(period)
+        except ValueError:
+            await ack(text=_t("report_bad_period", value=period[:40]))
+            return
+        await ack()
+        await self._tracked(self._report(respond, since_s))
+
+    async def _report(self, respond: Any, since_s: float) -> None:
+        try:
+            report = await self.advisor.report(since_s)
+            message = _plain_message(report.render())
+        except Exception:
+            ref = secrets.token_hex(4)
+            logger.exception("slack: /career report failed (ref %s)", ref)
+            message = _plain_message(_t("report_failed", ref=ref))
+        try:
+            await respond(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception:
+            logger.exception("slack: could not deliver the report")
 
     async def _reingest(self, body: dict[str, Any], respond: Any) -> None:
         from bot.advisor import ReingestBusy
@@ -781,17 +858,17 @@ class SlackBot:
         channel = str(body.get("channel_id") or "")
         question = plain_question(text)
         lang = language_of(question)
-        status_ts: str | None = None
+        posted: list[str] = []  # the status message's ts once it is in the channel
         try:
-            status_ts = await self._command_answer(body, respond, question, lang)
+            await self._command_answer(body, respond, question, lang, posted)
         except Exception:
             ref = secrets.token_hex(4)
             logger.exception("slack: /career failed (ref %s, channel %s)", ref, channel)
             apology = _plain_message(say("error", lang, ref=ref))
             try:
-                if status_ts:
+                if posted:  # the apology replaces "working…"
                     await self.client.chat_update(
-                        channel=channel, ts=status_ts, text=apology.text, blocks=apology.blocks
+                        channel=channel, ts=posted[0], text=apology.text, blocks=apology.blocks
                     )
                 else:
                     await respond(text=apology.text, response_type="ephemeral")
@@ -799,7 +876,7 @@ class SlackBot:
                 logger.exception("slack: could not post the apology either (ref %s)", ref)
 
     async def _command_answer(
-        self, body: dict[str, Any], respond: Any, question: str, lang: str
+        self, body: dict[str, Any], respond: Any, question: str, lang: str, posted: list[str]
     ) -> str | None:
         team = str(body.get("team_id") or "T")
         channel = str(body.get("channel_id") or "")
@@ -828,6 +905,8 @@ class SlackBot:
                 unfurl_media=False,
             )
             status_ts = status.get("ts")
+            if status_ts:
+                posted.append(status_ts)
         except SlackApiError as exc:
             logger.info("slack: /career falls back to response_url (%s)", exc.response.get("error"))
         conv = f"slack:{team}:{channel}:{status_ts or user}"
@@ -835,6 +914,7 @@ class SlackBot:
             Question(text=question, user_id=user, conversation_id=conv, platform="slack")
         )
         messages = render_answer(answer, question=question, header=header)
+        await self.advisor.recorded(conv)
         if status_ts:
             first, rest = messages[0], messages[1:]
             await self.client.chat_update(
@@ -869,7 +949,7 @@ class SlackBot:
         user = str((body.get("user") or {}).get("id") or "")
         vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
         try:
-            await self.advisor.state.record_vote(
+            await self.advisor.record_vote(
                 Vote(
                     platform="slack",
                     message_ref=f"{channel}:{message_ts}",
@@ -951,7 +1031,7 @@ async def run_slack(
     if advisor is None:
         from bot.advisor import build_advisor
 
-        advisor = await build_advisor(settings)
+        advisor = await build_advisor(settings, housekeeping=True)
     bot = build_slack_bot(settings, advisor)
     runner: web.AppRunner | None = None
     handler: AsyncSocketModeHandler | None = None

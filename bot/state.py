@@ -10,10 +10,11 @@ event, counting a rate-limit window) is a single atomic statement there.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 1
+#: Bumped with every change to the stored tables; `SqlStateStore.start` migrates older ones.
+SCHEMA_VERSION = 2
 CLAIM_TTL_S = 24 * 3600
 
 
@@ -48,6 +49,9 @@ class Vote:
     answer: str
     chunk_ids: list[str]
     created_at: float
+    #: The documents the answer cited ("title › section"), kept so the admins' report can name
+    #: them after a re-ingest has replaced the chunks.
+    sources: list[str] = field(default_factory=list)
 
 
 class StateStore(Protocol):
@@ -71,11 +75,13 @@ class StateStore(Protocol):
     ) -> None: ...
     async def reset_conversation(self, conversation_id: str) -> None: ...
     async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
+    async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision: ...
     async def record_vote(self, vote: Vote) -> None: ...
     async def votes(self, since: float = 0.0) -> list[Vote]: ...
+    async def declined(self, since: float = 0.0) -> list[str]: ...
     async def forget_user(self, user_id: str) -> int: ...
-    async def purge(self, retention_days: float) -> int: ...
+    async def purge(self, retention_days: float, claim_ttl_s: float = CLAIM_TTL_S) -> int: ...
 
 
 class MemoryStateStore:
@@ -131,6 +137,9 @@ class MemoryStateStore:
         self._claims[key] = now
         return True
 
+    async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        return self._clock() - self._claims.get(key, -1e18) < ttl_s
+
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision:
         now = self._clock()
         start = int(now // window_s) * window_s
@@ -160,14 +169,20 @@ class MemoryStateStore:
         self._asks = [a for a in self._asks if a[0] != user_id]
         return gone + len(votes) + asks - len(self._asks)
 
-    async def purge(self, retention_days: float) -> int:
-        cutoff = self._clock() - retention_days * 86400
+    async def purge(self, retention_days: float, claim_ttl_s: float = CLAIM_TTL_S) -> int:
+        now = self._clock()
+        cutoff = now - retention_days * 86400
         gone = 0
         for conv in list(self._turns):
             kept = [(u, t) for u, t in self._turns[conv] if t.created_at >= cutoff]
             gone += len(self._turns[conv]) - len(kept)
             self._turns[conv] = kept
-        return gone
+        asks = len(self._asks)
+        self._asks = [a for a in self._asks if a[3] >= cutoff]
+        expired = [k for k, at in self._claims.items() if now - at >= claim_ttl_s]
+        for k in expired:
+            del self._claims[k]
+        return gone + asks - len(self._asks) + len(expired)
 
 
 def __getattr__(name: str) -> Any:

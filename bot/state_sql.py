@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Float,
     Index,
     Integer,
@@ -22,7 +24,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -87,6 +91,7 @@ feedback = Table(
     Column("answer", Text, nullable=False),
     Column("chunk_ids", Text, nullable=False),  # JSON list
     Column("created_at", Float, nullable=False),
+    Column("sources", Text, nullable=False, server_default="[]"),  # JSON list (schema 2)
     UniqueConstraint("platform", "message_ref", "user_id", name="uq_feedback_vote"),
 )
 asks = Table(
@@ -101,6 +106,24 @@ asks = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_asks_user", "user_id"),
 )
+
+
+def _add_feedback_sources(conn: Connection) -> None:
+    """Schema 2: votes remember the documents the answer cited."""
+    columns = {c["name"] for c in inspect(conn).get_columns("feedback")}
+    if "sources" not in columns:
+        conn.execute(text("ALTER TABLE feedback ADD COLUMN sources TEXT NOT NULL DEFAULT '[]'"))
+
+
+#: version -> the step that brings a store at version-1 to it. Steps are idempotent, so a
+#: replica that dies half-way leaves a store the next start finishes migrating.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_feedback_sources}
+
+#: Seconds a PostgreSQL connect or statement may take before the store counts as unreachable.
+PG_TIMEOUT_S = 3.0
+
+#: Any constant: PostgreSQL advisory lock held while one replica creates or migrates the schema.
+_SCHEMA_LOCK = 0x63617265
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -119,6 +142,7 @@ class SqlStateStore:
         self.url = url
         self._clock = clock
         self._engine: AsyncEngine | None = None
+        self._started = False
 
     @property
     def engine(self) -> AsyncEngine:
@@ -130,15 +154,30 @@ class SqlStateStore:
                 self._engine = create_async_engine(self.url, connect_args={"timeout": 15})
                 event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
             else:
+                # A server that hangs (a dropped network, a stuck host) must fail a call as
+                # fast as one that refuses it, or every answer waits on it: bound the connect
+                # and every statement, the pre-ping included (asyncpg's own options).
+                asyncpg = self.url.startswith("postgresql+asyncpg")
                 self._engine = create_async_engine(
-                    self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5
+                    self.url,
+                    pool_pre_ping=True,
+                    pool_size=5,
+                    max_overflow=5,
+                    pool_timeout=5,
+                    connect_args={"timeout": PG_TIMEOUT_S, "command_timeout": PG_TIMEOUT_S}
+                    if asyncpg
+                    else {},
                 )
         return self._engine
 
     async def start(self) -> None:
-        """Create the schema on first start; refuse a schema newer than this code."""
+        """Create the schema on first start, migrate an older one in place (keeping its
+        conversations and feedback), and refuse one newer than this code."""
         try:
             async with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Replicas starting together: one creates/migrates, the others wait.
+                    await conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
                 await conn.run_sync(metadata.create_all)
                 row = (await conn.execute(select(schema_info.c.version))).first()
                 if row is None:
@@ -148,15 +187,36 @@ class SqlStateStore:
                         f"the state store has schema version {row.version}, newer than this "
                         f"bot's {SCHEMA_VERSION}; upgrade the bot"
                     )
+                elif row.version < SCHEMA_VERSION:
+                    for version in range(row.version + 1, SCHEMA_VERSION + 1):
+                        await conn.run_sync(MIGRATIONS[version])
+                        logger.info("state store migrated to schema version %d", version)
+                    await conn.execute(update(schema_info).values(version=SCHEMA_VERSION))
         except (SQLAlchemyError, OSError, ConnectionError) as exc:
             raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
+        self._started = True
+
+    async def schema_version(self) -> int:
+        """The version the store is at (0 before the first start)."""
+
+        async def go(conn: Any) -> int:
+            if not await conn.run_sync(lambda c: inspect(c).has_table("schema_info")):
+                return 0
+            row = (await conn.execute(select(schema_info.c.version))).first()
+            return int(row.version) if row else 0
+
+        version: int = await self._run(go, ensure=False)
+        return version
 
     async def close(self) -> None:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
 
-    async def _run(self, fn: Any) -> Any:
+    async def _run(self, fn: Any, *, ensure: bool = True) -> Any:
+        if ensure and not self._started:
+            # The store was down when the bot started: create/migrate the schema now.
+            await self.start()
         try:
             async with self.engine.begin() as conn:
                 return await fn(conn)
@@ -238,19 +298,50 @@ class SqlStateStore:
         await self._run(go)
 
     async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
-        """Atomically claim an event key: True for exactly one caller across all replicas."""
+        """Atomically claim an event key: True for exactly one caller across all replicas.
+
+        One statement: insert the key, or take over a claim of it that has expired. Expired
+        claims of other keys are left to `purge` (a scan per event would grow with traffic).
+        """
         now = self._clock()
 
         async def go(conn: Any) -> bool:
-            await conn.execute(delete(claims).where(claims.c.created_at < now - ttl_s))
-            await conn.execute(insert(claims).values(key=key[:300], created_at=now))
-            return True
+            stmt = (
+                self._upsert(claims)
+                .values(key=key[:300], created_at=now)
+                .on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"created_at": now},
+                    where=claims.c.created_at < now - ttl_s,
+                )
+            )
+            return bool((await conn.execute(stmt)).rowcount == 1)
 
-        try:
-            claimed: bool = await self._run(go)
-            return claimed
-        except IntegrityError:
-            return False
+        claimed: bool = await self._run(go)
+        return claimed
+
+    def _upsert(self, table: Table) -> Any:
+        """INSERT ... ON CONFLICT for this store's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        """Has some replica claimed `key` (and the claim not expired)? Read-only."""
+        since = self._clock() - ttl_s
+
+        async def go(conn: Any) -> bool:
+            row = await conn.execute(
+                select(claims.c.key).where(claims.c.key == key[:300], claims.c.created_at >= since)
+            )
+            return row.first() is not None
+
+        found: bool = await self._run(go)
+        return found
 
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision:
         """Count one request in the user's current fixed window (one atomic upsert)."""
@@ -258,20 +349,13 @@ class SqlStateStore:
         start = int(now // window_s) * window_s
 
         async def go(conn: Any) -> int:
-            if self.engine.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as upsert
-            else:
-                from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-            base = upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
+            base = self._upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
             stmt = base.on_conflict_do_update(
                 index_elements=["user_key", "window_start"],
                 set_={"count": rate_windows.c.count + 1},
             ).returning(rate_windows.c.count)
-            count = int((await conn.execute(stmt)).scalar_one())
-            await conn.execute(
-                delete(rate_windows).where(rate_windows.c.window_start < start - window_s)
-            )
-            return count
+            # Finished windows are dropped by `purge`, not on every request.
+            return int((await conn.execute(stmt)).scalar_one())
 
         count = await self._run(go)
         return RateDecision(
@@ -290,6 +374,7 @@ class SqlStateStore:
                 "question": vote.question,
                 "answer": vote.answer,
                 "chunk_ids": json.dumps(vote.chunk_ids),
+                "sources": json.dumps(vote.sources, ensure_ascii=False),
                 "created_at": vote.created_at or self._clock(),
             }
             result = await conn.execute(
@@ -330,6 +415,7 @@ class SqlStateStore:
                     r.answer,
                     json.loads(r.chunk_ids),
                     r.created_at,
+                    json.loads(r.sources or "[]"),
                 )
                 for r in rows
             ]
@@ -358,20 +444,32 @@ class SqlStateStore:
                 res = await conn.execute(delete(table).where(table.c.user_id == user_id))
                 total += res.rowcount or 0
             res = await conn.execute(
-                delete(rate_windows).where(rate_windows.c.user_key.like(f"%:{user_id}"))
+                delete(rate_windows).where(
+                    rate_windows.c.user_key.endswith(f":{user_id}", autoescape=True)
+                )
             )
             return total + (res.rowcount or 0)
 
         count: int = await self._run(go)
         return count
 
-    async def purge(self, retention_days: float) -> int:
-        """Drop conversation turns older than the retention period."""
-        cutoff = self._clock() - retention_days * 86400
+    async def purge(self, retention_days: float, claim_ttl_s: float = CLAIM_TTL_S) -> int:
+        """Retention: drop conversation turns and asked-question records older than the
+        retention period, claims past their TTL and finished rate-limit windows. Feedback votes
+        stay until `forget_user` (they are what the admins' report is made of)."""
+        now = self._clock()
+        cutoff = now - retention_days * 86400
 
         async def go(conn: Any) -> int:
-            res = await conn.execute(delete(turns).where(turns.c.created_at < cutoff))
-            return res.rowcount or 0
+            gone = 0
+            for stmt in (
+                delete(turns).where(turns.c.created_at < cutoff),
+                delete(asks).where(asks.c.created_at < cutoff),
+                delete(claims).where(claims.c.created_at < now - claim_ttl_s),
+                delete(rate_windows).where(rate_windows.c.window_start < now - 3600),
+            ):
+                gone += (await conn.execute(stmt)).rowcount or 0
+            return gone
 
         count: int = await self._run(go)
         return count

@@ -69,6 +69,19 @@ async def test_claims_expire_after_their_ttl(store: tuple[SqlStateStore, Clock])
     assert await state.claim(key, ttl_s=60)
 
 
+async def test_a_claim_can_be_looked_up_without_taking_it(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    state, clock = store
+    key = _key()
+    assert not await state.claimed(key)
+    assert await state.claim(key, ttl_s=60)
+    assert await state.claimed(key, ttl_s=60)
+    assert not await state.claim(key, ttl_s=60)  # looking did not release it
+    clock.now += 61
+    assert not await state.claimed(key, ttl_s=60)
+
+
 async def test_rate_limit_counts_one_window_per_user(store: tuple[SqlStateStore, Clock]) -> None:
     state, clock = store
     clock.now = 60 * 28_333_334 + 40.0  # 40 s into a minute
@@ -113,9 +126,39 @@ async def test_forget_user_and_retention(store: tuple[SqlStateStore, Clock]) -> 
     await state.hit_rate("slack:U1", limit=5)
     assert await state.forget_user("U1") == 4  # the turn, its question log, the vote, the window
     assert await state.count("turns") == 1
+    assert await state.claim("slack:event:E1")
     clock.now += 31 * 86400
-    assert await state.purge(retention_days=30) == 1
+    # U2's turn and its question log, and the day-old claim; feedback stays for the report.
+    assert await state.purge(retention_days=30) == 3
     assert await state.count("turns") == 0
+    assert await state.count("asks") == 0
+    assert await state.count("claims") == 0
+    await state.record_vote(Vote("slack", "m2", "U2", -1, "q", "a", [], clock.now))
+    clock.now += 365 * 86400
+    await state.purge(retention_days=30)
+    assert await state.count("feedback") == 1
+
+
+async def test_purge_keeps_what_is_recent(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    await state.record_exchange("c1", "U1", "slack", "old question", "a")
+    clock.now += 20 * 86400
+    await state.record_exchange("c1", "U1", "slack", "new question", "b")
+    assert await state.claim("slack:event:E2")
+    clock.now += 15 * 86400  # the first turn is 35 days old, the second 15, the claim 15
+    assert await state.purge(retention_days=30) == 3  # first turn, its ask, the claim (>1 day)
+    turns = await state.recent_turns("c1", limit=5, idle_s=30 * 86400)
+    assert [t.question for t in turns] == ["new question"]
+
+
+async def test_forget_matches_the_user_exactly(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    await state.hit_rate("slack:U_1", limit=5)
+    await state.hit_rate("slack:UX1", limit=5)  # "_" must not act as a LIKE wildcard
+    await state.record_vote(Vote("slack", "m", "UX1", 1, "q", "a", [], clock.now))
+    assert await state.forget_user("U_1") == 1
+    assert await state.count("rate_windows") == 1
+    assert await state.count("feedback") == 1
 
 
 async def test_a_declined_question_is_logged_but_not_remembered(

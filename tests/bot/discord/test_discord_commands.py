@@ -58,9 +58,11 @@ async def test_commands_are_synced_to_the_configured_guild(
     [career] = fake_discord.commands[GUILD_ID]
     assert career["name"] == "career"
     options = {o["name"]: o for o in career["options"]}
-    assert set(options) == {"ask", "help", "reingest"}
+    assert set(options) == {"ask", "help", "reingest", "report"}
     assert options["ask"]["options"][0]["name"] == "question"
     assert options["ask"]["options"][0]["required"] is True
+    assert options["report"]["options"][0]["name"] == "period"
+    assert options["report"]["options"][0].get("required", False) is False
     assert "global" not in fake_discord.commands
 
 
@@ -320,3 +322,48 @@ async def test_reingest_runs_in_the_background_and_documents_never_ping(
     assert f"멀티태스킹 @{ZWJ}everyone" in body["embeds"][0]["description"]
     assert not raw_mass_mention(body)
     assert body["allowed_mentions"] == {"parse": []}
+
+
+def reporting(fake: FakeDiscord, period: str | None = None) -> dict[str, Any]:
+    data = slash(fake, "reingest")
+    data["data"]["options"] = [{"type": 1, "name": "report"}]
+    if period is not None:
+        data["data"]["options"][0]["options"] = [{"type": 3, "name": "period", "value": period}]
+    return data
+
+
+async def test_report_is_ephemeral_for_admins_only_and_never_pings(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    for question in ["@everyone 피자 맛집 <@&1120345678901234999>?"] * 2 + ["주식 투자 방법?"]:
+        await advisor.state.record_exchange("c", "9", "discord", question, None, abstained=True)
+    await start_bot(discord_settings(), advisor)
+
+    refused = reporting(fake_discord)  # a plain member
+    start = await interact(fake_discord, refused)
+    callback = await fake_discord.wait_for(is_callback(refused), after=start)
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert "서버 관리 권한" in callback.json["data"]["content"]
+
+    bad = reporting(fake_discord, "someday")
+    bad["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, bad)
+    callback = await fake_discord.wait_for(is_callback(bad), after=start)
+    assert "someday" in callback.json["data"]["content"]
+
+    data = reporting(fake_discord, "7d")
+    data["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, data)
+    deferred = await fake_discord.wait_for(is_callback(data), after=start)
+    assert deferred.json["type"] == 5  # "thinking…", shown only to the admin
+    assert deferred.json["data"]["flags"] == EPHEMERAL
+    report = await fake_discord.wait_for(is_followup(data), after=start)
+    assert report.json["flags"] == EPHEMERAL
+    content = report.json["content"]
+    assert "3 declined" in content
+    assert content.index("피자 맛집") < content.index("주식 투자")
+    assert not raw_mass_mention(report.json)
+    assert report.json["allowed_mentions"]["parse"] == []

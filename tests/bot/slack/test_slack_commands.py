@@ -176,3 +176,37 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         )
         after = await h.answer_to("1718000999.000100")
         assert "2주" in after.args["text"]
+
+
+async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> None:
+    async with slack_harness(settings_factory, slack_admin_user_ids=[ADMIN]) as h:
+        state = h.bot.advisor.state
+        for question in [
+            "<!channel> 피자 맛집 @here 알려줘?",
+            "<!channel> 피자 맛집 @here 알려줘?",
+        ]:
+            await state.record_exchange("c", "U9", "slack", question, None, abstained=True)
+        await state.record_exchange("c", "U9", "slack", "주식 투자 방법?", None, abstained=True)
+
+        status, refused = await h.send_command(command("report"))
+        assert status == 200
+        assert "관리자" in reply_text(refused)
+        assert not [c for c in h.fake.calls if c.method == "response_url"]
+
+        status, bad = await h.send_command(command("report soon", user_id=ADMIN))
+        assert "soon" in reply_text(bad)
+
+        status, body = await h.send_command(command("report 7d", user_id=ADMIN))
+        assert status == 200
+        assert body == ""  # a bare ack; the report follows through the response_url
+        [delivered] = await h.fake.wait_for("response_url")
+        assert delivered.args["response_type"] == "ephemeral"
+        text = delivered.args["text"]
+        assert "3 declined" in text
+        assert "피자 맛집" in text
+        assert text.index("피자 맛집") < text.index("주식 투자")  # the most frequent first
+        shown = " ".join(block_texts(delivered.args["blocks"], "section"))
+        assert not PING.search(text)
+        assert not PING.search(shown)
+        # Nothing went to the channel.
+        assert not [c for c in h.fake.calls if c.method == "chat.postMessage"]

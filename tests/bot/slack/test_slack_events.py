@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 import pytest
-from fake_slack import sign
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_harness import (
     ASKER,
@@ -31,6 +30,7 @@ from slack_harness import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.loopback.slack import sign
 from bot.messages import say
 from bot.models import Question
 from bot.slack_app import PROGRESS_REACTION, build_slack_app, build_slack_bot
@@ -153,6 +153,29 @@ async def test_thread_follow_up_continues_without_a_mention(settings_factory) ->
         assert response.status == 200
         await other.drain()
         assert len(h.fake.calls_to("chat.postMessage")) == 3
+
+
+async def test_a_follow_up_to_a_declined_question_reaches_any_replica(settings_factory) -> None:
+    async with slack_harness(settings_factory) as h:
+        await h.send_event(event("app_mention", text=f"<@{BOT_USER}> 파스타 맛있게 만드는 법?"))
+        declined = await h.answer_to(MENTION_TS)
+        assert "문서에 없어요" in declined.args["text"]
+        # The declined question left no conversation turn; the other replica (no memory of
+        # the thread) knows it from the claim on the thread's first message.
+        other = build_slack_bot(h.settings, h.bot.advisor)
+        body = event(
+            "message_thread_reply",
+            ts="1718000091.000300",
+            event_id="Ev0THREAD03",
+            text="그럼 팀 리더는 무슨 일을 하나요?",
+        )
+        response = await other.app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
+        assert response.status == 200
+        await other.drain()
+        posts = h.fake.calls_to("chat.postMessage")
+        assert len(posts) == 2
+        assert posts[1].args["thread_ts"] == MENTION_TS
+        assert "팀" in posts[1].args["text"]
 
 
 async def test_unaddressed_messages_and_bots_are_ignored(settings_factory) -> None:

@@ -1,0 +1,133 @@
+"""The state store's schema: created on first start, versioned, migrated without losing data,
+and created late when the store was down at start. SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text, update
+
+from bot.state import SCHEMA_VERSION, SqlStateStore, StateUnavailable, Vote
+
+
+def _postgres_base() -> str:
+    base = os.environ.get("TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TEST_POSTGRES_URL is not set (no PostgreSQL on this machine)")
+    return base
+
+
+async def _admin(base: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def postgres_database(*, create: bool = True) -> AsyncIterator[tuple[str, str]]:
+    """A database of its own on the test server: (url, name); dropped afterwards."""
+    base = _postgres_base()
+    name = f"career_schema_{uuid.uuid4().hex[:12]}"
+    if create:
+        await _admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name, name
+    finally:
+        await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
+    else:
+        async with postgres_database() as (db_url, _):
+            yield db_url
+
+
+async def _downgrade_to_v1(state: SqlStateStore) -> None:
+    """Make the store what version 1 of the bot left: no `feedback.sources`, version 1."""
+    from bot.state_sql import schema_info
+
+    async with state.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE feedback DROP COLUMN sources"))
+        await conn.execute(update(schema_info).values(version=1))
+
+
+async def test_a_new_store_starts_at_the_current_version(url: str) -> None:
+    state = SqlStateStore(url)
+    assert await state.schema_version() == 0
+    await state.start()
+    await state.start()  # a second replica (or a restart) changes nothing
+    assert await state.schema_version() == SCHEMA_VERSION
+    await state.close()
+
+
+async def test_upgrading_keeps_conversations_and_feedback(url: str) -> None:
+    old = SqlStateStore(url)
+    await old.start()
+    await _downgrade_to_v1(old)
+    async with old.engine.begin() as conn:  # what the old bot wrote, in its own columns
+        await conn.execute(
+            text(
+                "INSERT INTO feedback (platform, message_ref, user_id, vote, question, answer,"
+                " chunk_ids, created_at) VALUES ('slack', 'C1:1.0', 'U1', -1, '야간 수당?',"
+                " '답', '[\"abc\"]', 1700000000)"
+            )
+        )
+    await old.record_exchange("slack:T:C:1.0", "U1", "slack", "팀 리더의 역할은?", "팀을 이끌어요")
+    await old.close()
+
+    new = SqlStateStore(url)
+    await new.start()
+    assert await new.schema_version() == SCHEMA_VERSION
+    turns = await new.recent_turns("slack:T:C:1.0", limit=5, idle_s=10**10)
+    assert [t.question for t in turns] == ["팀 리더의 역할은?"]
+    (vote,) = await new.votes()
+    assert (vote.question, vote.vote, vote.chunk_ids, vote.sources) == (
+        "야간 수당?",
+        -1,
+        ["abc"],
+        [],
+    )
+    await new.record_vote(
+        Vote("slack", "C1:2.0", "U2", -1, "q", "a", ["x"], 1700000001.0, ["doc.txt › 급여"])
+    )
+    assert [v.sources for v in await new.votes()] == [[], ["doc.txt › 급여"]]
+    await new.close()
+
+
+async def test_a_store_newer_than_the_bot_is_refused(url: str) -> None:
+    from bot.state_sql import schema_info
+
+    state = SqlStateStore(url)
+    await state.start()
+    async with state.engine.begin() as conn:
+        await conn.execute(update(schema_info).values(version=SCHEMA_VERSION + 1))
+    await state.close()
+    with pytest.raises(RuntimeError, match="newer than this bot"):
+        await SqlStateStore(url).start()
+
+
+async def test_a_store_down_at_start_is_set_up_when_it_comes_back() -> None:
+    async with postgres_database(create=False) as (db_url, name):
+        state = SqlStateStore(db_url)
+        with pytest.raises(StateUnavailable):
+            await state.start()  # the database does not exist yet: as if the server were down
+        with pytest.raises(StateUnavailable):
+            await state.claim("slack:event:E1")
+        await _admin(_postgres_base(), f'CREATE DATABASE "{name}"')
+        # No restart: the next call creates the schema and works.
+        assert await state.claim("slack:event:E1")
+        assert not await state.claim("slack:event:E1")
+        assert await state.schema_version() == SCHEMA_VERSION
+        await state.close()
