@@ -65,14 +65,17 @@ class RoleNames:
 
     @classmethod
     def build(cls, snap: Snapshot, asked: list[str]) -> RoleNames:
-        cache = snap.derived
-        if "role_names" not in cache:
+        # Answers compose in worker threads: both values go in as one entry, so a thread never
+        # sees one without the other (a second thread may build them too; same result).
+        built = snap.derived.get("role_names")
+        if built is None:
             pairs = {(k, t.name) for t in snap.glossary.terms if t.kind == "role" for k in t.ko}
             names = tuple(sorted(pairs, key=lambda kv: len(kv[0]), reverse=True))
             alternatives = "|".join(re.escape(name) for name, _ in names) or "(?!)"
-            cache["role_names"] = names
-            cache["role_opening"] = re.compile(rf"({alternatives})(?:은|는|이|가)\s")
-        return cls(asked=frozenset(asked), names=cache["role_names"], opening=cache["role_opening"])
+            built = (names, re.compile(rf"({alternatives})(?:은|는|이|가)\s"))
+            snap.derived["role_names"] = built
+        names, opening = built
+        return cls(asked=frozenset(asked), names=names, opening=opening)
 
     def within(self, text: str) -> str | None:
         """The role whose longest Korean name occurs in the text."""

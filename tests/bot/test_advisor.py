@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from bot import compose
 from bot.advisor import Advisor, build_advisor
 from bot.models import Answer, Question
 from bot.state import SqlStateStore, StateUnavailable
@@ -277,3 +281,22 @@ async def test_a_follow_up_can_refer_to_the_role_an_answer_named(advisor: Adviso
     other = await ask(advisor, "그럼 돈을 더 벌려면 어떤 직책을 노려야 해?", "topic")
     assert {c.section for c in other.citations} == {"콜센터 중 가장 높은 연봉을 받는 직책"}
     assert "다루기 힘든 고객" not in other.text
+
+
+async def test_threads_composing_on_a_fresh_snapshot_never_see_half_a_cache(
+    advisor: Advisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers compose in worker threads, and a fresh snapshot builds its derived caches on
+    first use: a burst right after start must not catch one half-built (it did: KeyError)."""
+    snap = dataclasses.replace(advisor.knowledge.snapshot, derived={})
+    compile_slowly = re.compile
+
+    def slow(pattern: str, flags: int = 0) -> re.Pattern[str]:
+        time.sleep(0.05)  # a long alternation of role names takes a while to compile
+        return compile_slowly(pattern, flags)
+
+    monkeypatch.setattr(compose.re, "compile", slow)
+    built = await asyncio.gather(
+        *(asyncio.to_thread(compose.RoleNames.build, snap, []) for _ in range(4))
+    )
+    assert all(b.names and b.opening.pattern for b in built)
