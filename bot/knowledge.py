@@ -8,6 +8,7 @@ import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial, reduce
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ class BM25:
             )
             for token, p in postings.items()
         }
+        self._concept_idf: dict[tuple[frozenset[str], ...], float] = {}
         self.idf = {
             token: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5))
             for token, p in postings.items()
@@ -47,30 +49,48 @@ class BM25:
 
     def concept_idf(self, phrases: tuple[frozenset[str], ...]) -> float:
         """idf of "any of these phrases": as common as the chunks holding one of them whole."""
-        holders: set[int] = set()
+        cached = self._concept_idf.get(phrases)
+        if cached is not None:
+            return cached
+        holders = np.zeros(self.n, dtype=bool)
         for phrase in phrases:
-            sets = [set(self.index[w][0].tolist()) for w in phrase if w in self.index]
-            if len(sets) == len(phrase) and sets:
-                holders |= set.intersection(*sets)
-        df = len(holders)
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5)) if df else 0.0
+            postings = [self.index[w][0] for w in phrase if w in self.index]
+            if len(postings) == len(phrase) and postings:
+                holders[reduce(partial(np.intersect1d, assume_unique=True), postings)] = True
+        df = int(holders.sum())
+        idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5)) if df else 0.0
+        if len(self._concept_idf) > 10_000:
+            self._concept_idf.clear()
+        self._concept_idf[phrases] = idf
+        return idf
 
-    def scores(self, weighted: dict[str, float]) -> dict[int, float]:
-        """Score every chunk that holds at least one query token."""
-        acc: dict[int, float] = defaultdict(float)
+    def _accumulate(self, weighted: dict[str, float]) -> np.ndarray:
+        """Every chunk's score (0 where no query token occurs), summed token by token."""
+        acc = np.zeros(self.n, dtype=np.float64)
         for token, weight in weighted.items():
             hit = self.index.get(token)
             if hit is None:
                 continue
             ids, tfs = hit
-            part = self.idf[token] * tfs * (self.k1 + 1) / (tfs + self.norm[ids]) * weight
-            for i, s in zip(ids.tolist(), part.tolist(), strict=True):
-                acc[i] += s
+            acc[ids] += self.idf[token] * tfs * (self.k1 + 1) / (tfs + self.norm[ids]) * weight
         return acc
 
+    def scores(self, weighted: dict[str, float]) -> dict[int, float]:
+        """Score every chunk that holds at least one query token."""
+        acc = self._accumulate(weighted)
+        hit = np.flatnonzero(acc)
+        return dict(zip(hit.tolist(), acc[hit].tolist(), strict=True))
+
     def top(self, weighted: dict[str, float], k: int) -> list[tuple[int, float]]:
-        scored = self.scores(weighted)
-        return sorted(scored.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        """The k best chunks, best first (ties in chunk order); cost grows with the postings
+        of the query's tokens, not with a sort of every chunk they touch."""
+        acc = self._accumulate(weighted)
+        hit = np.flatnonzero(acc)
+        if len(hit) > k > 0:
+            kth = np.partition(acc[hit], len(hit) - k)[len(hit) - k]
+            hit = hit[acc[hit] >= kth]
+        order = hit[np.lexsort((hit, -acc[hit]))][:k]
+        return list(zip(order.tolist(), acc[order].tolist(), strict=True))
 
 
 @dataclass
@@ -96,7 +116,25 @@ class Snapshot:
 
     def siblings(self, chunk: Chunk) -> list[Chunk]:
         """Chunks of the same section of the same document, in order."""
-        return [c for c in self.chunks if c.source == chunk.source and c.section == chunk.section]
+        return list(self._grouped("by_section").get((chunk.source, chunk.section), ()))
+
+    def of_source(self, source: str) -> list[Chunk]:
+        """Chunks of one document, in order."""
+        return list(self._grouped("by_source").get(source, ()))
+
+    def _grouped(self, key: str) -> dict[Any, list[Chunk]]:
+        """Chunks grouped by document (and section), built once per snapshot on first use:
+        looking a group up must not cost a pass over every chunk."""
+        groups = self.derived.get(key)
+        if groups is None:
+            by_section: dict[Any, list[Chunk]] = defaultdict(list)
+            by_source: dict[Any, list[Chunk]] = defaultdict(list)
+            for c in self.chunks:
+                by_section[(c.source, c.section)].append(c)
+                by_source[c.source].append(c)
+            self.derived["by_section"], self.derived["by_source"] = by_section, by_source
+            groups = by_section if key == "by_section" else by_source
+        return groups
 
 
 def load_snapshot(store: IndexStore, identity: str) -> Snapshot:
