@@ -8,10 +8,12 @@ that the bot keeps answering and that no message is answered twice or lost.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from discord_harness import ask, guild_message, replies_to
-from fake_discord import TOKEN, FakeDiscord, GatewayConnection, RestCall
+from fake_discord import TOKEN, FakeDiscord, GatewayConnection, GatewaySession, RestCall
 
 from bot.discord_app import CareerBot
 from core.settings import Settings
@@ -19,11 +21,28 @@ from core.settings import Settings
 StartBot = Callable[..., Any]
 
 
-async def _start(
-    start_bot: StartBot, discord_settings: Callable[..., Settings], advisor: Any
-) -> CareerBot:
+@dataclass
+class Connected:
+    """A bot connected to the fake gateway: its session and the live connection."""
+
+    bot: CareerBot
+    session: GatewaySession
+    live: GatewayConnection
+
+
+@pytest.fixture
+async def connected(
+    start_bot: StartBot,
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> Connected:
+    """The bot started with `reconnect=True`, as `bot.start` runs it in production."""
     bot: CareerBot = await start_bot(discord_settings(), advisor, reconnect=True)
-    return bot
+    session, live = fake_discord.session, fake_discord.live
+    assert session is not None
+    assert live is not None
+    return Connected(bot, session, live)
 
 
 async def _reply(fake: FakeDiscord, message: dict[str, Any]) -> RestCall:
@@ -57,16 +76,9 @@ def _resumed(connection: GatewayConnection) -> bool:
 
 
 async def test_after_op_7_the_bot_resumes_its_session_and_misses_nothing(
-    start_bot: StartBot,
-    discord_settings: Callable[..., Settings],
-    advisor: Any,
-    fake_discord: FakeDiscord,
+    connected: Connected, fake_discord: FakeDiscord
 ) -> None:
-    bot = await _start(start_bot, discord_settings, advisor)
-    first = fake_discord.live
-    session = fake_discord.session
-    assert first is not None
-    assert session is not None
+    bot, first, session = connected.bot, connected.live, connected.session
 
     # A question arrives, and Discord asks for a reconnect before the bot has answered it.
     in_flight = guild_message(fake_discord, "상담원으로 일하면 하루를 어떻게 보내나요?")
@@ -98,18 +110,12 @@ async def test_after_op_7_the_bot_resumes_its_session_and_misses_nothing(
 
 
 async def test_after_a_dropped_socket_a_message_sent_meanwhile_is_replayed_and_answered_once(
-    start_bot: StartBot,
-    discord_settings: Callable[..., Settings],
-    advisor: Any,
-    fake_discord: FakeDiscord,
+    connected: Connected, fake_discord: FakeDiscord
 ) -> None:
-    bot = await _start(start_bot, discord_settings, advisor)
+    bot = connected.bot
     before = guild_message(fake_discord, "콜센터 매니저는 어떤 역량이 필요한가요?")
     await ask(fake_discord, before, measure=False)
-    session = fake_discord.session
-    dropped = fake_discord.live
-    assert session is not None
-    assert dropped is not None
+    session, dropped = connected.session, connected.live
     seen = session.seq
 
     fake_discord.hold_connections()  # the bot may dial again, but gets no HELLO yet
@@ -135,16 +141,9 @@ async def test_after_a_dropped_socket_a_message_sent_meanwhile_is_replayed_and_a
 
 
 async def test_an_invalidated_session_is_identified_afresh_and_the_bot_still_answers(
-    start_bot: StartBot,
-    discord_settings: Callable[..., Settings],
-    advisor: Any,
-    fake_discord: FakeDiscord,
+    connected: Connected, fake_discord: FakeDiscord
 ) -> None:
-    bot = await _start(start_bot, discord_settings, advisor)
-    old = fake_discord.session
-    first = fake_discord.live
-    assert old is not None
-    assert first is not None
+    bot, old, first = connected.bot, connected.session, connected.live
 
     await fake_discord.invalidate_session()  # op 9, d=false: not resumable
     # discord.py waits 5 s before a non-initial IDENTIFY (its before_identify_hook).
@@ -165,14 +164,9 @@ async def test_an_invalidated_session_is_identified_afresh_and_the_bot_still_ans
 
 
 async def test_a_resume_the_gateway_no_longer_knows_falls_back_to_a_fresh_identify(
-    start_bot: StartBot,
-    discord_settings: Callable[..., Settings],
-    advisor: Any,
-    fake_discord: FakeDiscord,
+    connected: Connected, fake_discord: FakeDiscord
 ) -> None:
-    bot = await _start(start_bot, discord_settings, advisor)
-    old = fake_discord.session
-    assert old is not None
+    bot, old = connected.bot, connected.session
 
     fake_discord.forget_session()
     fake_discord.drop()

@@ -63,25 +63,6 @@ def all_text(call: Call) -> str:
     )
 
 
-def shown_text(call: Call) -> str:
-    """What a person sees: the message text and every text object (not button values)."""
-    seen = [str(call.args.get("text", ""))]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text"):
-                seen.append(node["text"])
-            for key, value in node.items():
-                if key != "value":
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(call.args.get("blocks", []))
-    return "\n".join(seen)
-
-
 def block_texts(blocks: list[dict[str, Any]], kind: str) -> list[str]:
     texts = []
     for block in blocks:

@@ -16,10 +16,10 @@ from slack_harness import (
     block_texts,
     command,
     event,
-    shown_text,
     slack_harness,
 )
 
+from bot.loopback.slack_load import shown_text
 from core.settings import Settings
 
 PING = re.compile(r"<!|@(channel|here|everyone)\b", re.IGNORECASE)

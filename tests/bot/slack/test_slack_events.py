@@ -25,12 +25,12 @@ from slack_harness import (
     event,
     load,
     median_latency_ms,
-    shown_text,
     slack_harness,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.loopback.slack import sign
+from bot.loopback.slack_load import shown_text
 from bot.messages import say
 from bot.models import Question
 from bot.slack_app import PROGRESS_REACTION, build_slack_app, build_slack_bot
