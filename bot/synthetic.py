@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from core.index import READ_PAGE, Chunk, IndexMissing, IndexStore, Pointer, Unit
+from core.index import Chunk, IndexMissing, IndexStore, Pointer, Unit
 from core.korean import Tokenizer, make_tokenizer
 from core.settings import Settings
 
@@ -53,21 +53,12 @@ def _read_real(store: IndexStore) -> _Real:
     pointer = store.pointer()
     if pointer is None:
         raise IndexMissing("no index has been published yet; run `career-bot ingest`")
-    collection = store.collection(pointer.collection)
-    chunks: list[Chunk] = []
-    pages: list[np.ndarray] = []
-    while True:
-        got = collection.get(
-            include=["embeddings", "documents", "metadatas"], limit=READ_PAGE, offset=len(chunks)
-        )
-        chunks.extend(
-            Chunk.from_record(cid, doc or "", meta or {})
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        )
-        pages.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(-1, pointer.dim))
-        if len(got["ids"]) < READ_PAGE:
-            break
-    vectors = np.concatenate(pages)
+    got = store.records(pointer.collection, ["embeddings", "documents", "metadatas"])
+    chunks = [
+        Chunk.from_record(cid, doc or "", meta or {})
+        for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+    ]
+    vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(-1, pointer.dim)
     by_section: dict[str, list[int]] = defaultdict(list)
     units: dict[str, list[tuple[Unit, int]]] = defaultdict(list)
     for i, chunk in enumerate(chunks):
@@ -78,7 +69,7 @@ def _read_real(store: IndexStore) -> _Real:
         pointer=pointer,
         chunks=chunks,
         vectors=vectors,
-        metadata=dict(collection.metadata or {}),
+        metadata=dict(store.collection(pointer.collection).metadata or {}),
         by_section=dict(by_section),
         units=dict(units),
     )

@@ -226,15 +226,17 @@ class IndexStore:
         one built from older documents. (Check and write are two requests, milliseconds apart.)
         """
         if expected is not None:
-            current = self.pointer()
-            if (current.collection if current else "") != expected:
-                moved = current.generation if current else 0
-                raise PointerMoved(
-                    f"another ingest published generation {moved} while this one ran"
-                )
+            self.check_unmoved(expected)
         pointer.updated_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._meta().modify(metadata=pointer.model_dump())
         logger.info("published generation %s (%s)", pointer.generation, pointer.collection)
+
+    def check_unmoved(self, expected: str) -> None:
+        """PointerMoved if the pointer no longer names `expected` ("" for no pointer)."""
+        current = self.pointer()
+        if (current.collection if current else "") != expected:
+            moved = current.generation if current else 0
+            raise PointerMoved(f"another ingest published generation {moved} while this one ran")
 
     def number(self, name: str) -> int:
         """The generation number in a generation collection's name (`{prefix}-g{N}-{suffix}`)."""
@@ -268,26 +270,29 @@ class IndexStore:
             self.drop(name)
         return dropped
 
-    def read_chunks(self, name: str) -> list[Chunk]:
-        """Every chunk of a generation, in document order.
+    def records(self, name: str, include: list[str]) -> dict[str, list[Any]]:
+        """Every record of a generation: "ids" and the `include` fields, each a list.
 
         Read in pages: one `get` of a whole large generation fails in embedded Chroma (SQLite
         allows 32,766 variables per statement, and Chroma binds one per record).
         """
         collection = self.collection(name)
-        chunks: list[Chunk] = []
+        out: dict[str, list[Any]] = {"ids": [], **{field: [] for field in include}}
         while True:
-            got = collection.get(
-                include=["documents", "metadatas"], limit=READ_PAGE, offset=len(chunks)
-            )
-            chunks.extend(
-                Chunk.from_record(cid, doc or "", meta or {})
-                for cid, doc, meta in zip(
-                    got["ids"], got["documents"], got["metadatas"], strict=True
-                )
-            )
+            got = collection.get(include=include, limit=READ_PAGE, offset=len(out["ids"]))
+            for field, values in out.items():
+                page = got[field]
+                values.extend(page if page is not None else [])
             if len(got["ids"]) < READ_PAGE:
-                break
+                return out
+
+    def read_chunks(self, name: str) -> list[Chunk]:
+        """Every chunk of a generation, in document order."""
+        got = self.records(name, ["documents", "metadatas"])
+        chunks = [
+            Chunk.from_record(cid, doc or "", meta or {})
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
         chunks.sort(key=lambda c: (c.source, c.position))
         return chunks
 

@@ -138,8 +138,21 @@ def is_stale(settings: Settings, store: IndexStore | None = None) -> bool:
 
 
 def _published_hashes(store: IndexStore, pointer: Pointer) -> dict[str, str]:
-    got = store.collection(pointer.collection).get(include=["metadatas"])
-    return {str(m["source"]): str(m["doc_hash"]) for m in got["metadatas"] or []}
+    got = store.records(pointer.collection, ["metadatas"])
+    return {str(m["source"]): str(m["doc_hash"]) for m in got["metadatas"] if m}
+
+
+def _moved(store: IndexStore, expected: str, exc: BaseException) -> PointerMoved | None:
+    """The pointer moved while a failed run wrote (None if it did not, or cannot be read)."""
+    if not isinstance(exc, Exception):
+        return None
+    try:
+        store.check_unmoved(expected)
+    except PointerMoved as moved:
+        return moved
+    except Exception:
+        return None
+    return None
 
 
 def load_data_files(knowledge_dir: Path) -> dict[str, PublishedData]:
@@ -303,7 +316,7 @@ def _publish(
     reusable: dict[str, list[float]] = {}
     if pointer is not None and not rebuild:
         wanted = {c.hash for c in chunks}
-        got = store.collection(pointer.collection).get(include=["embeddings", "metadatas"])
+        got = store.records(pointer.collection, ["embeddings", "metadatas"])
         for emb, meta in zip(got["embeddings"], got["metadatas"], strict=True):
             if meta and meta["hash"] in wanted:
                 reusable[str(meta["hash"])] = list(map(float, emb))
@@ -316,6 +329,7 @@ def _publish(
     for chunk in chunks:
         chunk.generation = generation
 
+    expected = pointer.collection if pointer else ""
     collection = store.new_generation(
         generation,
         embedder.identity,
@@ -361,15 +375,18 @@ def _publish(
                 documents=report.documents,
                 chunks=len(chunks),
             ),
-            expected=pointer.collection if pointer else "",
+            expected=expected,
         )
-    except PointerMoved as exc:
+    except BaseException as exc:
         store.drop(collection.name)
-        raise IngestError(
-            f"{exc}; its index is the one served. Run the ingest again to publish these documents."
-        ) from exc
-    except BaseException:
-        store.drop(collection.name)
+        # Another ingest sharing the Chroma server published first; its garbage collection may
+        # even have dropped this run's collection mid-write. Either way, say that plainly.
+        moved = exc if isinstance(exc, PointerMoved) else _moved(store, expected, exc)
+        if moved is not None:
+            raise IngestError(
+                f"{moved}; its index is the one served. "
+                "Run the ingest again to publish these documents."
+            ) from exc
         raise
     report.embedded = len(todo)
     report.reused = len(chunks) - len(todo)

@@ -119,13 +119,19 @@ async def test_a_replica_started_while_the_server_is_down_answers_once_it_is_up(
     assert not (tmp_path / "replica" / "chroma").exists()
 
 
+@pytest.mark.parametrize("when", ["read", "write"])
 def test_an_ingest_that_read_the_pointer_before_another_published_does_not_replace_it(
+    when: str,
     index_dir: Path,
     chroma_server: ChromaServer,
     tmp_path: Path,
     settings_for: Callable[..., Settings],
 ) -> None:
-    """Two machines ingest into one server (no shared lock): the later publish is refused."""
+    """Two machines ingest into one server (no shared lock): the later publish is refused.
+
+    The other run finishes while this one reads its files, or while it writes its new
+    generation (both runs write generation 2; the first to publish must not leave the other
+    failing on a collection that vanished)."""
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
     for copy, new in ((mine, "연간 예산을"), (theirs, "전체 예산을")):
         shutil.copytree(KNOWLEDGE, copy)
@@ -141,7 +147,7 @@ def test_an_ingest_that_read_the_pointer_before_another_published_does_not_repla
 
     def meanwhile(stage: str, done: int, total: int) -> None:
         # This run has read the pointer; the other machine's ingest runs start to finish.
-        if not other:
+        if stage == when and not other:
             other.append(run_ingest(server_settings(chroma_server, tmp_path / "th-data", theirs)))
 
     with pytest.raises(IngestError, match=r"another ingest published generation 2.*again"):
