@@ -1,19 +1,27 @@
 """`career-bot bench`: the performance figures, measured on this machine.
 
-1. Ingest: a cold build and a no-change re-run, in a scratch DATA_DIR.
-2. In-process answers (warm, no LLM): latency of each question, and throughput with 1, 4 and
-   16 concurrent askers.
-3. `career-bot ask` as a process: start-to-answer time, and the peak memory of `ask --jsonl`.
+1. Ingest: cold builds and no-change re-runs, in a scratch DATA_DIR (medians).
+2. In-process answers (warm, no LLM): latency of each question over the plan's rounds, and
+   throughput with 1, 4 and 16 concurrent askers.
+3. `career-bot ask` as a process: start-to-answer time (median), and the peak memory of
+   `ask --jsonl`.
 4. The Slack HTTP endpoint: a signed `app_mention` per question to a real
    `career-bot slack --http` process whose Slack is a loopback `FakeSlack`, timed to its
    `chat.postMessage`; first one replica on the index as configured (its peak memory is the
-   bot's), then two replicas sharing a Chroma server and one state store.
+   bot's), then two replicas sharing a Chroma server and one state store: PostgreSQL at
+   BENCH_STATE_URL when it is set, else a scratch SQLite file (never the configured
+   STATE_URL, which may be production's).
 5. Query cost against the corpus size: the retrieval an answer runs (query embedding, Chroma,
    BM25, fusion) and a whole answer, on synthetic indexes of 10,000 and 50,000 chunks
    (`bot.synthetic`: generated, never committed), each timed question by question paired with
-   the real index so the growth ratio does not move with the machine's load. Writing 50,000
-   chunks through Chroma is most of a first run's time, so that index is kept under
-   DATA_DIR/bench for later runs until the documents are re-ingested.
+   the real index so the growth ratio does not move with the machine's load.
+   `retrieval_growth_*` leaves out the query embedding, whose cost does not depend on the
+   corpus: it is the growth of the Chroma and BM25 parts alone. Writing 50,000 chunks through
+   Chroma is most of a first run's time, so that index is kept under DATA_DIR/bench for later
+   runs until the documents are re-ingested. Figures of a synthetic index are keyed by its
+   size (`_10k`, `_50k`; a quick run's `_1k`, `_5k`).
+
+Every p50 and p95 is the nearest-rank percentile of `bot.loopback.slack_load.percentile`.
 
 `phases_s` and `phases_cpu_s` say where the time went; `bench_cpu_s` is what the run cost in
 CPU, which other work on the machine does not stretch the way it stretches the wall clock.
@@ -30,7 +38,6 @@ import platform
 import resource
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.loopback.slack_load import LoadReport, percentile
 from core.settings import Settings
 
 #: Tokens for the bot processes talking to the loopback Slack (never a real workspace).
@@ -65,12 +73,12 @@ class Plan:
     def for_mode(cls, quick: bool) -> Plan:
         if quick:  # a smoke run: every figure, each from less work
             return cls(1, 1, 1, 1, 40, 20, (1_000, 5_000), 1)
-        return cls(1, 3, 2, 1, 200, 20, (10_000, 50_000), 3)
+        return cls(3, 3, 3, 3, 200, 20, (10_000, 50_000), 3)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+def size_label(chunks: int) -> str:
+    """The key suffix of a synthetic index's figures: `10k` for 10,000 chunks."""
+    return f"{chunks // 1000}k" if chunks % 1000 == 0 else str(chunks)
 
 
 def _questions(path: Path) -> list[str]:
@@ -109,7 +117,7 @@ def _ingest(settings: Settings, runs: int, again_runs: int) -> tuple[float, floa
             )
             cold.append(run_ingest(fresh).seconds)
             again.extend(run_ingest(fresh).seconds for _ in range(again_runs))
-    return statistics.median(cold), statistics.median(again)
+    return percentile(cold, 0.5), percentile(again, 0.5)
 
 
 # -- 2. in-process answers -----------------------------------------------------------------
@@ -146,8 +154,8 @@ async def _asks(settings: Settings, questions: list[str], rounds: int) -> dict[s
                 time.perf_counter() - t0
             )
         return {
-            "ask_p50_ms": statistics.median(latencies),
-            "ask_p95_ms": _pct(latencies, 0.95),
+            "ask_p50_ms": percentile(latencies, 0.5),
+            "ask_p95_ms": percentile(latencies, 0.95),
             **throughput,
         }
     finally:
@@ -197,7 +205,7 @@ def _process(settings: Settings, runs: int) -> tuple[float, float]:
         )
         with batch.open("rb") as stdin:
             peak_mb = _peak_rss_mb([*_cli(), "ask", "--jsonl"], env, stdin)
-    return statistics.median(times), peak_mb
+    return percentile(times, 0.5), peak_mb
 
 
 def _peak_rss_mb(command: list[str], env: dict[str, str], stdin: Any) -> float:
@@ -228,29 +236,33 @@ def _peak_rss_mb(command: list[str], env: dict[str, str], stdin: Any) -> float:
 # -- 4. the Slack HTTP endpoint ------------------------------------------------------------
 
 
-def _state_for_replicas(settings: Settings, scratch: Path) -> tuple[str, str]:
-    """(STATE_URL, kind) for two replicas: BENCH_STATE_URL, else STATE_URL when it is
-    PostgreSQL, else one SQLite file both replicas open."""
-    for url in (os.environ.get("BENCH_STATE_URL", ""), settings.state_url):
-        if url.startswith("postgresql"):
-            return url, "postgresql"
+def _state_for_replicas(scratch: Path) -> tuple[str, str]:
+    """(STATE_URL, kind) for two replicas: BENCH_STATE_URL when it is PostgreSQL, else one
+    scratch SQLite file both replicas open. Never the configured STATE_URL: the run writes a
+    few hundred made-up conversations, which have no place in a real state store."""
+    url = os.environ.get("BENCH_STATE_URL", "")
+    if url.startswith("postgresql"):
+        return url, "postgresql"
     return f"sqlite+aiosqlite:///{scratch / 'shared-state.sqlite3'}", "sqlite"
 
 
-@dataclass
-class _SlackRun:
-    p50_ms: float
-    p95_ms: float
-    once: int
-    asked: int
-    duplicates: int
-    missing: int
-    answers_per_s: float
+def _figures(report: LoadReport, suffix: str = "") -> dict[str, Any]:
+    """The Slack figures of one measured load, each key ending in `suffix`."""
+    once = sum(1 for n in report.answers_per_question if n == 1)
+    figures = {
+        "slack_p50_ms": report.p50_ms,
+        "slack_p95_ms": report.p95_ms,
+        "slack_answered_once": f"{once}/{len(report.answers_per_question)}",
+        "slack_duplicates": report.duplicates,
+        "slack_missing": report.missing,
+        "slack_answers_per_s": report.answers_per_s,
+    }
+    return {f"{key}{suffix}": value for key, value in figures.items()}
 
 
 async def _drive(
     fake: Any, urls: list[str], questions: list[str], plan: Plan, secret: str
-) -> _SlackRun:
+) -> LoadReport:
     """Warm each replica with a few questions, then send the measured ones."""
     from bot.loopback.slack_load import run_load
 
@@ -263,22 +275,13 @@ async def _drive(
         settle_s=0.2,
     )
     asked = list(itertools.islice(itertools.cycle(questions), plan.slack_questions))
-    report = await run_load(
+    return await run_load(
         fake,
         urls,
         asked,
         signing_secret=secret,
         concurrency=plan.slack_concurrency,
         timeout_s=180,
-    )
-    return _SlackRun(
-        p50_ms=report.p50_ms,
-        p95_ms=report.p95_ms,
-        once=sum(1 for n in report.answers_per_question if n == 1),
-        asked=len(asked),
-        duplicates=report.duplicates,
-        missing=report.missing,
-        answers_per_s=report.answers_per_s,
     )
 
 
@@ -327,17 +330,10 @@ async def _slack(settings: Settings, questions: list[str], plan: Plan) -> dict[s
                 out["rss_mb"] = peak_rss_mb(proc.pid)
             finally:
                 await asyncio.to_thread(stop_replica, proc)
-            out |= {
-                "slack_p50_ms": one.p50_ms,
-                "slack_p95_ms": one.p95_ms,
-                "slack_answered_once": f"{one.once}/{one.asked}",
-                "slack_duplicates": one.duplicates,
-                "slack_missing": one.missing,
-                "slack_answers_per_s": one.answers_per_s,
-            }
+            out |= _figures(one)
 
         with _scratch("replicas") as scratch:
-            state_url, kind = _state_for_replicas(settings, scratch)
+            state_url, kind = _state_for_replicas(scratch)
             chroma = ChromaServer(scratch / "chroma", log=scratch / "chroma.log")
             await asyncio.to_thread(chroma.start)
             procs: list[Any] = []
@@ -371,13 +367,7 @@ async def _slack(settings: Settings, questions: list[str], plan: Plan) -> dict[s
             finally:
                 await asyncio.gather(*(asyncio.to_thread(stop_replica, p) for p in procs))
                 await asyncio.to_thread(chroma.stop)
-            out |= {
-                "replicas_state": kind,
-                "slack_p50_ms_2replicas": two.p50_ms,
-                "slack_p95_ms_2replicas": two.p95_ms,
-                "slack_answered_once_2replicas": f"{two.once}/{two.asked}",
-                "slack_duplicates_2replicas": two.duplicates,
-            }
+            out |= {"replicas_state": kind, **_figures(two, "_2replicas")}
     finally:
         await fake.close()
     return out
@@ -417,17 +407,21 @@ async def _paired(
     served: list[_Served], questions: list[str], ask_every: int
 ) -> dict[str, dict[str, list[float]]]:
     """Time every question's retrieval (query embedding, Chroma, BM25, fusion:
-    `HybridRetriever.search`), and every `ask_every`-th question's whole answer, on each index
-    back to back in alternating order, so a change in the machine's load falls on all alike."""
+    `HybridRetriever.search`; "retrieval" is its Chroma and BM25 parts alone), and every
+    `ask_every`-th question's whole answer, on each index back to back in alternating order,
+    so a change in the machine's load falls on all alike."""
     from bot.models import Question
 
-    times: dict[str, dict[str, list[float]]] = {s.name: {"query": [], "ask": []} for s in served}
+    times: dict[str, dict[str, list[float]]] = {
+        s.name: {"query": [], "retrieval": [], "ask": []} for s in served
+    }
     for n, q in enumerate(questions):
         order = served if n % 2 == 0 else served[::-1]
         for s in order:
             t0 = time.perf_counter()
-            s.advisor.retriever.search(s.snap, s.readings[n])
+            found = s.advisor.retriever.search(s.snap, s.readings[n])
             times[s.name]["query"].append((time.perf_counter() - t0) * 1000)
+            times[s.name]["retrieval"].append(found.dense_ms + found.lexical_ms)
         if n % ask_every:
             continue
         for s in order:
@@ -439,9 +433,10 @@ async def _paired(
 
 async def _corpus(settings: Settings, questions: list[str], plan: Plan) -> dict[str, Any]:
     """Query cost on the real index and on synthetic ones of the plan's two sizes, each timed
-    paired with the real one. The larger synthetic index is kept for later runs (under
-    DATA_DIR/bench, until the documents are re-ingested; `synthetic_write_s_50k` is then the
-    time the run that made it took to write it); the smaller one is made each run."""
+    paired with the real one and keyed by `size_label`. The larger synthetic index is kept for
+    later runs (under DATA_DIR/bench, until the documents are re-ingested;
+    `synthetic_write_s_50k` is then the time the run that made it took to write it); the
+    smaller one is made each run."""
     from bot.synthetic import SyntheticCache, SyntheticIndex
 
     small, large = plan.synthetic_sizes
@@ -458,15 +453,18 @@ async def _corpus(settings: Settings, questions: list[str], plan: Plan) -> dict[
             await other.advisor.close()
         real, big = times["real"], times[label]
         base_query.extend(real["query"])
+
+        def growth(what: str) -> float:
+            return percentile(big[what], 0.5) / percentile(real[what], 0.5)
+
         out.update(
             {
-                f"query_p50_ms_{label}": statistics.median(big["query"]),
-                f"query_p95_ms_{label}": _pct(big["query"], 0.95),
-                f"ask_p50_ms_{label}": statistics.median(big["ask"]),
-                f"query_growth_{label}": statistics.median(big["query"])
-                / statistics.median(real["query"]),
-                f"ask_growth_{label}": statistics.median(big["ask"])
-                / statistics.median(real["ask"]),
+                f"query_p50_ms_{label}": percentile(big["query"], 0.5),
+                f"query_p95_ms_{label}": percentile(big["query"], 0.95),
+                f"ask_p50_ms_{label}": percentile(big["ask"], 0.5),
+                f"query_growth_{label}": growth("query"),
+                f"retrieval_growth_{label}": growth("retrieval"),
+                f"ask_growth_{label}": growth("ask"),
                 f"synthetic_chunks_{label}": len(other.snap.chunks),
                 f"synthetic_write_s_{label}": write_s,
                 f"synthetic_load_s_{label}": other.load_s,
@@ -476,20 +474,20 @@ async def _corpus(settings: Settings, questions: list[str], plan: Plan) -> dict[
     try:
         with _scratch("synthetic") as scratch:
             kept = cache.ready(large)
-            out["synthetic_kept_50k"] = kept is not None
+            out[f"synthetic_kept_{size_label(large)}"] = kept is not None
             index = SyntheticIndex(settings, scratch) if kept else cache.start(large)
             written = await asyncio.to_thread(index.grow_to, small)
-            await measure("10k", index.settings, written)
+            await measure(size_label(small), index.settings, written)
             if kept is None:  # grow this one, and keep it
                 written += await asyncio.to_thread(index.grow_to, large)
                 cache.keep(index, written)
                 kept = index.settings, written
-            await measure("50k", *kept)
+            await measure(size_label(large), *kept)
     finally:
         await base.advisor.close()
     return {
-        "query_p50_ms": statistics.median(base_query),
-        "query_p95_ms": _pct(base_query, 0.95),
+        "query_p50_ms": percentile(base_query, 0.5),
+        "query_p95_ms": percentile(base_query, 0.95),
         **out,
     }
 

@@ -50,13 +50,12 @@ def start_replica(
     port: int,
     log: Path,
     *,
-    cwd: Path | None = None,
     timeout_s: float = 90.0,
 ) -> subprocess.Popen[bytes]:
     """Start `career-bot slack --http --host 127.0.0.1 --port PORT` and wait for GET /healthz.
 
     `env` is added to this process's environment; stdout and stderr go to `log`. The process
-    runs in `cwd` (default: the log's folder) so no developer `.env` is read by accident.
+    runs in the log's folder so no developer `.env` is read by accident.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [*_bot_command(), "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
@@ -64,7 +63,7 @@ def start_replica(
         proc = subprocess.Popen(
             command,
             env={**os.environ, **env},
-            cwd=cwd or log.parent,
+            cwd=log.parent,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -145,20 +144,6 @@ class LoadReport:
     p50_ms: float
     p95_ms: float
     answers_per_s: float
-
-    def summary(self) -> dict[str, Any]:
-        """The figures, for a log line or the benchmark's JSON."""
-        return {
-            "questions": len(self.answers_per_question),
-            "follow_ups": len(self.answers_per_follow_up),
-            "duplicates": self.duplicates,
-            "missing": self.missing,
-            "rejected": self.rejected,
-            "p50_ms": round(self.p50_ms, 1),
-            "p95_ms": round(self.p95_ms, 1),
-            "answers_per_s": round(self.answers_per_s, 2),
-            "seconds": round(self.seconds, 2),
-        }
 
 
 def percentile(values: Sequence[float], q: float) -> float:
