@@ -166,6 +166,7 @@ class AdvisorLike(Protocol):
     async def reingest(self) -> Any: ...
     async def record_vote(self, vote: Vote) -> None: ...
     async def report(self, since_s: float) -> Any: ...
+    def note_state(self, *, reachable: bool) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -483,7 +484,6 @@ class CareerCog(commands.Cog):
         self.bot = bot
         self.settings = settings
         self.advisor = advisor
-        self._state_down = False
         self._reingest_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -595,11 +595,8 @@ class CareerCog(commands.Cog):
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
-        if not await self._claim(f"discord:interaction:{interaction.id}"):
-            return
-        language = _locale_language(interaction)
-        if not self._is_admin(interaction):
-            await self._respond_ephemeral(interaction, phrase("reingest_denied", language))
+        language = await self._admin_language(interaction, "reingest_denied")
+        if language is None:
             return
         running = self._reingest_task is not None and not self._reingest_task.done()
         if running or self.advisor.reingest_running:
@@ -620,11 +617,8 @@ class CareerCog(commands.Cog):
         """Declined questions and down-voted answers, grouped; only the admin sees it."""
         from bot.report import parse_since
 
-        if not await self._claim(f"discord:interaction:{interaction.id}"):
-            return
-        language = _locale_language(interaction)
-        if not self._is_admin(interaction):
-            await self._respond_ephemeral(interaction, phrase("report_denied", language))
+        language = await self._admin_language(interaction, "report_denied")
+        if language is None:
             return
         try:
             since_s = parse_since(period)
@@ -641,10 +635,18 @@ class CareerCog(commands.Cog):
             ref = _ref()
             logger.exception("/career report failed (ref %s)", ref)
             replies = render_text(phrase("report_failed", language, ref=ref), markdown=True)
-        for reply in replies:
-            await interaction.followup.send(
-                content=reply.content, ephemeral=True, allowed_mentions=NO_PINGS
-            )
+        await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
+
+    async def _admin_language(self, interaction: discord.Interaction, denied: str) -> str | None:
+        """An admin command's language once it is claimed and asked by an admin; None (and
+        anyone else told so, privately) otherwise."""
+        if not await self._claim(f"discord:interaction:{interaction.id}"):
+            return None
+        language = _locale_language(interaction)
+        if not self._is_admin(interaction):
+            await self._respond_ephemeral(interaction, phrase(denied, language))
+            return None
+        return language
 
     async def _reingest(self, interaction: discord.Interaction, language: str) -> None:
         """Run the re-ingest while answers keep coming, then post the report in the channel."""
@@ -849,9 +851,9 @@ class CareerCog(commands.Cog):
         try:
             claimed = await self.advisor.state.claim(key)
         except StateUnavailable:
-            self._warn_state()
+            self.advisor.note_state(reachable=False)
             return True
-        self._state_down = False
+        self.advisor.note_state(reachable=True)
         return claimed
 
     async def _rate(self, user_id: int) -> RateDecision | None:
@@ -860,13 +862,8 @@ class CareerCog(commands.Cog):
                 f"discord:{user_id}", self.settings.rate_limit_per_minute
             )
         except StateUnavailable:
-            self._warn_state()
+            self.advisor.note_state(reachable=False)
             return None
-
-    def _warn_state(self) -> None:
-        if not self._state_down:
-            logger.warning("state store unreachable: answering without de-duplication and limits")
-        self._state_down = True
 
 
 # -- the bot --------------------------------------------------------------------------------------

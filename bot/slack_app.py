@@ -65,6 +65,9 @@ PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message
 HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
 REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
 REPORT_WORDS = frozenset({"report", "보고서"})
+#: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
+#: how to write one). Several words ("report writing tips") are a question.
+_PERIOD_LIKE = re.compile(r"^\S{1,12}$")
 #: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
 THREAD_CACHE_SIZE = 5000
 
@@ -449,7 +452,6 @@ class SlackBot:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._threads: OrderedDict[str, float] = OrderedDict()
         self._reingest_task: asyncio.Task[None] | None = None
-        self._state_down = False
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.command("/career")(self._on_command)
@@ -518,13 +520,9 @@ class SlackBot:
         try:
             result = await call
         except StateUnavailable:
-            if not self._state_down:
-                self._state_down = True
-                self.advisor.note_state(reachable=False)
+            self.advisor.note_state(reachable=False)
             return fallback
-        if self._state_down:
-            self._state_down = False
-            self.advisor.note_state(reachable=True)
+        self.advisor.note_state(reachable=True)
         return result
 
     async def _claim(self, key: str) -> bool:
@@ -747,8 +745,10 @@ class SlackBot:
             await self._reingest_command(ack, body, respond, user)
             return
         first, _, period = word.partition(" ")
-        if first in REPORT_WORDS:
-            await self._report_command(ack, respond, user, period.strip() or "7d")
+        period = period.strip()
+        # "report", "report 7d": the admins' report; "보고서 잘 쓰는 법?" is a question.
+        if first in REPORT_WORDS and (not period or _PERIOD_LIKE.match(period)):
+            await self._report_command(ack, respond, user, period or "7d")
             return
         await ack()
         await self._tracked(self._command_question(body, respond, text))
@@ -756,9 +756,7 @@ class SlackBot:
     async def _reingest_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
     ) -> None:
-        if user not in self.settings.slack_admin_user_ids:
-            logger.info("slack: refused /career reingest for non-admin %s", user)
-            await ack(text=_t("not_admin"))
+        if not await self._admin(ack, user, "reingest", "not_admin"):
             return
         running = self._reingest_task is not None and not self._reingest_task.done()
         if running or self.advisor.reingest_running:
@@ -768,15 +766,23 @@ class SlackBot:
         self._reingest_task = self._spawn(self._reingest(body, respond))
         await ack(text=_t("reingest_started"))
 
+    async def _admin(
+        self, ack: Callable[..., Awaitable[Any]], user: str, command: str, refusal: str
+    ) -> bool:
+        """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
+        if user in self.settings.slack_admin_user_ids:
+            return True
+        logger.info("slack: refused /career %s for non-admin %s", command, user)
+        await ack(text=_t(refusal))
+        return False
+
     async def _report_command(
         self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, period: str
     ) -> None:
         """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
         from bot.report import parse_since
 
-        if user not in self.settings.slack_admin_user_ids:
-            logger.info("slack: refused /career report for non-admin %s", user)
-            await ack(text=_t("report_not_admin"))
+        if not await self._admin(ack, user, "report", "report_not_admin"):
             return
         try:
             since_s = parse_since(period)
@@ -788,21 +794,12 @@ class SlackBot:
 
     async def _report(self, respond: Any, since_s: float) -> None:
         try:
-            report = await self.advisor.report(since_s)
-            message = _plain_message(report.render())
+            text = (await self.advisor.report(since_s)).render()
         except Exception:
             ref = secrets.token_hex(4)
             logger.exception("slack: /career report failed (ref %s)", ref)
-            message = _plain_message(_t("report_failed", ref=ref))
-        try:
-            await respond(
-                text=message.text,
-                blocks=message.blocks,
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        except Exception:
-            logger.exception("slack: could not deliver the report")
+            text = _t("report_failed", ref=ref)
+        await self._command_reply(respond, "", text, ephemeral=True)
 
     async def _reingest(self, body: dict[str, Any], respond: Any) -> None:
         from bot.advisor import ReingestBusy
@@ -877,13 +874,14 @@ class SlackBot:
 
     async def _command_answer(
         self, body: dict[str, Any], respond: Any, question: str, lang: str, posted: list[str]
-    ) -> str | None:
+    ) -> None:
+        """Answer `/career <question>`; the status message's ts goes into `posted`."""
         team = str(body.get("team_id") or "T")
         channel = str(body.get("channel_id") or "")
         user = str(body.get("user_id") or "")
         trigger = body.get("trigger_id")
         if trigger and not await self._claim(f"slack:cmd:{trigger}"):
-            return None
+            return
         decision = await self._hit_rate(user)
         if not decision.allowed:
             seconds = max(1, math.ceil(decision.retry_after_s))
@@ -891,7 +889,7 @@ class SlackBot:
                 text=escape_mrkdwn(say("rate_limited", lang, seconds=seconds)),
                 response_type="ephemeral",
             )
-            return None
+            return
         who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
         asked = _t("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
         header = [{"type": "context", "elements": [_mrkdwn(asked)]}]
@@ -929,7 +927,6 @@ class SlackBot:
         else:
             for message in messages[:5]:  # a response_url takes five messages
                 await respond(text=message.text, blocks=message.blocks, response_type="in_channel")
-        return status_ts
 
     # -- feedback buttons -------------------------------------------------------------------
     async def _on_vote(

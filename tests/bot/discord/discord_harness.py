@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,30 @@ async def ask(
     return call
 
 
+def asking(fake: FakeDiscord, question: str, **changes: Any) -> dict[str, Any]:
+    """An INTERACTION_CREATE of `/career ask` with `question`."""
+    data = fake.interaction("interaction_career_ask", **changes)
+    data["data"]["options"][0]["options"][0]["value"] = question
+    return data
+
+
+def is_followup(data: dict[str, Any]) -> Callable[[RestCall], bool]:
+    """Matches the follow-up message the bot posts for the interaction `data`."""
+    return lambda c: c.method == "POST" and c.path == f"/webhooks/{BOT_ID}/{data['token']}"
+
+
+def is_reply_to(call: RestCall, message: dict[str, Any]) -> bool:
+    """True for a message the bot posted in reply to the user's `message` (answer or
+    apology), whether or not the fake accepted it."""
+    body = call.json if isinstance(call.json, dict) else {}
+    reference = body.get("message_reference") or {}
+    return (
+        call.method == "POST"
+        and call.path == f"/channels/{message['channel_id']}/messages"
+        and reference.get("message_id") == int(message["id"])
+    )
+
+
 def reply_of(call: RestCall) -> dict[str, Any]:
     """The message object the fake returned for a POST."""
     assert isinstance(call.response, dict)
@@ -145,6 +170,9 @@ class FailingAdvisor:
     async def reingest(self) -> Any:
         raise RuntimeError("disk full")
 
+    def note_state(self, *, reachable: bool) -> None:
+        """The real advisor logs store outages; this one has none to log."""
+
 
 @dataclass
 class _Report:
@@ -176,6 +204,9 @@ class ScriptedAdvisor:
 
     def help(self, language: str = "ko") -> str:
         return str(self.real.help(language))
+
+    def note_state(self, *, reachable: bool) -> None:
+        self.real.note_state(reachable=reachable)
 
     async def reingest(self) -> Any:
         self.reingests += 1
@@ -235,9 +266,5 @@ def replies_to(fake: FakeDiscord, message: dict[str, Any]) -> list[RestCall]:
     return [
         call
         for call in fake.calls
-        if call.method == "POST"
-        and call.path == f"/channels/{message['channel_id']}/messages"
-        and isinstance(call.response, dict)
-        and ((call.json or {}).get("message_reference") or {}).get("message_id")
-        == int(message["id"])
+        if is_reply_to(call, message) and isinstance(call.response, dict)
     ]

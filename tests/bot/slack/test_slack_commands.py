@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_harness import (
     ASKER,
     BOT_USER,
@@ -19,6 +22,7 @@ from slack_harness import (
     slack_harness,
 )
 
+import ingest
 from bot.loopback.slack_load import shown_text
 from core.settings import Settings
 
@@ -123,9 +127,19 @@ def copy_index(index_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 async def test_reingest_is_for_admins_and_runs_in_the_background(
-    index_dir: Path, tmp_path: Path
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, knowledge = copy_index(index_dir, tmp_path)
+    # The re-ingest waits until the question below is answered, so "answered meanwhile" does
+    # not depend on which of the two is faster on a busy machine.
+    answered = threading.Event()
+    real_run_ingest = ingest.run_ingest
+
+    def run_ingest_after_the_answer(*args: Any, **kwargs: Any) -> Any:
+        answered.wait(30)
+        return real_run_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "run_ingest", run_ingest_after_the_answer)
 
     def private_settings(**values: Any) -> Settings:
         """Its own DATA_DIR and documents: the session index stays untouched."""
@@ -154,6 +168,8 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         # Questions keep being answered from the old index meanwhile.
         await h.send_event(event("app_mention"))
         answer = await h.answer_to(MENTION_TS)
+        assert advisor.reingest_running
+        answered.set()
 
         [report] = await h.fake.wait_for(
             "chat.postMessage", where=lambda c: "재수집 완료" in c.args["text"], within_s=60
@@ -195,6 +211,17 @@ async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> 
 
         status, bad = await h.send_command(command("report soon", user_id=ADMIN))
         assert "soon" in reply_text(bad)
+        # A question that starts with the word is a question, for admins and everyone else.
+        for asker in (ADMIN, ASKER):
+            status, body = await h.send_command(
+                command("보고서 잘 쓰는 법 알려줘", user_id=asker, trigger_id=f"report-q-{asker}")
+            )
+            assert (status, body) == (200, "")
+        questions = await h.fake.wait_for("chat.postMessage", count=2)
+        assert all("보고서 잘 쓰는 법" in shown_text(c) for c in questions)
+        await h.fake.wait_for("chat.update", count=2)  # both answered
+        await asyncio.sleep(0.3)
+        h.fake.calls.clear()
 
         status, body = await h.send_command(command("report 7d", user_id=ADMIN))
         assert status == 200

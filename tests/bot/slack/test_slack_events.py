@@ -290,6 +290,9 @@ async def test_advisor_failure_gets_an_apology_with_a_reference(
         async def ask(self, question: Question):
             raise RuntimeError("the index caught fire")
 
+        def note_state(self, *, reachable: bool) -> None:
+            """The real advisor logs store outages; this one has none to log."""
+
         async def close(self) -> None:
             await self.state.close()
 
