@@ -6,10 +6,12 @@ property tests (tests/bot/slack/test_slack_properties.py, tests/bot/discord/...)
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -124,6 +126,14 @@ def answers(
     )
 
 
+# -- logs -----------------------------------------------------------------------------------
+
+
+def errors(caplog: pytest.LogCaptureFixture, since: int) -> list[str]:
+    """Messages of the ERROR records logged since record number `since`."""
+    return [r.getMessage() for r in caplog.records[since:] if r.levelno >= logging.ERROR]
+
+
 # -- the advisor ----------------------------------------------------------------------------
 
 #: Mention and link syntax of either platform; none of it may come out of the advisor.
@@ -137,13 +147,14 @@ def answer_bound(advisor: Any, answer: Answer) -> int:
 
     Cited answers: the answer budget with its framing (intro, section hint, date notes) or a
     career path from the catalogue (agent to CCO is the longest), and the truncation notice.
-    Otherwise a decline, or a career-path reply about a role it does not know, which echoes
-    up to a whole question.
+    Otherwise a decline, or a career-path reply about a role it does not know: that names the
+    role as asked, clipped to 60 characters, and lists the roles it knows (about 530
+    characters in English), so no uncited answer has room to echo a question.
     """
     s = advisor.settings
     if answer.citations:
         return 2 * s.answer_max_chars + len(answer.notice) + 2
-    return s.answer_max_chars + s.max_question_chars + 600
+    return s.answer_max_chars + 600
 
 
 async def check_answer(advisor: Any, text: str, conversation: str | None = None) -> Answer:
@@ -182,11 +193,11 @@ async def check_answer(advisor: Any, text: str, conversation: str | None = None)
 @example(text="What comes after <!channel> [7]?")
 @example(text="\ud800" * 3000)
 @example(text="\u0301" * 5000 + "콜센터")
-@example(text="What comes after " + "zq " * 700 + "?")  # echoes the "role" it does not know
+@example(text="What comes after " + "zq " * 700 + "?")  # names a "role" it does not know
 @example(text="What comes after " + "_" * 1990 + "?")
 @example(text="How do I get from agent to CCO? " + "<!here> " * 400)
-# Found by these properties, open in bot/paths.py: "become an agent" fails with an IndexError
-# (a path of one role), and the coach's catalogue citation has no chunk (chunk_id "").
+# Found by these properties and fixed in bot/paths.py: "become an agent" failed with an
+# IndexError (a path of one role), and the coach's catalogue citation had no chunk (chunk_id "").
 @example(text="상담원되려면")
 @example(text="How do I become an agent?")
 @example(text="상담원다음 단계는")

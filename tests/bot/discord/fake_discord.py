@@ -112,7 +112,6 @@ class GatewayConnection:
     query: dict[str, str]
     ws: web.WebSocketResponse
     request: web.Request
-    opened: float = field(default_factory=time.perf_counter)
     opcode: str = ""  # how the bot began it: "identify" or "resume" ("" before either)
     session: GatewaySession | None = None
     live: bool = False  # dispatches are sent on it (from READY or RESUMED on)
@@ -135,7 +134,6 @@ class FakeDiscord:
         self.resumes: list[dict[str, Any]] = []
         #: Sequence numbers sent again because a RESUME asked for what followed its seq.
         self.replayed: list[int] = []
-        self.gateway_queries: list[dict[str, str]] = []
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
         #: The session dispatches belong to (the latest IDENTIFY's).
@@ -600,7 +598,6 @@ class FakeDiscord:
         await ws.prepare(request)
         connection = GatewayConnection(request.path, dict(request.query), ws, request)
         self.connections.append(connection)
-        self.gateway_queries.append(connection.query)
         self._gateway_event()
         try:
             await self._accepting.wait()

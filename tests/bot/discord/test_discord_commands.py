@@ -13,8 +13,10 @@ from discord_harness import (
     FailingAdvisor,
     ScriptedAdvisor,
     ask,
+    asking,
     custom_ids,
     guild_message,
+    is_followup,
     raw_mass_mention,
     text_of,
 )
@@ -32,12 +34,6 @@ def slash(fake: FakeDiscord, name: str, **changes: Any) -> dict[str, Any]:
     return fake.interaction(f"interaction_career_{name}", **changes)
 
 
-def asking(fake: FakeDiscord, question: str, **changes: Any) -> dict[str, Any]:
-    data = slash(fake, "ask", **changes)
-    data["data"]["options"][0]["options"][0]["value"] = question
-    return data
-
-
 async def interact(fake: FakeDiscord, data: dict[str, Any]) -> int:
     start = len(fake.calls)
     await fake.dispatch("INTERACTION_CREATE", data)
@@ -46,10 +42,6 @@ async def interact(fake: FakeDiscord, data: dict[str, Any]) -> int:
 
 def is_callback(data: dict[str, Any]) -> Callable[[RestCall], bool]:
     return lambda c: c.path == f"/interactions/{data['id']}/{data['token']}/callback"
-
-
-def is_followup(data: dict[str, Any]) -> Callable[[RestCall], bool]:
-    return lambda c: c.method == "POST" and c.path == f"/webhooks/{BOT_ID}/{data['token']}"
 
 
 async def test_commands_are_synced_to_the_configured_guild(

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from discord_harness import ask, guild_message, replies_to
+from discord_harness import ask, guild_message, is_reply_to, replies_to
 from fake_discord import TOKEN, FakeDiscord, GatewayConnection, GatewaySession, RestCall
 
 from bot.discord_app import CareerBot
 from core.settings import Settings
 
-StartBot = Callable[..., Any]
+if TYPE_CHECKING:
+    # Only for the annotation: at run time `conftest` is whichever conftest.py pytest
+    # imported last (tests/server's when both directories are collected).
+    from conftest import StartBot
 
 
 @dataclass
@@ -47,14 +50,7 @@ async def connected(
 
 async def _reply(fake: FakeDiscord, message: dict[str, Any]) -> RestCall:
     """Wait for the bot's reply to `message` (dispatched earlier)."""
-
-    def replies(call: RestCall) -> bool:
-        if call.method != "POST" or not isinstance(call.json, dict):
-            return False
-        reference = call.json.get("message_reference") or {}
-        return reference.get("message_id") == int(message["id"])
-
-    return await fake.wait_for(replies)
+    return await fake.wait_for(lambda call: is_reply_to(call, message))
 
 
 def _is_answer(call: RestCall) -> bool:

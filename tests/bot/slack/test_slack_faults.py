@@ -1,8 +1,9 @@
-"""Slack Web API faults on the answer path: 500s, 503s and dropped connections.
+"""Slack Web API faults on the answer path: 429s, 500s, 503s and dropped connections.
 
 The production Web API client (`make_web_client`) talks to the fake Slack, which fails the
-next calls of a method as asked. A fault inside the retry budget must cost only time: the
-answer is posted exactly once and the progress reaction comes and goes. A fault beyond it
+next calls of a method as asked (a 429 comes with a Retry-After header). A fault inside the
+retry budget must cost only time: the client waits as long as it is told to or backs off,
+the answer is posted exactly once and the progress reaction comes and goes. A fault beyond it
 is logged with a reference the user is shown, and the next question is answered normally.
 """
 
@@ -22,16 +23,28 @@ from bot.slack_app import PROGRESS_REACTION
 BACKOFF_FLOOR_S = 0.5
 #: Attempts the production client makes on a 5xx or a dropped connection (1 + 2 retries).
 ATTEMPTS = 3
+#: The Retry-After (s) of the fake's 429s: the client sleeps that long, plus jitter, per retry.
+RETRY_AFTER_S = 1
+#: Attempts the production client makes on a 429 (1 + 3 retries).
+RATE_LIMITED_ATTEMPTS = 4
 REF = re.compile(r"\bref ([0-9a-f]{8})\b")
 
 
 def fail(fake: FakeSlack, method: str, fault: str, times: int) -> None:
-    """Queue `times` failures of `method`: an HTTP status ("500", "503") or "drop"."""
+    """Queue `times` failures of `method`: an HTTP status ("429" with a Retry-After, "500",
+    "503") or "drop"."""
     for _ in range(times):
         if fault == "drop":
             fake.fail_next(method, drop=True)
+        elif fault == "429":
+            fake.fail_next(method, status=429, headers={"Retry-After": str(RETRY_AFTER_S)})
         else:
             fake.fail_next(method, status=int(fault))
+
+
+def budget(fault: str) -> int:
+    """Attempts the production client makes on `fault` before it gives up."""
+    return RATE_LIMITED_ATTEMPTS if fault == "429" else ATTEMPTS
 
 
 def status_of(fault: str) -> int:
@@ -60,10 +73,12 @@ async def mention(h: Harness, ts: str, text: str) -> None:
 
 
 def assert_backoff(tries: list[Call]) -> None:
-    """Each retry came later than the one before by at least the backoff for its number."""
+    """Each retry came later than the try before by at least what the client had to wait:
+    the Retry-After after a 429, otherwise the backoff for the retry's number."""
     for n, (before, after) in enumerate(itertools.pairwise(tries)):
+        floor = RETRY_AFTER_S if before.status == 429 else BACKOFF_FLOOR_S * 2**n
         gap = after.at - before.at
-        assert gap >= BACKOFF_FLOOR_S * 2**n, f"retry {n + 1} came {gap:.2f} s after the last"
+        assert gap >= floor, f"retry {n + 1} came {gap:.2f} s after the last ({floor} s due)"
 
 
 def assert_reaction_came_and_went(fake: FakeSlack, ts: str, answer: Call) -> None:
@@ -97,8 +112,26 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 @pytest.mark.parametrize(
     ("fault", "times"),
-    [("500", 1), ("500", 2), ("503", 1), ("503", 2), ("drop", 1), ("drop", 2)],
-    ids=["500-once", "500-twice", "503-once", "503-twice", "drop-once", "drop-twice"],
+    [
+        ("429", 1),
+        ("429", RATE_LIMITED_ATTEMPTS - 1),
+        ("500", 1),
+        ("500", 2),
+        ("503", 1),
+        ("503", 2),
+        ("drop", 1),
+        ("drop", 2),
+    ],
+    ids=[
+        "429-once",
+        "429-thrice",
+        "500-once",
+        "500-twice",
+        "503-once",
+        "503-twice",
+        "drop-once",
+        "drop-twice",
+    ],
 )
 async def test_a_failed_answer_post_is_retried_with_backoff_and_posted_exactly_once(
     settings_factory, caplog: pytest.LogCaptureFixture, fault: str, times: int
@@ -121,15 +154,23 @@ async def test_a_failed_answer_post_is_retried_with_backoff_and_posted_exactly_o
 
 
 @pytest.mark.parametrize(
-    ("outage", "apology_posted"),
-    [(ATTEMPTS, True), (2 * ATTEMPTS, False)],
-    ids=["answer-lost", "answer-and-apology-lost"],
+    ("fault", "outage", "apology_posted"),
+    [
+        ("500", ATTEMPTS, True),
+        ("500", 2 * ATTEMPTS, False),
+        ("429", RATE_LIMITED_ATTEMPTS, True),
+    ],
+    ids=["500-answer-lost", "500-answer-and-apology-lost", "429-answer-lost"],
 )
 async def test_an_outage_beyond_the_retry_budget_is_logged_with_a_ref_and_the_bot_recovers(
-    settings_factory, caplog: pytest.LogCaptureFixture, outage: int, apology_posted: bool
+    settings_factory,
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
+    outage: int,
+    apology_posted: bool,
 ) -> None:
     async with slack_harness(settings_factory) as h:
-        fail(h.fake, "chat.postMessage", "500", outage)
+        fail(h.fake, "chat.postMessage", fault, outage)
         ts = "1718000200.000100"
         with caplog.at_level(logging.WARNING, logger="bot.slack_app"):
             await mention(h, ts, "상담원의 월급은 보통 얼마인가요?")
@@ -139,8 +180,8 @@ async def test_an_outage_beyond_the_retry_budget_is_logged_with_a_ref_and_the_bo
         failed = [r for r in caplog.records if "answering failed" in r.getMessage()]
         assert failed[0].exc_info is not None  # the Slack error is in the log, with its cause
         tries = attempts(h.fake, "chat.postMessage")
-        assert [c.status for c in tries] == [500] * outage + [200] * apology_posted
-        assert_backoff(tries[:ATTEMPTS])
+        assert [c.status for c in tries] == [status_of(fault)] * outage + [200] * apology_posted
+        assert_backoff(tries[: budget(fault)])
         posted = in_thread(h.fake, ts)
         assert not any(is_answer(c) for c in posted), "the answer must not appear later"
         if apology_posted:
@@ -209,12 +250,16 @@ async def test_a_failing_progress_reaction_never_costs_the_answer(
         assert len(in_thread(h.fake, later)) == 1
 
 
-@pytest.mark.parametrize("times", [1, ATTEMPTS], ids=["once", "down"])
-async def test_a_career_command_whose_update_fails_with_500_is_retried_or_apologised_for(
-    settings_factory, caplog: pytest.LogCaptureFixture, times: int
+@pytest.mark.parametrize(
+    ("fault", "times"),
+    [("500", 1), ("500", ATTEMPTS), ("429", 1)],
+    ids=["500-once", "500-down", "429-once"],
+)
+async def test_a_career_command_whose_update_fails_is_retried_or_apologised_for(
+    settings_factory, caplog: pytest.LogCaptureFixture, fault: str, times: int
 ) -> None:
     async with slack_harness(settings_factory) as h:
-        fail(h.fake, "chat.update", "500", times)
+        fail(h.fake, "chat.update", fault, times)
         with caplog.at_level(logging.WARNING, logger="bot.slack_app"):
             assert (await h.send_command(command("콜센터에서 일하면 스트레스가 많나요?")))[0] == 200
             await h.fake.wait_for("chat.update")
@@ -223,14 +268,14 @@ async def test_a_career_command_whose_update_fails_with_500_is_retried_or_apolog
         [status] = h.fake.calls_to("chat.postMessage")  # the "working…" message, posted once
         message = h.fake.messages[(CHANNEL, status.result["ts"])]
         tries = attempts(h.fake, "chat.update")
-        assert_backoff(tries[:ATTEMPTS])
-        if times < ATTEMPTS:
-            assert [c.status for c in tries] == [500] * times + [200]
+        assert_backoff(tries[: budget(fault)])
+        if times < budget(fault):
+            assert [c.status for c in tries] == [status_of(fault)] * times + [200]
             assert any(b["type"] == "actions" for b in message["blocks"])  # the answer
             assert not problems(caplog)
         else:
             # The answer never got through; the apology replaces "working…" instead.
-            assert [c.status for c in tries] == [500] * ATTEMPTS + [200]
+            assert [c.status for c in tries] == [status_of(fault)] * budget(fault) + [200]
             [ref] = logged_refs(caplog, "/career failed")
             assert ref in message["text"]
             assert not any(b["type"] == "actions" for b in message["blocks"])
