@@ -171,6 +171,7 @@ class Advisor:
         while True:
             try:
                 gone = await self.state.purge(self.settings.memory_retention_days)
+                self._state_recovered()
                 if gone:
                     logger.info("retention: removed %d expired records", gone)
             except StateUnavailable:

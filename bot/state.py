@@ -81,7 +81,7 @@ class StateStore(Protocol):
     async def votes(self, since: float = 0.0) -> list[Vote]: ...
     async def declined(self, since: float = 0.0) -> list[str]: ...
     async def forget_user(self, user_id: str) -> int: ...
-    async def purge(self, retention_days: float, claim_ttl_s: float = CLAIM_TTL_S) -> int: ...
+    async def purge(self, retention_days: float) -> int: ...
 
 
 class MemoryStateStore:
@@ -169,7 +169,7 @@ class MemoryStateStore:
         self._asks = [a for a in self._asks if a[0] != user_id]
         return gone + len(votes) + asks - len(self._asks)
 
-    async def purge(self, retention_days: float, claim_ttl_s: float = CLAIM_TTL_S) -> int:
+    async def purge(self, retention_days: float) -> int:
         now = self._clock()
         cutoff = now - retention_days * 86400
         gone = 0
@@ -179,7 +179,7 @@ class MemoryStateStore:
             self._turns[conv] = kept
         asks = len(self._asks)
         self._asks = [a for a in self._asks if a[3] >= cutoff]
-        expired = [k for k, at in self._claims.items() if now - at >= claim_ttl_s]
+        expired = [k for k, at in self._claims.items() if now - at >= CLAIM_TTL_S]
         for k in expired:
             del self._claims[k]
         return gone + asks - len(self._asks) + len(expired)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -65,6 +66,7 @@ turns = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_turns_conv", "conversation_id", "created_at"),
     Index("ix_turns_user", "user_id"),
+    Index("ix_turns_created", "created_at"),  # retention (schema 2)
 )
 claims = Table(
     "claims",
@@ -105,19 +107,23 @@ asks = Table(
     Column("kind", String(30), nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_asks_user", "user_id"),
+    Index("ix_asks_created", "created_at"),  # retention and the report (schema 2)
 )
 
 
-def _add_feedback_sources(conn: Connection) -> None:
-    """Schema 2: votes remember the documents the answer cited."""
+def _schema_2(conn: Connection) -> None:
+    """Schema 2: votes remember the documents the answer cited; turns and asked questions are
+    indexed by time, so the hourly retention purge does not scan them whole."""
     columns = {c["name"] for c in inspect(conn).get_columns("feedback")}
     if "sources" not in columns:
         conn.execute(text("ALTER TABLE feedback ADD COLUMN sources TEXT NOT NULL DEFAULT '[]'"))
+    for table, name in ((turns, "ix_turns_created"), (asks, "ix_asks_created")):
+        next(i for i in table.indexes if i.name == name).create(conn, checkfirst=True)
 
 
 #: version -> the step that brings a store at version-1 to it. Steps are idempotent, so a
 #: replica that dies half-way leaves a store the next start finishes migrating.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_feedback_sources}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _schema_2}
 
 #: Seconds a PostgreSQL connect or statement may take before the store counts as unreachable.
 PG_TIMEOUT_S = 3.0
@@ -143,6 +149,7 @@ class SqlStateStore:
         self._clock = clock
         self._engine: AsyncEngine | None = None
         self._started = False
+        self._starting = asyncio.Lock()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -215,8 +222,11 @@ class SqlStateStore:
 
     async def _run(self, fn: Any, *, ensure: bool = True) -> Any:
         if ensure and not self._started:
-            # The store was down when the bot started: create/migrate the schema now.
-            await self.start()
+            # The store was down when the bot started: create/migrate the schema now, once
+            # (the calls that arrive meanwhile wait for that start instead of racing it).
+            async with self._starting:
+                if not self._started:
+                    await self.start()
         try:
             async with self.engine.begin() as conn:
                 return await fn(conn)
@@ -368,33 +378,29 @@ class SqlStateStore:
     async def record_vote(self, vote: Vote) -> None:
         """Store a vote; voting again on the same answer replaces the earlier vote."""
 
+        values = {
+            "vote": vote.vote,
+            "question": vote.question,
+            "answer": vote.answer,
+            "chunk_ids": json.dumps(vote.chunk_ids),
+            "sources": json.dumps(vote.sources, ensure_ascii=False),
+            "created_at": vote.created_at or self._clock(),
+        }
+
         async def go(conn: Any) -> None:
-            values = {
-                "vote": vote.vote,
-                "question": vote.question,
-                "answer": vote.answer,
-                "chunk_ids": json.dumps(vote.chunk_ids),
-                "sources": json.dumps(vote.sources, ensure_ascii=False),
-                "created_at": vote.created_at or self._clock(),
-            }
-            result = await conn.execute(
-                update(feedback)
-                .where(
-                    feedback.c.platform == vote.platform,
-                    feedback.c.message_ref == vote.message_ref,
-                    feedback.c.user_id == vote.user_id,
+            # One statement: two clicks at once (two replicas) cannot both insert.
+            await conn.execute(
+                self._upsert(feedback)
+                .values(
+                    platform=vote.platform,
+                    message_ref=vote.message_ref,
+                    user_id=vote.user_id,
+                    **values,
                 )
-                .values(**values)
+                .on_conflict_do_update(
+                    index_elements=["platform", "message_ref", "user_id"], set_=values
+                )
             )
-            if result.rowcount == 0:
-                await conn.execute(
-                    insert(feedback).values(
-                        platform=vote.platform,
-                        message_ref=vote.message_ref,
-                        user_id=vote.user_id,
-                        **values,
-                    )
-                )
 
         await self._run(go)
 
@@ -453,7 +459,7 @@ class SqlStateStore:
         count: int = await self._run(go)
         return count
 
-    async def purge(self, retention_days: float, claim_ttl_s: float = CLAIM_TTL_S) -> int:
+    async def purge(self, retention_days: float) -> int:
         """Retention: drop conversation turns and asked-question records older than the
         retention period, claims past their TTL and finished rate-limit windows. Feedback votes
         stay until `forget_user` (they are what the admins' report is made of)."""
@@ -465,7 +471,7 @@ class SqlStateStore:
             for stmt in (
                 delete(turns).where(turns.c.created_at < cutoff),
                 delete(asks).where(asks.c.created_at < cutoff),
-                delete(claims).where(claims.c.created_at < now - claim_ttl_s),
+                delete(claims).where(claims.c.created_at < now - CLAIM_TTL_S),
                 delete(rate_windows).where(rate_windows.c.window_start < now - 3600),
             ):
                 gone += (await conn.execute(stmt)).rowcount or 0

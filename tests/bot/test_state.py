@@ -118,6 +118,21 @@ async def test_a_second_vote_replaces_the_first(store: tuple[SqlStateStore, Cloc
     assert votes[0].chunk_ids == ["a", "b"]
 
 
+async def test_votes_clicked_at_once_keep_one_row_per_voter(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    """Two replicas storing one person's clicks at the same moment: no error, one vote."""
+    state, clock = store
+    clicks = [
+        Vote("slack", "C1:7.7", "U1", 1 if n % 2 else -1, "질문", "답", ["a"], clock.now + n)
+        for n in range(8)
+    ]
+    await asyncio.gather(*(state.record_vote(v) for v in clicks))
+    votes = await state.votes()
+    assert len(votes) == 1
+    assert votes[0].vote in (1, -1)
+
+
 async def test_forget_user_and_retention(store: tuple[SqlStateStore, Clock]) -> None:
     state, clock = store
     await state.record_exchange("c1", "U1", "slack", "q", "a")

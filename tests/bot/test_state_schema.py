@@ -3,16 +3,21 @@ and created late when the store was down at start. SQLite and a real PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import inspect, text, update
 
 from bot.state import SCHEMA_VERSION, SqlStateStore, StateUnavailable, Vote
+
+#: Indexes schema 2 added (the retention purge deletes by time).
+TIME_INDEXES = ("ix_turns_created", "ix_asks_created")
 
 
 def _postgres_base() -> str:
@@ -55,12 +60,25 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[s
 
 
 async def _downgrade_to_v1(state: SqlStateStore) -> None:
-    """Make the store what version 1 of the bot left: no `feedback.sources`, version 1."""
+    """Make the store what version 1 of the bot left: no `feedback.sources`, no time indexes,
+    version 1."""
     from bot.state_sql import schema_info
 
     async with state.engine.begin() as conn:
         await conn.execute(text("ALTER TABLE feedback DROP COLUMN sources"))
+        for index in TIME_INDEXES:
+            await conn.execute(text(f"DROP INDEX {index}"))
         await conn.execute(update(schema_info).values(version=1))
+
+
+async def _indexes(state: SqlStateStore) -> set[str]:
+    def names(conn: Any) -> set[str]:
+        found = inspect(conn)
+        return {i["name"] for table in ("turns", "asks") for i in found.get_indexes(table)}
+
+    async with state.engine.begin() as conn:
+        result: set[str] = await conn.run_sync(names)
+        return result
 
 
 async def test_a_new_store_starts_at_the_current_version(url: str) -> None:
@@ -90,6 +108,7 @@ async def test_upgrading_keeps_conversations_and_feedback(url: str) -> None:
     new = SqlStateStore(url)
     await new.start()
     assert await new.schema_version() == SCHEMA_VERSION
+    assert set(TIME_INDEXES) <= await _indexes(new)  # the retention purge uses them
     turns = await new.recent_turns("slack:T:C:1.0", limit=5, idle_s=10**10)
     assert [t.question for t in turns] == ["팀 리더의 역할은?"]
     (vote,) = await new.votes()
@@ -126,8 +145,9 @@ async def test_a_store_down_at_start_is_set_up_when_it_comes_back() -> None:
         with pytest.raises(StateUnavailable):
             await state.claim("slack:event:E1")
         await _admin(_postgres_base(), f'CREATE DATABASE "{name}"')
-        # No restart: the next call creates the schema and works.
-        assert await state.claim("slack:event:E1")
+        # No restart: the next calls create the schema (once, not racing) and work.
+        claims = await asyncio.gather(*(state.claim("slack:event:E1") for _ in range(6)))
+        assert claims.count(True) == 1
         assert not await state.claim("slack:event:E1")
         assert await state.schema_version() == SCHEMA_VERSION
         await state.close()
