@@ -12,11 +12,11 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from bot.retrieval import QueryEmbedder
 from bot.state import StateStore
 
 #: Cosine similarity (e5 query vectors) above which two questions count as the same question.
@@ -24,13 +24,13 @@ from bot.state import StateStore
 SIMILAR = 0.91
 MAX_GROUPS = 50
 MAX_VARIANTS = 5
+#: Distinct wordings embedded for grouping, most frequent first. The report runs inside a live
+#: bot and each embedding takes the embedder from answers for a few ms; the wordings left out
+#: were each asked at most as often as the last one kept, so no frequent question is hidden.
+MAX_WORDINGS = 500
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw]?)\s*$", re.IGNORECASE)
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
-
-
-class QueryEmbedder(Protocol):
-    def query(self, text: str) -> np.ndarray: ...
 
 
 def parse_since(value: str) -> float:
@@ -115,7 +115,7 @@ def group_questions(
         if key:
             by_text.setdefault(key, []).append(item)
     # Most frequent wordings seed the groups, so a group is named after its usual wording.
-    order = sorted(by_text, key=lambda k: (-len(by_text[k]), k))
+    order = sorted(by_text, key=lambda k: (-len(by_text[k]), k))[:MAX_WORDINGS]
     groups: list[_Group] = []
     for key in order:
         rows = by_text[key]
