@@ -75,15 +75,10 @@ class BM25:
             acc[ids] += self.idf[token] * tfs * (self.k1 + 1) / (tfs + self.norm[ids]) * weight
         return acc
 
-    def scores(self, weighted: dict[str, float]) -> dict[int, float]:
-        """Score every chunk that holds at least one query token."""
-        acc = self._accumulate(weighted)
-        hit = np.flatnonzero(acc)
-        return dict(zip(hit.tolist(), acc[hit].tolist(), strict=True))
-
     def top(self, weighted: dict[str, float], k: int) -> list[tuple[int, float]]:
-        """The k best chunks, best first (ties in chunk order); cost grows with the postings
-        of the query's tokens, not with a sort of every chunk they touch."""
+        """The k best chunks, best first (ties in chunk order). Beyond one cheap vector pass
+        over the corpus, the cost is the postings of the query's tokens and a partial sort,
+        not a full sort of every chunk they touch."""
         acc = self._accumulate(weighted)
         hit = np.flatnonzero(acc)
         if len(hit) > k > 0:

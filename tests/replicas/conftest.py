@@ -49,7 +49,7 @@ def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
             timeout=300,
         )
         assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
-        yield IndexServer(chroma, data_dir)
+        yield IndexServer(chroma)
     finally:
         chroma.stop()
 

@@ -51,10 +51,9 @@ def asyncpg_dsn(url: str) -> str:
 
 @dataclass
 class IndexServer:
-    """A Chroma server holding the index of knowledge/, and the ingest's DATA_DIR."""
+    """A Chroma server holding the index of knowledge/."""
 
     chroma: ChromaServer
-    data_dir: Path
 
     def env(self) -> dict[str, str]:
         return {"CHROMA_HOST": self.chroma.host, "CHROMA_PORT": str(self.chroma.port)}

@@ -138,9 +138,6 @@ class Replica:
     _lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     _asked: int = 0
 
-    def start(self, timeout_s: float = 120.0) -> Replica:
-        return self.launch().wait_ready(timeout_s)
-
     def launch(self) -> Replica:
         """Start the process; `wait_ready` waits for its advisor (start several, then wait)."""
         self.stderr_path = self.cwd / f"{self.name}.stderr"
