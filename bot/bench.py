@@ -39,7 +39,6 @@ import resource
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -49,6 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.loopback.processes import bot_command
 from bot.loopback.slack_load import LoadReport, percentile
 from core.settings import Settings
 
@@ -95,10 +95,6 @@ def _scratch(name: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _cli() -> list[str]:
-    return [sys.executable, "-m", "bot.cli"]
 
 
 # -- 1. ingest -------------------------------------------------------------------------------
@@ -192,7 +188,7 @@ def _process(settings: Settings, runs: int) -> tuple[float, float]:
         for _ in range(runs):
             t0 = time.perf_counter()
             subprocess.run(
-                [*_cli(), "ask", "콜센터에서 가장 높은 직책은?"],
+                [*bot_command(), "ask", "콜센터에서 가장 높은 직책은?"],
                 env=env,
                 check=True,
                 capture_output=True,
@@ -204,7 +200,7 @@ def _process(settings: Settings, runs: int) -> tuple[float, float]:
             encoding="utf-8",
         )
         with batch.open("rb") as stdin:
-            peak_mb = _peak_rss_mb([*_cli(), "ask", "--jsonl"], env, stdin)
+            peak_mb = _peak_rss_mb([*bot_command(), "ask", "--jsonl"], env, stdin)
     return percentile(times, 0.5), peak_mb
 
 
@@ -294,7 +290,7 @@ def _ingest_into(chroma_env: dict[str, str], settings: Settings, scratch: Path) 
         "DATA_DIR": str(scratch / "ingest-data"),
     }
     subprocess.run(
-        [*_cli(), "ingest", "--json"], env=env, cwd=scratch, check=True, capture_output=True
+        [*bot_command(), "ingest", "--json"], env=env, cwd=scratch, check=True, capture_output=True
     )
 
 

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def bot_command() -> list[str]:
+    """How to run `career-bot` with this interpreter: its script beside it when installed, else
+    `python -m bot.cli`."""
+    beside = Path(sys.executable).with_name("career-bot")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "bot.cli"]
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as sock:

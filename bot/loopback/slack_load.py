@@ -17,7 +17,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from bot.loopback.processes import wait_http
+from bot.loopback.processes import bot_command, wait_http
 from bot.loopback.slack import Call, FakeSlack, sign
 from bot.slack_app import MAX_BLOCKS, parse_feedback_value
 
@@ -38,11 +37,6 @@ _TS_BASE = int(time.time()) - 86_400  # below the fake's own ts, which use the c
 
 
 # -- replicas ------------------------------------------------------------------------------
-
-
-def _bot_command() -> list[str]:
-    beside = Path(sys.executable).with_name("career-bot")
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "bot.cli"]
 
 
 def start_replica(
@@ -58,7 +52,7 @@ def start_replica(
     runs in the log's folder so no developer `.env` is read by accident.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [*_bot_command(), "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
+    command = [*bot_command(), "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("ab") as out:
         proc = subprocess.Popen(
             command,

@@ -13,7 +13,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.advisor import build_advisor
-from bot.loopback.processes import ChromaServer
+from bot.loopback.processes import ChromaServer, bot_command
 from bot.models import Question
 from bot.state import MemoryStateStore
 from core.index import IndexStore
@@ -104,7 +103,7 @@ def kill_mid_run(place: Place, cwd: Path) -> tuple[str, int, float]:
     before = place.collections()
     started = time.monotonic()
     ingest = subprocess.Popen(
-        [str(Path(sys.executable).with_name("career-bot")), "ingest", "--json"],
+        [*bot_command(), "ingest", "--json"],
         env=place.env,
         cwd=cwd,
         stdout=subprocess.DEVNULL,

@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 
-from bot.loopback.processes import ChromaServer
+from bot.loopback.processes import ChromaServer, bot_command
 from core.index import IndexStore, Pointer
 from core.settings import Settings
 from tests.conftest import KNOWLEDGE, REPO, make_settings
 
 #: `career-bot` of this virtualenv.
-CAREER_BOT = str(Path(sys.executable).with_name("career-bot"))
 
 
 def server_env(server: ChromaServer, data_dir: Path, knowledge_dir: Path) -> dict[str, str]:
@@ -50,7 +49,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`career-bot ARGS` as a subprocess (cwd away from the repo, so no .env is read)."""
     return subprocess.run(
-        [CAREER_BOT, *args],
+        [*bot_command(), *args],
         env=env,
         cwd=cwd,
         capture_output=True,

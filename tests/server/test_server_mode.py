@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from bot.advisor import build_advisor
 from bot.cli import app
 from bot.knowledge import load_snapshot
-from bot.loopback.processes import ChromaServer, free_port
+from bot.loopback.processes import ChromaServer, bot_command, free_port
 from bot.messages import say
 from bot.models import Question
 from bot.state import MemoryStateStore
@@ -35,7 +35,6 @@ from ingest import IngestError, run_ingest
 from ingest.pipeline import IngestReport
 from tests.conftest import KNOWLEDGE
 from tests.server.conftest import (
-    CAREER_BOT,
     Replica,
     Served,
     copy_active_generation,
@@ -284,7 +283,7 @@ def test_a_reingest_reaches_both_replicas_without_a_failed_or_mixed_answer(
     try:
         started = time.monotonic()
         ingest = subprocess.Popen(
-            [CAREER_BOT, "ingest", "--json"],
+            [*bot_command(), "ingest", "--json"],
             env=server_env(served.server, served.root / "third", served.knowledge),
             cwd=served.root,
             stdout=subprocess.PIPE,

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -26,6 +25,7 @@ from slack_harness import (
     load,
 )
 
+from bot.loopback.processes import free_port
 from bot.loopback.slack import FakeSlack, sign
 from bot.slack_app import run_slack
 from core.settings import Settings
@@ -41,12 +41,6 @@ async def running(coro: Any) -> AsyncIterator[asyncio.Task[None]]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
