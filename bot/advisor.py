@@ -32,6 +32,7 @@ from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
 from bot.paths import answer_path_question, read_path_question
 from bot.retrieval import HybridRetriever, Retrieved
+from bot.scope import uncovered_phrases, unknown_names
 from bot.state import StateStore, StateUnavailable, Turn, Vote
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
@@ -250,7 +251,9 @@ class Advisor:
             dense_ms=retrieved.dense_ms,
             lexical_ms=retrieved.lexical_ms,
         )
-        if not self.in_scope(reading, retrieved, snap):
+        if reading.specifics:
+            answer = await self._not_covered(snap, reading, retrieved, notice, timing)
+        elif not self.in_scope(reading, retrieved, snap):
             answer = self._decline(reading, notice, timing)
         else:
             t0 = time.perf_counter()
@@ -311,6 +314,10 @@ class Advisor:
         """Understand the question in the light of the conversation so far."""
         stripped, injection = strip_injection(text)
         terms = snap.glossary.matches(stripped, self.tokenizer.forms)
+        specifics = uncovered_phrases(terms, stripped) + unknown_names(
+            stripped, lang, snap, self.tokenizer
+        )
+        terms = [t for t in terms if t.kind != "uncovered"]
         roles = _specific(t for t in terms if t.kind == "role")
         topics = [t for t in terms if t.kind == "topic"]
         back = refers_back(stripped, lang)
@@ -327,14 +334,19 @@ class Advisor:
         said = [[p for p in (*term.say, *term.ko) if p.lower() in low] for term in terms]
         for term in terms:
             expansions.extend(k for k in term.ko if k not in expansions)
+        # The documents know nothing of the specifics: searching for them only pulls the
+        # search away from the general statement the reply may offer.
         query = stripped
+        for word in specifics:
+            query = query.replace(word, " ")
+        query = " ".join(query.split()) or stripped
         if carried:
             role = next((t for t in snap.glossary.terms if t.name == focus), None)
             if role is not None:
                 expansions = [k for k in role.ko if k not in expansions] + expansions
                 concepts.insert(0, list(role.ko))
                 said.insert(0, [])
-                query = f"{role.ko[0]} {stripped}"
+                query = f"{role.ko[0]} {query}"
         return Reading(
             text=stripped,
             language=lang,
@@ -349,6 +361,7 @@ class Advisor:
             topics=[t.name for t in topics],
             focus=focus,
             carried_focus=carried,
+            specifics=specifics,
         )
 
     def _wants_list(self, text: str, lang: Language, topics: list[str]) -> bool:
@@ -399,6 +412,41 @@ class Advisor:
         parts += [say("decline", lang), examples_block(lang)]
         return Answer(
             text="\n\n".join(parts),
+            abstained=True,
+            language=lang,
+            kind="out_of_scope",
+            notice=notice,
+            timing=timing,
+        )
+
+    async def _not_covered(
+        self,
+        snap: Snapshot,
+        reading: Reading,
+        retrieved: Retrieved,
+        notice: str,
+        timing: Timing,
+    ) -> Answer:
+        """The question hinges on something no document mentions: say so first. When it also
+        asks about a topic the documents do cover (pay, shifts), offer what they say about it
+        in general, labelled as general; never present it as the answer."""
+        lang = reading.language
+        what = ", ".join(f"'{s}'" for s in reading.specifics[:3])
+        opening = say("not_covered", lang, what=what)
+        general = None
+        if reading.topics and not reading.injection and self.in_scope(reading, retrieved, snap):
+            t0 = time.perf_counter()
+            general = await asyncio.to_thread(self.composer.compose, snap, reading, retrieved)
+            timing.compose_ms = (time.perf_counter() - t0) * 1000
+        if general is None or not general.text:
+            declined = self._decline(reading, notice, timing)
+            declined.text = "\n\n".join(
+                p for p in (notice, opening, say("can_answer", lang), examples_block(lang)) if p
+            )
+            return declined
+        return Answer(
+            text="\n\n".join(p for p in (notice, opening, general.text) if p),
+            citations=general.citations,
             abstained=True,
             language=lang,
             kind="out_of_scope",

@@ -103,10 +103,11 @@ _INJECTION = re.compile(
 
 
 _OFF_TASK = re.compile(
-    r"\b(write|compose|make up|create|generate|draft)\b.{0,20}\b(poem|song|story|joke|essay|code|script|program|function|lyrics|haiku)s?\b"
+    r"\b(write|compose|make up|create|generate|draft)\b.{0,20}\b(poem|song|story|joke|essay|code|script|program|function|lyrics|haiku|letter|cover letter|resume|cv|e-?mail|message|speech|post|tweet)s?\b"
     r"|\btranslate\b|\btell (me )?a joke\b"
     r"|(시|노래|소설|농담|이야기|가사|코드|프로그램|에세이)\s*(한\s*(편|곡|개|줄))?\s*(좀\s*)?"
     r"(써|지어|만들어|작성해|짜)\s*(줘|주세요|줄래|줄 수|봐|달라)"
+    r"|(자기\s*소개서|자소서|이력서|편지|메일|이메일|답장|문자|지원서)\s*(좀\s*)?(대신\s*)?(써|작성해|만들어|짜)\s*(줘|주세요|줄래|줄 수|봐|달라)"
     r"|번역(해|좀)",
     re.I,
 )
@@ -332,3 +333,6 @@ class Reading:
     topics: list[str] = field(default_factory=list)  # glossary topic names mentioned
     focus: str = ""  # role this question is about (mentioned or carried over)
     carried_focus: bool = False
+    #: What the question hinges on that no document mentions ("쿠팡", "노조", "2026년"): the
+    #: answer says so first, and anything quoted after that is labelled as general.
+    specifics: list[str] = field(default_factory=list)

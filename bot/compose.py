@@ -29,6 +29,13 @@ _ITEM_CHARS = 220
 ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path", "highest paid"})
 _FACT_UNITS = 2
 _LIST_ITEMS = 10
+#: A statement labelled (at ingest) with an aspect the question asks about (pay, skills...)
+#: answers it; one that shares words but speaks to another aspect does not. The bonus outweighs
+#: the role fit (0.35), so "그 자리는 돈 얼마나 받아요?" gets the pay sentence, not a duty.
+ASPECT_FIT = 0.4
+#: ...and a statement speaking to none of the asked aspects is pushed down, not removed: a
+#: question's aspect words can be missing from the statement that answers it.
+ASPECT_MISS = 0.15
 
 
 @dataclass
@@ -137,7 +144,12 @@ class Composer:
         return 0.35 if subject in roles.asked else -0.35
 
     def _candidates(
-        self, retrieved: Retrieved, hits: list[Hit], question: str, roles: RoleNames
+        self,
+        retrieved: Retrieved,
+        hits: list[Hit],
+        question: str,
+        roles: RoleNames,
+        aspects: frozenset[str] = frozenset(),
     ) -> list[_Picked]:
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         wants_figure = asks_quantity(question)
@@ -153,9 +165,12 @@ class Composer:
                 )
                 score = 0.6 * overlap + 0.4 * hit.fused / top
                 # "몇 명", "how much": the on-topic statement holding a figure is the answer.
-                if wants_figure and overlap >= 0.3 and _HAS_FIGURE.search(unit.text):
+                on_aspect = bool(aspects & set(unit.aspects))
+                if wants_figure and (overlap >= 0.3 or on_aspect) and _HAS_FIGURE.search(unit.text):
                     score += 0.25
                 score += self._role_fit(unit, hit.chunk, roles)
+                if aspects:
+                    score += ASPECT_FIT if on_aspect else -ASPECT_MISS
                 if roles.asked and roles.is_subject_of(unit.text):
                     score += 0.15  # "트레이너는 ...": a sentence defining the role asked about
                 picked.append(_Picked(unit, hit, score))
@@ -180,7 +195,8 @@ class Composer:
             else []
         )
         roles = RoleNames.build(snap, asked)
-        writer = _Writer(reading.language, self.max_chars)
+        aspects = frozenset(reading.topics)
+        writer = _Writer(reading.language, self.max_chars, general=bool(reading.specifics))
         anchor = self._anchor(snap, retrieved, roles) if reading.list_type else None
         if (
             anchor is not None
@@ -207,9 +223,9 @@ class Composer:
         if anchor is not None:
             self._write_structured(snap, reading, retrieved, anchor, writer, roles)
         elif reading.list_type and not roles.asked:
-            self._write_bullets(retrieved, hits, writer, reading.text, roles)
+            self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects)
         else:
-            self._write_fact(retrieved, writer, reading.text, roles)
+            self._write_fact(retrieved, writer, reading.text, roles, aspects)
         return writer.finish()
 
     def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
@@ -315,8 +331,9 @@ class Composer:
         writer: _Writer,
         question: str,
         roles: RoleNames,
+        aspects: frozenset[str],
     ) -> None:
-        picked = self._candidates(retrieved, hits, question, roles)
+        picked = self._candidates(retrieved, hits, question, roles, aspects)
         if not picked:
             return
         writer.intro(say("intro_list", writer.language))
@@ -328,11 +345,16 @@ class Composer:
         writer.hint_section(picked[0].hit.chunk.section)
 
     def _write_fact(
-        self, retrieved: Retrieved, writer: _Writer, question: str, roles: RoleNames
+        self,
+        retrieved: Retrieved,
+        writer: _Writer,
+        question: str,
+        roles: RoleNames,
+        aspects: frozenset[str],
     ) -> None:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
-        picked = self._candidates(retrieved, retrieved.hits[:8], question, roles)
+        picked = self._candidates(retrieved, retrieved.hits[:8], question, roles, aspects)
         if not picked:
             return
         first = picked[0]
@@ -363,9 +385,14 @@ class Composer:
             writer.hint_section(first.hit.chunk.section)
             return
         chosen = [picked[0]]
+        # Asked for a figure and the best statement gives one: a companion without a figure
+        # is padding ("상당한 돈을 벌 수 있습니다" beside the hourly figure).
+        figure_only = asks_quantity(question) and bool(_HAS_FIGURE.search(first.unit.text))
         for p in picked[1:]:
             if len(chosen) >= _FACT_UNITS or p.score < picked[0].score * 0.8:
                 break
+            if figure_only and not _HAS_FIGURE.search(p.unit.text):
+                continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)
         # Keep document order within a chunk so two sentences read naturally.
@@ -384,8 +411,11 @@ class Composer:
 class _Writer:
     """Lays out statements with citation markers inside the character budget."""
 
-    def __init__(self, language: str, max_chars: int) -> None:
+    def __init__(self, language: str, max_chars: int, *, general: bool = False) -> None:
         self.language = language
+        #: The question hinged on something the documents don't cover: what is quoted is
+        #: what they say in general, and the opening line says so.
+        self.general = general
         self.max_chars = max_chars
         self.lines: list[str] = []
         self.citations: list[Citation] = []
@@ -432,7 +462,7 @@ class _Writer:
         return True
 
     def intro(self, text: str) -> None:
-        self.lines.append(text)
+        self.lines.append(say("intro_general", self.language) if self.general else text)
 
     def heading(self, text: str) -> None:
         if self._fits(text):

@@ -7,6 +7,24 @@ from collections.abc import Mapping
 TEXT: dict[str, dict[str, str]] = {
     "intro_list": {"ko": "문서에 따르면 다음과 같습니다.", "en": "Here is what the documents say:"},
     "intro_fact": {"ko": "문서에 따르면:", "en": "According to the documents:"},
+    "not_covered": {
+        "ko": "문서에는 {what}에 대한 정보가 없어요.",
+        "en": "The documents don't cover {what}.",
+    },
+    "can_answer": {
+        "ko": (
+            "저는 콜센터의 직무와 업무, 급여, 필요한 기술, 장단점, 스트레스 관리, 근무 일정, "
+            "직급과 경력 경로에 대해 문서에 있는 내용으로 답할 수 있어요."
+        ),
+        "en": (
+            "I can answer from the documents about call-center roles and duties, pay, required "
+            "skills, pros and cons, handling stress, schedules, and the hierarchy and career paths."
+        ),
+    },
+    "intro_general": {
+        "ko": "문서의 일반적인 내용으로는:",
+        "en": "What the documents say in general:",
+    },
     "followup_about": {
         "ko": "('{focus}'에 대한 이전 질문에 이어서 답합니다.)",
         "en": "(Continuing from your question about '{focus}'.)",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_valid
 from core.published import PublishedData
 
 GLOSSARY_FILE = "glossary.yaml"
-KINDS = ("role", "topic", "term")
+KINDS = ("role", "topic", "term", "uncovered")
 
 
 class GlossaryError(ValueError):
@@ -47,22 +47,29 @@ class Term(BaseModel):
 
 class Glossary(PublishedData):
     terms: list[Term] = Field(default_factory=list)
-    _cache: dict[int, Any] = PrivateAttr(default_factory=dict)
+    _cache: dict[tuple[int, bool], Any] = PrivateAttr(default_factory=dict)
 
-    def matches(self, text: str, forms: Callable[[str], list[str]] | None = None) -> list[Term]:
+    def matches(
+        self,
+        text: str,
+        forms: Callable[[str], list[str]] | None = None,
+        *,
+        documents: bool = False,
+    ) -> list[Term]:
         """Terms the text mentions, in order of appearance, each once.
 
         Latin phrases match whole words; Korean phrases match as a run of morphemes when
         `forms` (a morpheme analyser) is given, so "책임" does not fire inside "책임감"
         (without it, as substrings). Longer phrases win and matches do not overlap: "sales"
-        and "rep" are not read separately inside "sales rep".
+        and "rep" are not read separately inside "sales rep". `documents` also matches every
+        term's `ko` words, as the documents say them (labelling statements at ingest).
         """
         low = f" {_fold(text)} "
         text_forms = tuple(forms(text)) if forms is not None else ()
         # (space, start, end, term): Latin spans are characters of `low`, Korean spans are
         # morphemes (or characters without an analyser); they are compared within a space.
         candidates: list[tuple[str, int, int, int, Term]] = []
-        for term, phrases in self._compiled(forms):
+        for term, phrases in self._compiled(forms, documents):
             for length, latin, run, folded in phrases:
                 if latin is not None:
                     candidates += [
@@ -91,11 +98,11 @@ class Glossary(PublishedData):
         return [t for _, t in sorted(found.values(), key=lambda f: f[0])]
 
     def _compiled(
-        self, forms: Callable[[str], list[str]] | None
+        self, forms: Callable[[str], list[str]] | None, documents: bool = False
     ) -> list[tuple[Term, list[_Phrase]]]:
         """Phrases prepared once per glossary (and analyser): this runs for every question."""
         # A bound method is a new object on every attribute access: key by its instance.
-        key = id(getattr(forms, "__self__", forms)) if forms is not None else 0
+        key = (id(getattr(forms, "__self__", forms)) if forms is not None else 0, documents)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -104,7 +111,8 @@ class Glossary(PublishedData):
             phrases: list[_Phrase] = []
             # People name a role with the documents' words too ("상담원"); a topic is recognised by
             # how people ask about it, not by the documents' generic words ("고객", "직책").
-            said = {*term.say, term.name, *(term.ko if term.kind == "role" else ())}
+            named_by_ko = documents or term.kind in _NAMED_BY_KO
+            said = {*term.say, term.name, *(term.ko if named_by_ko else ())}
             for phrase in sorted(said, key=len, reverse=True):
                 folded = _fold(phrase)
                 if not folded:
@@ -119,6 +127,10 @@ class Glossary(PublishedData):
         self._cache[key] = compiled
         return compiled
 
+
+#: Kinds whose `ko` words are also how people name them: a role ("상담원"), and a concept the
+#: documents do not cover, whose `ko` are the Korean words for it ("노조", "퇴직금").
+_NAMED_BY_KO = frozenset({"role", "uncovered"})
 
 _LATIN = re.compile(r"[a-z0-9 .'/&+-]+")
 

@@ -26,7 +26,7 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 #: Bump when the chunker changes in a way that should re-chunk unchanged files.
-CHUNKER_VERSION = 9
+CHUNKER_VERSION = 10
 #: Records per `get` when reading a whole generation.
 READ_PAGE = 5_000
 
@@ -57,6 +57,10 @@ class Unit(BaseModel):
     kind: str  # "sentence" | "lead" | "item" | "row" | "cell"
     text: str
     label: str = ""  # a table cell's column header
+    #: What the statement is about, labelled at ingest from the glossary: the roles it speaks
+    #: of as its subject, and the topics (aspects: pay, skills, duties...) it speaks to.
+    roles: list[str] = Field(default_factory=list)
+    aspects: list[str] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):

@@ -14,13 +14,14 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from core.embeddings import make_embeddings
-from core.glossary import GlossaryError, load_glossary
+from core.glossary import Glossary, GlossaryError, load_glossary
 from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer, PointerMoved
 from core.korean import make_tokenizer
 from core.published import PublishedData
 from core.roles import RolesError, load_roles
 from core.settings import Settings
 from ingest.chunker import chunk_document
+from ingest.labels import label_chunks
 from ingest.loader import Skipped, UnreadableFile, discover, load_document
 from ingest.structure import parse
 
@@ -295,6 +296,11 @@ def _run(
         report.reused = len(chunks)
         return report
 
+    # Labels depend on the glossary as well as the text: every chunk, reused or new, is
+    # labelled with the glossary being published.
+    glossary = data["glossary"]
+    assert isinstance(glossary, Glossary)
+    label_chunks(chunks, glossary, tok or make_tokenizer())
     generation = (pointer.generation if pointer else 0) + 1
     _publish(store, embedder, pointer, generation, chunks, data, rebuild, progress, report)
     return report

@@ -1,0 +1,121 @@
+"""What a question hinges on that the documents never mention.
+
+A question can use the domain's words (pay, shifts, call center) and still ask something the
+documents cannot answer: a named company's pay, a country's law, a union. The nearest passage
+is then not an answer, and presenting it as one misleads a job seeker. This module finds those
+specifics; the advisor then says plainly that the documents don't cover them.
+
+Three kinds of evidence, none of them a list of questions:
+- a glossary concept of kind `uncovered` (data admins edit: "노조", "퇴직금", "certification");
+- a proper noun no document contains: Kiwi's NNP ("쿠팡", "한국"), a foreign word in a Korean
+  question ("KT"), a capitalised or acronym word in an English one ("Amazon", "LG");
+- a year no document mentions ("2026년 시급").
+A word the glossary knows is never a specific: the glossary is how colloquial and English words
+reach what the documents cover ("월급" is pay, "CSR" is a role).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.analysis import Language
+from bot.knowledge import Snapshot
+from core.glossary import Term
+from core.korean import Tokenizer
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+&'-]*")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+#: English words that may be capitalised mid-sentence without naming anything ("I", "OK").
+_ENGLISH_FUNCTION = frozenset(
+    [
+        "i",
+        "i'm",
+        "i've",
+        "i'd",
+        "im",
+        "ok",
+        "okay",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "please",
+        "us",
+        "we",
+        "you",
+        "my",
+        "me",
+    ]
+)
+
+
+def uncovered_phrases(terms: list[Term], text: str) -> list[str]:
+    """For each `uncovered` concept the question names, the words it used for it."""
+    low = text.lower()
+    out: list[str] = []
+    for term in terms:
+        if term.kind != "uncovered":
+            continue
+        used = [p for p in (*term.say, *term.ko) if p.lower() in low]
+        out.append(max(used, key=len) if used else term.ko[0])
+    return out
+
+
+def _known_words(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[str]:
+    """The documents' vocabulary plus every word of the glossary (cached per snapshot)."""
+    known = snap.derived.get("known_words")
+    if known is None:
+        words: set[str] = set(snap.vocabulary)
+        for term in snap.glossary.terms:
+            if term.kind == "uncovered":
+                continue
+            for phrase in (term.name, *term.say, *term.ko):
+                words.update(w.lower() for w in _LATIN_WORD.findall(phrase))
+                words.update(tokenizer.tokens(phrase))
+        known = frozenset(words)
+        snap.derived["known_words"] = known
+    return known
+
+
+def _name_like(word: str, at_start: bool) -> bool:
+    """An English word written as a name: capitalised mid-sentence, an acronym, or with digits."""
+    if word.lower() in _ENGLISH_FUNCTION:
+        return False
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return True
+    if any(c.isdigit() for c in word):
+        return True
+    return word[0].isupper() and not at_start
+
+
+def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Tokenizer) -> list[str]:
+    """Proper nouns, foreign names and years in the question that no document contains."""
+    known = _known_words(snap, tokenizer)
+    found: list[str] = []
+
+    def add(word: str) -> None:
+        if word not in found:
+            found.append(word)
+
+    if language == "en":
+        # Sentence starts are capitalised whatever the word; skip them.
+        for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+            for n, m in enumerate(_LATIN_WORD.finditer(sentence)):
+                word = m.group(0).strip("'-")
+                if word and word.lower() not in known and _name_like(word, n == 0):
+                    add(word)
+        for year in re.findall(r"\b(?:19|20)\d\d\b", text):
+            if year not in known:
+                add(year)
+        return found
+    for form, tag in tokenizer.morphemes(text):
+        if tag == "NNP" and len(form) > 1 and form not in known:
+            add(form)
+        elif tag == "SL":
+            for word in _LATIN_WORD.findall(form):
+                if word.lower() not in known:
+                    add(word)
+        elif tag == "SN" and _YEAR.match(form) and form not in known:
+            add(f"{form}년")
+    return found
