@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.analysis import (
     GENERIC_WORDS,
+    ROLE_ATTRIBUTES,
     Language,
     Reading,
     asks_quantity,
@@ -32,7 +33,7 @@ from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
 from bot.paths import answer_path_question, read_path_question
 from bot.retrieval import HybridRetriever, Retrieved
-from bot.scope import uncovered_phrases, unknown_names
+from bot.scope import ASPECT_NAMES, uncovered_aspect, uncovered_phrases, unknown_names
 from bot.state import StateStore, StateUnavailable, Turn, Vote
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
@@ -44,9 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Topics that are attributes of a role: a question about them without a role named is
-#: about the role the conversation is on ("필요한 기술은?" after "팀 리더는 무슨 일을 해?").
-ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path"})
 #: Topics whose answer is naturally a list.
 LIST_TOPICS = frozenset(
     {"skills", "tips", "pros", "cons", "pros and cons", "job titles", "roles", "highest paid"}
@@ -251,8 +249,14 @@ class Advisor:
             dense_ms=retrieved.dense_ms,
             lexical_ms=retrieved.lexical_ms,
         )
+        gap = await asyncio.to_thread(self._aspect_gap, reading, snap)
         if reading.specifics:
-            answer = await self._not_covered(snap, reading, retrieved, notice, timing)
+            what = ", ".join(f"'{s}'" for s in reading.specifics[:3])
+            opening = say("not_covered", lang, what=what)
+            answer = await self._not_covered(snap, reading, retrieved, notice, timing, opening)
+        elif gap is not None:
+            opening, general = gap
+            answer = await self._not_covered(snap, general, retrieved, notice, timing, opening)
         elif not self.in_scope(reading, retrieved, snap):
             answer = self._decline(reading, notice, timing)
         else:
@@ -419,6 +423,22 @@ class Advisor:
             timing=timing,
         )
 
+    def _aspect_gap(self, reading: Reading, snap: Snapshot) -> tuple[str, Reading] | None:
+        """A checked aspect (pay) asked of one role that no statement speaks to: the opening
+        that says so, and the question read without the role, for the general statement."""
+        role = reading.roles[0] if len(reading.roles) == 1 else ""
+        if not role and reading.carried_focus:
+            role = reading.focus
+        aspect = uncovered_aspect(role, reading.topics, snap, self.tokenizer)
+        if aspect is None:
+            return None
+        lang = reading.language
+        term = next((t for t in snap.glossary.terms if t.name == role), None)
+        shown = term.ko[0] if term is not None and lang == "ko" else role
+        opening = say("not_covered_aspect", lang, role=shown, aspect=ASPECT_NAMES[aspect][lang])
+        general = replace(reading, roles=[], focus="", carried_focus=False, specifics=[shown])
+        return opening, general
+
     async def _not_covered(
         self,
         snap: Snapshot,
@@ -426,13 +446,12 @@ class Advisor:
         retrieved: Retrieved,
         notice: str,
         timing: Timing,
+        opening: str,
     ) -> Answer:
         """The question hinges on something no document mentions: say so first. When it also
         asks about a topic the documents do cover (pay, shifts), offer what they say about it
         in general, labelled as general; never present it as the answer."""
         lang = reading.language
-        what = ", ".join(f"'{s}'" for s in reading.specifics[:3])
-        opening = say("not_covered", lang, what=what)
         general = None
         if reading.topics and not reading.injection and self.in_scope(reading, retrieved, snap):
             t0 = time.perf_counter()

@@ -9,6 +9,11 @@ from typing import Literal
 
 Language = Literal["ko", "en"]
 
+#: Topics that are attributes of a role: a question about one without a role named is about
+#: the role the conversation is on ("필요한 기술은?" after "팀 리더는 무슨 일을 해?"), and a
+#: question naming a role and one of these is about the role itself.
+ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path", "reporting line"})
+
 # Slack <@U123>, <!here>, <#C1|name>; Discord <@123>, <@!123>, <@&123>, <#123>, @everyone.
 _PLATFORM_MARKUP = re.compile(r"<[@#!][^>\s]{0,80}>|@(?:everyone|here|channel)\b", re.I)
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
@@ -90,14 +95,15 @@ _ANAPHORA_EN = re.compile(
     re.I,
 )
 _INJECTION = re.compile(
-    r"ignore (all |the |any )?(previous|prior|above|earlier) (instructions|prompts?|rules)"
-    r"|disregard (all |the )?(previous|prior|above) "
+    r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,30}"
+    r"\b(instructions?|prompts?|rules|guidelines|guardrails|restrictions|policy|above|previous|prior)\b"
     r"|(reveal|print|show|repeat) (your |the )?(system|hidden) (prompt|instructions)"
     r"|you are now |act as (a |an )?(?!call)|jailbreak|developer mode|\bDAN\b"
     r"|이전 (지시|명령|지침|프롬프트)[을를은는이가]? ?(모두 |전부 |다 )?(무시|잊)"
     r"|(지시|명령|지침|규칙|제한|설정)[을를은는이가]? ?(모두 |전부 |다 )?(무시|해제|출력|공개|보여)"
     r"|시스템\s*프롬프트|^\s*시스템\s*:|^\s*system\s*:|관리자 모드|개발자 모드|admin mode"
-    r"|너는 이제|지금부터 너는|역할극|탈옥|내부 설정",
+    r"|너는 이제|지금부터 너는|역할극|탈옥|내부 설정"
+    r"|(규칙|지시|지침|제한|설정|명령)[^.!?\n]{0,10}(무시|잊어|어기|벗어나)",
     re.I,
 )
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.analysis import Reading, asks_quantity
+from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_quantity
 from bot.knowledge import Snapshot
 from bot.messages import say
 from bot.models import Citation
@@ -25,8 +25,6 @@ _CONTINUES = re.compile(
 )
 _HAS_FIGURE = re.compile(r"\d")
 _ITEM_CHARS = 220
-#: Topics that are attributes of a role ("팀 리더의 기술", "what does a trainer do").
-ROLE_ATTRIBUTES = frozenset({"duties", "skills", "pay", "career path", "highest paid"})
 _FACT_UNITS = 2
 _LIST_ITEMS = 10
 #: A statement labelled (at ingest) with an aspect the question asks about (pay, skills...)
@@ -188,7 +186,9 @@ class Composer:
             return Composition(text="", citations=[])
         # A role steers the answer only when the question is about the role itself (its duties,
         # skills, pay...), not when it asks about a topic and merely mentions who is involved.
-        about_role = all(t in ROLE_ATTRIBUTES for t in reading.topics)
+        # "Is the CCO the best paid?" is about the CCO; "which roles pay more?" after a question
+        # about agents is not about agents (the advisor does not carry the focus for it).
+        about_role = all(t in ROLE_ATTRIBUTES | {"highest paid"} for t in reading.topics)
         asked = (
             (list(reading.roles) + ([reading.focus] if reading.carried_focus else []))
             if about_role

@@ -21,6 +21,10 @@ TEXT: dict[str, dict[str, str]] = {
             "skills, pros and cons, handling stress, schedules, and the hierarchy and career paths."
         ),
     },
+    "not_covered_aspect": {
+        "ko": "문서에는 {role}의 {aspect} 정보가 따로 없어요.",
+        "en": "The documents don't give the {aspect} of a {role}.",
+    },
     "intro_general": {
         "ko": "문서의 일반적인 내용으로는:",
         "en": "What the documents say in general:",

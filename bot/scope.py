@@ -119,3 +119,40 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
         elif tag == "SN" and _YEAR.match(form) and form not in known:
             add(f"{form}년")
     return found
+
+
+#: Aspects whose absence for a role is said plainly rather than filled with the nearest
+#: passage: a role's pay is what a job seeker acts on. Each maps to the labels that cover it.
+CHECKED_ASPECTS: dict[str, frozenset[str]] = {"pay": frozenset({"pay", "highest paid"})}
+ASPECT_NAMES: dict[str, dict[str, str]] = {"pay": {"ko": "급여", "en": "pay"}}
+
+
+def coverage(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[tuple[str, str]]:
+    """Every (role, aspect) some statement speaks to: its labelled subject or a role it names
+    ("경험이 많은 상담원과 리더급 직책은 더 많은 임금을" covers agents' and leaders' pay)."""
+    cached = snap.derived.get("coverage")
+    if cached is None:
+        pairs: set[tuple[str, str]] = set()
+        for chunk in snap.chunks:
+            for unit in chunk.units:
+                if not unit.aspects:
+                    continue
+                named = snap.glossary.matches(unit.text, tokenizer.forms, documents=True)
+                roles = set(unit.roles) | {t.name for t in named if t.kind == "role"}
+                pairs.update((role, aspect) for role in roles for aspect in unit.aspects)
+        cached = frozenset(pairs)
+        snap.derived["coverage"] = cached
+    return cached
+
+
+def uncovered_aspect(
+    role: str, topics: list[str], snap: Snapshot, tokenizer: Tokenizer
+) -> str | None:
+    """The checked aspect the question asks of `role` that no statement speaks to, if any."""
+    if not role:
+        return None
+    covered = coverage(snap, tokenizer)
+    for aspect, labels in CHECKED_ASPECTS.items():
+        if aspect in topics and not any((role, label) in covered for label in labels):
+            return aspect
+    return None
