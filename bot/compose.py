@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_quantity
@@ -34,6 +34,24 @@ ASPECT_FIT = 0.4
 #: ...and a statement speaking to none of the asked aspects is pushed down, not removed: a
 #: question's aspect words can be missing from the statement that answers it.
 ASPECT_MISS = 0.15
+#: The job in general: statements with no named subject ("콜센터 직원은 ...", the seven
+#: skills) describe call-center agents, so an agent's list may come from them.
+GENERAL_ROLE = "agent"
+#: A second list (another document's, on the same aspect) joins only when its heading and
+#: lead-in speak to at least this share of the question: the seven skills for "what skills
+#: does an agent need", not the note-taking tips.
+SECOND_LIST_FIT = 0.4
+#: A role's own section describes it first-hand; what other sections say of it is second.
+OWN_SECTION = 0.5
+#: An aspect that few statements speak to ("재택", "야간") is found by its label even when the
+#: search missed it; a broad one (skills, duties) is left to the search.
+NARROW_ASPECT = 6
+#: Items per role when several roles are answered side by side.
+_ROLE_ITEMS = 6
+#: A question comparing roles, or asking of each one ("차이", "vs", "각각", "both").
+_PER_ROLE = re.compile(
+    r"차이|비교|다른\s?점|다르|각각|둘\s?다|\bvs\.?|versus|compar|differ|\beach\b|\bboth\b", re.I
+)
 
 
 @dataclass
@@ -180,7 +198,36 @@ class Composer:
         return self._overlap(self._tokens(f"{chunk.section} {lead}"), concepts)
 
     # -- composing -----------------------------------------------------------------------
+    def _with_labelled(self, snap: Snapshot, retrieved: Retrieved, asked: list[str]) -> Retrieved:
+        """The retrieved hits plus the chunks of statements labelled with a narrow asked aspect
+        that the search did not return, ranked just below the best hits."""
+        by_aspect = snap.derived.get("aspect_chunks")
+        if by_aspect is None:
+            by_aspect = {}
+            for chunk in snap.chunks:
+                for unit in chunk.units:
+                    for aspect in unit.aspects:
+                        ids = by_aspect.setdefault(aspect, [])
+                        if chunk.id not in ids:
+                            ids.append(chunk.id)
+            snap.derived["aspect_chunks"] = by_aspect
+        have = {h.chunk.id for h in retrieved.hits}
+        extra = [
+            cid
+            for aspect in asked
+            if len(by_aspect.get(aspect, ())) <= NARROW_ASPECT
+            for cid in by_aspect.get(aspect, ())
+            if cid not in have
+        ]
+        if not extra or not retrieved.hits:
+            return retrieved
+        fused = retrieved.hits[min(2, len(retrieved.hits) - 1)].fused
+        added = [Hit(snap.chunks[snap.by_id[cid]], 0.0, 0.0, fused) for cid in dict.fromkeys(extra)]
+        return replace(retrieved, hits=[*retrieved.hits[:3], *added, *retrieved.hits[3:]])
+
     def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
+        if not reading.list_type:  # a list is anchored on what the search found
+            retrieved = self._with_labelled(snap, retrieved, reading.topics)
         hits = retrieved.hits[:5]
         if not hits:
             return Composition(text="", citations=[])
@@ -197,6 +244,9 @@ class Composer:
         roles = RoleNames.build(snap, asked)
         aspects = frozenset(reading.topics)
         writer = _Writer(reading.language, self.max_chars, general=bool(reading.specifics))
+        if len(reading.roles) >= 2 and _PER_ROLE.search(reading.text):
+            self._write_per_role(snap, reading, retrieved, writer, aspects)
+            return writer.finish()
         anchor = self._anchor(snap, retrieved, roles) if reading.list_type else None
         if (
             anchor is not None
@@ -284,7 +334,13 @@ class Composer:
             if not u.text.rstrip().endswith("?")
         ]
         context.sort(key=lambda p: p.score, reverse=True)
-        if context and context[0].score >= 0.5:
+        asked = set(reading.topics)
+        # A sentence of context must speak to what was asked, or it is padding.
+        if (
+            context
+            and context[0].score >= 0.5
+            and (not asked or asked & set(context[0].unit.aspects))
+        ):
             writer.statement(context[0].unit.text, context[0].hit)
         if chunk.kind == "row":
             self._write_rows(snap, retrieved, anchor, writer)
@@ -301,7 +357,146 @@ class Composer:
             items = [(u.text, c) for c in parts for u in c.units if u.kind == "item"]
             for text, part in items[:_LIST_ITEMS]:
                 writer.bullet(text, Hit(part, 0, 0, anchor.fused))
+            for extra in self._more_lists(
+                snap, retrieved, anchor, roles, frozenset(reading.topics)
+            ):
+                self._write_list(extra, writer, _LIST_ITEMS)
         writer.hint_section(chunk.section)
+
+    @staticmethod
+    def _lead(chunk: Chunk) -> Unit | None:
+        return next((u for u in chunk.units if u.kind == "lead"), None)
+
+    def _write_list(self, chunk: Chunk, writer: _Writer, limit: int) -> None:
+        """A list under its own lead-in, cited to its chunk."""
+        lead = self._lead(chunk)
+        if lead is not None:
+            writer.line(lead.text)
+        for unit in [u for u in chunk.units if u.kind == "item"][:limit]:
+            writer.bullet(unit.text, Hit(chunk, 0, 0, 0.0))
+
+    def _more_lists(
+        self,
+        snap: Snapshot,
+        retrieved: Retrieved,
+        anchor: Hit,
+        roles: RoleNames,
+        asked: frozenset[str],
+    ) -> list[Chunk]:
+        """Lists that answer the rest of the question: the same role's list for another aspect
+        it asks ("duties and skills"), and another document's list on the same aspect ("what
+        skills does an agent need" has one list in each document)."""
+        lead = self._lead(anchor.chunk)
+        if lead is None:
+            return []
+        done = set(lead.aspects) & asked
+        out: list[Chunk] = []
+        # The same section's list for each other aspect asked.
+        for chunk in snap.siblings(anchor.chunk):
+            other = self._lead(chunk)
+            if chunk.kind != "list" or other is None or chunk.id == anchor.chunk.id:
+                continue
+            new = (set(other.aspects) & asked & ROLE_ATTRIBUTES) - done
+            if new and not (set(other.aspects) & done):
+                out.append(chunk)
+                done |= new
+        # Another document's list on the aspect answered, when no other role is asked.
+        if not done or not roles.asked <= {GENERAL_ROLE}:
+            return out
+        # The role is the job in general here: judge the lead-in on the rest of the question.
+        concepts = [c for c in retrieved.concepts if not self._is_role_concept(snap, c)]
+        top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
+        fused = {h.chunk.id: h.fused / top for h in retrieved.hits}
+        best: tuple[float, Chunk] | None = None
+        for chunk in snap.chunks:
+            other = self._lead(chunk)
+            if chunk.kind != "list" or chunk.source == anchor.chunk.source or other is None:
+                continue
+            if not set(other.aspects) & done or not set(other.roles) <= {GENERAL_ROLE}:
+                continue
+            # The lead-in itself must name the aspect ("7가지 콜센터 기술"), not only the
+            # heading above it ("타자 능력" > "다음과 같은 경험이 있으면 이점이 있습니다").
+            fit = self._overlap(self._tokens(other.text), concepts)
+            rank = fit + 0.5 * fused.get(chunk.id, 0.0)
+            if fit >= SECOND_LIST_FIT and (best is None or rank > best[0]):
+                best = (rank, chunk)
+        if best is not None:
+            out.append(best[1])
+        return out
+
+    def _is_role_concept(self, snap: Snapshot, concept: Concept) -> bool:
+        """Is the concept a role's name ("상담원")?"""
+        phrases = snap.derived.get("role_phrases")
+        if phrases is None:
+            phrases = frozenset(
+                frozenset(self.tok.tokens(k))
+                for t in snap.glossary.terms
+                if t.kind == "role"
+                for k in t.ko
+            )
+            snap.derived["role_phrases"] = phrases
+        return any(p in phrases for p in concept.phrases)
+
+    def _role_units(self, snap: Snapshot) -> dict[str, list[tuple[Chunk, Unit]]]:
+        """Every statement whose labelled subject is a role, by role (once per snapshot)."""
+        by_role = snap.derived.get("role_units")
+        if by_role is None:
+            by_role = {}
+            for chunk in snap.chunks:
+                for unit in chunk.units:
+                    for role in unit.roles:
+                        by_role.setdefault(role, []).append((chunk, unit))
+            snap.derived["role_units"] = by_role
+        return by_role
+
+    def _write_per_role(
+        self,
+        snap: Snapshot,
+        reading: Reading,
+        retrieved: Retrieved,
+        writer: _Writer,
+        aspects: frozenset[str],
+    ) -> None:
+        """Each role the question compares, under its name: its list for the aspect asked, or
+        its best statement; a role the documents don't describe is said to be so."""
+        writer.intro(say("intro_list", reading.language))
+        units = self._role_units(snap)
+        names = RoleNames.build(snap, [])
+        for role in reading.roles[:3]:
+            term = next((t for t in snap.glossary.terms if t.name == role), None)
+            name = term.ko[0] if term is not None and reading.language == "ko" else role
+            mine = units.get(role, [])
+            listed = next(
+                (
+                    c
+                    for c, u in mine
+                    if u.kind == "lead" and c.kind == "list" and aspects & set(u.aspects)
+                ),
+                None,
+            )
+            writer.heading(name)
+            if listed is not None:
+                self._write_list(listed, writer, _ROLE_ITEMS)
+                continue
+            # Without an aspect, the role's definition: its section opens with it, and a
+            # role without a section of its own is an item of a list ("CCO: ...").
+            scored = [
+                (
+                    (ASPECT_FIT if aspects & set(u.aspects) else 0.0)
+                    + (self._overlap(self._unit_tokens(u), retrieved.concepts) if aspects else 0.0)
+                    + (OWN_SECTION if names.within(c.section.split(" > ")[-1]) == role else 0.0)
+                    - 0.01 * (c.position + c.units.index(u) / 100),
+                    c,
+                    u,
+                )
+                for c, u in mine
+                if u.kind in {"sentence", "item"} and not u.text.rstrip().endswith("?")
+            ]
+            if not scored:
+                writer.line(say("role_not_described", reading.language, role=name))
+                continue
+            _, chunk, unit = max(scored, key=lambda s: s[0])
+            writer.statement(unit.text, Hit(chunk, 0, 0, 0.0))
 
     def _write_rows(
         self, snap: Snapshot, retrieved: Retrieved, anchor: Hit, writer: _Writer

@@ -25,6 +25,10 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": "문서에는 {role}의 {aspect} 정보가 따로 없어요.",
         "en": "The documents don't give the {aspect} of a {role}.",
     },
+    "role_not_described": {
+        "ko": "문서에는 {role}에 대한 설명이 없어요.",
+        "en": "The documents don't describe the {role} role.",
+    },
     "intro_general": {
         "ko": "문서의 일반적인 내용으로는:",
         "en": "What the documents say in general:",

@@ -90,7 +90,10 @@ class Glossary(PublishedData):
         taken: list[tuple[str, int, int]] = []
         found: dict[str, tuple[int, Term]] = {}
         for space, start, end, _length, term in candidates:
-            if any(sp == space and start < e and s < end for sp, s, e in taken):
+            # Labelling a statement, a word that is two terms' word is both ("단점" is the
+            # cons and a half of the pros and cons); a question's word names one of them.
+            same = documents and (space, start, end) in taken
+            if not same and any(sp == space and start < e and s < end for sp, s, e in taken):
                 continue
             taken.append((space, start, end))
             if term.name not in found:

@@ -26,7 +26,7 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 #: Bump when the chunker changes in a way that should re-chunk unchanged files.
-CHUNKER_VERSION = 10
+CHUNKER_VERSION = 11
 #: Records per `get` when reading a whole generation.
 READ_PAGE = 5_000
 

@@ -20,7 +20,10 @@ _SUBJECT = re.compile(r"^(.{1,30}?)(?:은|는|이|가)\s")
 
 
 def _roles(glossary: Glossary, text: str, tok: Tokenizer) -> list[str]:
-    return [t.name for t in glossary.matches(text, tok.forms, documents=True) if t.kind == "role"]
+    """The role a heading or a subject names: the first one ("팀 리더/매니저/감독" is about
+    team leaders, whatever else "매니저" can mean)."""
+    named = [t.name for t in glossary.matches(text, tok.forms, documents=True) if t.kind == "role"]
+    return named[:1]
 
 
 def _aspects(glossary: Glossary, text: str, tok: Tokenizer) -> list[str]:
@@ -43,7 +46,10 @@ def label_chunks(chunks: list[Chunk], glossary: Glossary, tok: Tokenizer) -> Non
         leaf = chunk.section.split(" > ")[-1]
         lead = next((u.text for u in chunk.units if u.kind == "lead"), "")
         section_roles = _roles(glossary, leaf, tok)
-        inherited = set(_aspects(glossary, f"{leaf}\n{lead}", tok))
+        # A heading that asks ("귀하가 원격 근무에 적합하다고 생각하십니까?") does not say what
+        # the statements under it are about.
+        heading = "" if leaf.rstrip().endswith("?") else leaf
+        inherited = set(_aspects(glossary, f"{heading}\n{lead}", tok))
         for unit in chunk.units:
             text = f"{unit.label}: {unit.text}" if unit.label else unit.text
             unit.roles = _subject(glossary, unit, tok) or section_roles
