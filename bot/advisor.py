@@ -311,7 +311,9 @@ class Advisor:
             logger.warning("retrieval failed: %s", exc)
             self.knowledge.invalidate()
             return None, reading, history
-        retrieved = retriever.combine(snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms)
+        retrieved = retriever.combine(
+            snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, vector=vector
+        )
         return retrieved, reading, history
 
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+import numpy as np
+
 from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_quantity
 from bot.knowledge import Snapshot
 from bot.messages import say
@@ -23,6 +25,14 @@ _AGING = re.compile(
 _CONTINUES = re.compile(
     r"^(특히|또한|이는|이것은|그러나|하지만|즉|예를 들어|그래서|따라서|이러한|이렇게|그런 다음)"
 )
+#: The page's signposts ("...에 대해 자세히 알아보겠습니다", "...을 확인하세요"): they announce
+#: content, they are not content.
+_SIGNPOST = re.compile(
+    r"(알아보겠습니다|알아봅시다|알아보세요|살펴보겠습니다|살펴봅시다|소개합니다|확인하세요|확인해 보세요)\s*[.!]?\s*$"
+)
+#: A next sentence that spells out the one chosen ("특히 화가 난 발신자..."), not one that turns
+#: to another point ("하지만 ..."): only these are quoted along.
+_ELABORATES = re.compile(r"^(특히|즉|예를 들어|이는|이것은|여기에는)")
 _HAS_FIGURE = re.compile(r"\d")
 _ITEM_CHARS = 220
 _FACT_UNITS = 2
@@ -43,14 +53,27 @@ GENERAL_ROLE = "agent"
 SECOND_LIST_FIT = 0.4
 #: A role's own section describes it first-hand; what other sections say of it is second.
 OWN_SECTION = 0.5
+#: ...and it defines the role in a sentence that opens with the role's name ("트레이너는 ...").
+SUBJECT_FIT = 0.3
 #: An aspect that few statements speak to ("재택", "야간") is found by its label even when the
 #: search missed it; a broad one (skills, duties) is left to the search.
 NARROW_ASPECT = 6
+#: How much a statement's own similarity to the question counts (0..1 relative to the best
+#: statement): enough to pick "375,000 jobs a year" over a role list that shares the word
+#: "jobs", not enough to outvote the aspect asked.
+SENTENCE_FIT = 0.3
+#: A second statement joins a fact answer only if it is this close to the question (relative
+#: to the best statement): a neighbour that merely shares words is padding.
+COMPANION_FIT = 0.6
+#: Statements most similar to the question are candidates even when the search did not
+#: return their chunk.
+SEMANTIC_RECALL = 3
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 #: A question comparing roles, or asking of each one ("차이", "vs", "각각", "both").
 _PER_ROLE = re.compile(
-    r"차이|비교|다른\s?점|다르|각각|둘\s?다|\bvs\.?|versus|compar|differ|\beach\b|\bboth\b", re.I
+    r"차이|비교|다른\s?점|다르|달라|다릅|각각|둘\s?다|\bvs\.?|versus|compar|differ|\beach\b|\bboth\b",
+    re.I,
 )
 
 
@@ -67,6 +90,7 @@ class _Picked:
     unit: Unit
     hit: Hit
     score: float
+    nearness: float = 0.0  # similarity to the question, relative (see `_closeness`)
 
 
 def _first_sentence(text: str, limit: int) -> str:
@@ -166,14 +190,18 @@ class Composer:
         question: str,
         roles: RoleNames,
         aspects: frozenset[str] = frozenset(),
+        close: dict[tuple[str, int], float] | None = None,
     ) -> list[_Picked]:
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         wants_figure = asks_quantity(question)
         picked: list[_Picked] = []
+        close = close or {}
         for hit in hits:
-            for unit in hit.chunk.units:
+            for at, unit in enumerate(hit.chunk.units):
                 # A lead-in or a rhetorical question from the page is not an answer.
                 if unit.kind == "lead" or unit.text.rstrip().endswith("?"):
+                    continue
+                if _SIGNPOST.search(unit.text):
                     continue
                 # A statement is read under its heading ("타자 능력" > "분당 약 60단어...").
                 overlap = self._overlap(
@@ -189,7 +217,9 @@ class Composer:
                     score += ASPECT_FIT if on_aspect else -ASPECT_MISS
                 if roles.asked and roles.is_subject_of(unit.text):
                     score += 0.15  # "트레이너는 ...": a sentence defining the role asked about
-                picked.append(_Picked(unit, hit, score))
+                nearness = close.get((hit.chunk.id, at), 0.0)
+                score += SENTENCE_FIT * nearness
+                picked.append(_Picked(unit, hit, score, nearness))
         picked.sort(key=lambda p: p.score, reverse=True)
         return picked
 
@@ -198,7 +228,28 @@ class Composer:
         return self._overlap(self._tokens(f"{chunk.section} {lead}"), concepts)
 
     # -- composing -----------------------------------------------------------------------
-    def _with_labelled(self, snap: Snapshot, retrieved: Retrieved, asked: list[str]) -> Retrieved:
+    @staticmethod
+    def _closeness(snap: Snapshot, retrieved: Retrieved) -> dict[tuple[str, int], float]:
+        """Each statement's similarity to the question, relative: 1 for the closest, 0 for the
+        median statement and below. Empty without vectors."""
+        built = snap.unit_matrix()
+        if built is None or retrieved.vector is None:
+            return {}
+        matrix, keys = built
+        if matrix.shape[1] != retrieved.vector.shape[0]:
+            return {}
+        sims = matrix @ retrieved.vector
+        floor, top = float(np.median(sims)), float(sims.max())
+        rel = np.clip((sims - floor) / max(top - floor, 1e-6), 0.0, 1.0)
+        return {key: float(r) for key, r in zip(keys, rel, strict=True) if r > 0}
+
+    def _with_labelled(
+        self,
+        snap: Snapshot,
+        retrieved: Retrieved,
+        asked: list[str],
+        close: dict[tuple[str, int], float],
+    ) -> Retrieved:
         """The retrieved hits plus the chunks of statements labelled with a narrow asked aspect
         that the search did not return, ranked just below the best hits."""
         by_aspect = snap.derived.get("aspect_chunks")
@@ -212,13 +263,14 @@ class Composer:
                             ids.append(chunk.id)
             snap.derived["aspect_chunks"] = by_aspect
         have = {h.chunk.id for h in retrieved.hits}
+        nearest = sorted(close, key=lambda k: close[k], reverse=True)[:SEMANTIC_RECALL]
         extra = [
             cid
             for aspect in asked
             if len(by_aspect.get(aspect, ())) <= NARROW_ASPECT
             for cid in by_aspect.get(aspect, ())
             if cid not in have
-        ]
+        ] + [cid for cid, _ in nearest if cid not in have and cid in snap.by_id]
         if not extra or not retrieved.hits:
             return retrieved
         fused = retrieved.hits[min(2, len(retrieved.hits) - 1)].fused
@@ -226,8 +278,9 @@ class Composer:
         return replace(retrieved, hits=[*retrieved.hits[:3], *added, *retrieved.hits[3:]])
 
     def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
+        close = self._closeness(snap, retrieved)
         if not reading.list_type:  # a list is anchored on what the search found
-            retrieved = self._with_labelled(snap, retrieved, reading.topics)
+            retrieved = self._with_labelled(snap, retrieved, reading.topics, close)
         hits = retrieved.hits[:5]
         if not hits:
             return Composition(text="", citations=[])
@@ -273,9 +326,9 @@ class Composer:
         if anchor is not None:
             self._write_structured(snap, reading, retrieved, anchor, writer, roles)
         elif reading.list_type and not roles.asked:
-            self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects)
+            self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects, close)
         else:
-            self._write_fact(retrieved, writer, reading.text, roles, aspects)
+            self._write_fact(retrieved, writer, reading.text, roles, aspects, close)
         return writer.finish()
 
     def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
@@ -404,7 +457,7 @@ class Composer:
         if not done or not roles.asked <= {GENERAL_ROLE}:
             return out
         # The role is the job in general here: judge the lead-in on the rest of the question.
-        concepts = [c for c in retrieved.concepts if not self._is_role_concept(snap, c)]
+        concepts = [c for c in retrieved.concepts if c.named and not self._is_role_concept(snap, c)]
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         fused = {h.chunk.id: h.fused / top for h in retrieved.hits}
         best: tuple[float, Chunk] | None = None
@@ -437,14 +490,36 @@ class Composer:
             snap.derived["role_phrases"] = phrases
         return any(p in phrases for p in concept.phrases)
 
+    def _defines(self, names: RoleNames, chunk: Chunk, unit: Unit, role: str) -> bool:
+        """Does the statement open with the role as its subject, or with the role its shared
+        section describes under another name ("트레이너는 ..." for the coach)?"""
+        # The subject may come after a phrase about it ("팀 리더라고도 불리는 팀 리더는 ...").
+        head = unit.text[:40]
+        subjects = {
+            r for name, r in names.names if re.search(rf"{re.escape(name)}(?:은|는)\s", head)
+        }
+        if role in subjects:
+            return True
+        shared = self._section_roles(names, chunk)
+        return role in shared and bool(subjects & shared)
+
+    @staticmethod
+    def _section_roles(names: RoleNames, chunk: Chunk) -> set[str]:
+        """The roles a chunk's section is named after (its heading and any it absorbed)."""
+        headings = [chunk.section.split(" > ")[-1], *chunk.also_under]
+        return {r for r in (names.within(h) for h in headings) if r}
+
     def _role_units(self, snap: Snapshot) -> dict[str, list[tuple[Chunk, Unit]]]:
         """Every statement whose labelled subject is a role, by role (once per snapshot)."""
         by_role = snap.derived.get("role_units")
         if by_role is None:
             by_role = {}
+            names = RoleNames.build(snap, [])
             for chunk in snap.chunks:
+                # A section kept once for two headings ("트레이너", "코치") describes both.
+                twins = {names.within(h) for h in chunk.also_under} - {None}
                 for unit in chunk.units:
-                    for role in unit.roles:
+                    for role in {*unit.roles, *(r for r in twins if r)}:
                         by_role.setdefault(role, []).append((chunk, unit))
             snap.derived["role_units"] = by_role
         return by_role
@@ -462,6 +537,7 @@ class Composer:
         writer.intro(say("intro_list", reading.language))
         units = self._role_units(snap)
         names = RoleNames.build(snap, [])
+        said: dict[str, str] = {}  # statement -> the role it was quoted for
         for role in reading.roles[:3]:
             term = next((t for t in snap.glossary.terms if t.name == role), None)
             name = term.ko[0] if term is not None and reading.language == "ko" else role
@@ -484,7 +560,8 @@ class Composer:
                 (
                     (ASPECT_FIT if aspects & set(u.aspects) else 0.0)
                     + (self._overlap(self._unit_tokens(u), retrieved.concepts) if aspects else 0.0)
-                    + (OWN_SECTION if names.within(c.section.split(" > ")[-1]) == role else 0.0)
+                    + (OWN_SECTION if role in self._section_roles(names, c) else 0.0)
+                    + (SUBJECT_FIT if self._defines(names, c, u, role) else 0.0)
                     - 0.01 * (c.position + c.units.index(u) / 100),
                     c,
                     u,
@@ -496,6 +573,10 @@ class Composer:
                 writer.line(say("role_not_described", reading.language, role=name))
                 continue
             _, chunk, unit = max(scored, key=lambda s: s[0])
+            if unit.text in said:
+                writer.line(say("same_as", reading.language, other=said[unit.text]))
+                continue
+            said[unit.text] = name
             writer.statement(unit.text, Hit(chunk, 0, 0, 0.0))
 
     def _write_rows(
@@ -527,8 +608,9 @@ class Composer:
         question: str,
         roles: RoleNames,
         aspects: frozenset[str],
+        close: dict[tuple[str, int], float],
     ) -> None:
-        picked = self._candidates(retrieved, hits, question, roles, aspects)
+        picked = self._candidates(retrieved, hits, question, roles, aspects, close)
         if not picked:
             return
         writer.intro(say("intro_list", writer.language))
@@ -546,10 +628,11 @@ class Composer:
         question: str,
         roles: RoleNames,
         aspects: frozenset[str],
+        close: dict[tuple[str, int], float],
     ) -> None:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
-        picked = self._candidates(retrieved, retrieved.hits[:8], question, roles, aspects)
+        picked = self._candidates(retrieved, retrieved.hits[:8], question, roles, aspects, close)
         if not picked:
             return
         first = picked[0]
@@ -574,7 +657,7 @@ class Composer:
         if _CONTINUES.match(first.unit.text) and at > 0:
             # "특히 화가 난 발신자..." means nothing without the sentence it continues.
             writer.statement(units[at - 1].text, first.hit)
-        elif at + 1 < len(units) and _CONTINUES.match(units[at + 1].text):
+        elif at + 1 < len(units) and _ELABORATES.match(units[at + 1].text):
             writer.statement(first.unit.text, first.hit)
             writer.statement(units[at + 1].text, first.hit)
             writer.hint_section(first.hit.chunk.section)
@@ -587,6 +670,8 @@ class Composer:
             if len(chosen) >= _FACT_UNITS or p.score < picked[0].score * 0.8:
                 break
             if figure_only and not _HAS_FIGURE.search(p.unit.text):
+                continue
+            if close and p.nearness < COMPANION_FIT:
                 continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.glossary import Glossary
-from core.index import Chunk, IndexMissing, IndexStore, Pointer, StoreUnavailable
+from core.index import Chunk, IndexMissing, IndexStore, Pointer, StoreUnavailable, unpack_vectors
 from core.roles import Catalogue
 from core.settings import Settings
 
@@ -108,6 +108,26 @@ class Snapshot:
     @property
     def generation(self) -> int:
         return self.pointer.generation
+
+    def unit_matrix(self) -> tuple[np.ndarray, list[tuple[str, int]]] | None:
+        """Every unit's vector as one matrix, with (chunk id, unit index) per row; None when the
+        index was built without unit vectors. Built once per snapshot on first use."""
+        built = self.derived.get("unit_matrix")
+        if built is None:
+            rows: list[np.ndarray] = []
+            keys: list[tuple[str, int]] = []
+            for chunk in self.chunks:
+                vectors = unpack_vectors(chunk.unit_vectors, len(chunk.units))
+                if vectors is None:
+                    if chunk.units:
+                        self.derived["unit_matrix"] = built = ()
+                        return None
+                    continue
+                rows.append(vectors)
+                keys.extend((chunk.id, i) for i in range(len(chunk.units)))
+            built = (np.vstack(rows), keys) if rows else ()
+            self.derived["unit_matrix"] = built
+        return built or None
 
     def siblings(self, chunk: Chunk) -> list[Chunk]:
         """Chunks of the same section of the same document, in order."""

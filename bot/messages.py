@@ -29,6 +29,10 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": "문서에는 {role}에 대한 설명이 없어요.",
         "en": "The documents don't describe the {role} role.",
     },
+    "same_as": {
+        "ko": "문서는 {other}와 같은 설명을 해요.",
+        "en": "The documents describe it in the same words as the {other}.",
+    },
     "intro_general": {
         "ko": "문서의 일반적인 내용으로는:",
         "en": "What the documents say in general:",

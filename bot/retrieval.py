@@ -70,6 +70,9 @@ class Retrieved:
     embed_ms: float
     dense_ms: float
     lexical_ms: float
+    #: The question's embedding, for judging single statements against it (None in tests
+    #: that build a `Retrieved` by hand).
+    vector: np.ndarray | None = None
 
 
 class HybridRetriever:
@@ -169,6 +172,7 @@ class HybridRetriever:
         embed_ms: float,
         dense_ms: float,
         k: int = 8,
+        vector: np.ndarray | None = None,
     ) -> Retrieved:
         fused = self._fuse(dense, lexical.scores)
         order = sorted(fused, key=lambda i: fused[i], reverse=True)[:k]
@@ -190,6 +194,7 @@ class HybridRetriever:
             embed_ms=embed_ms,
             dense_ms=dense_ms,
             lexical_ms=lexical.ms,
+            vector=vector,
         )
 
     def search(self, snap: Snapshot, reading: Reading, k: int = 8) -> Retrieved:
@@ -197,7 +202,9 @@ class HybridRetriever:
         vector, embed_ms = self.embed(self.dense_text(reading))
         dense, dense_ms = self.dense(snap, vector)
         lexical = self.lexical(snap, reading)
-        return self.combine(snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, k=k)
+        return self.combine(
+            snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, k=k, vector=vector
+        )
 
     def _fuse(self, dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
         if self.fusion == "rrf":

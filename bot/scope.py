@@ -103,7 +103,10 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
         for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
             for n, m in enumerate(_LATIN_WORD.finditer(sentence)):
                 word = m.group(0).strip("'-")
-                if word and word.lower() not in known and _name_like(word, n == 0):
+                low = word.lower()
+                # "CSRs", "KPIs": a plural of a known word is known.
+                plural_of_known = low.endswith("s") and low[:-1] in known
+                if word and low not in known and not plural_of_known and _name_like(word, n == 0):
                     add(word)
         for year in re.findall(r"\b(?:19|20)\d\d\b", text):
             if year not in known:
@@ -148,11 +151,18 @@ def coverage(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[tuple[str, str]]
 def uncovered_aspect(
     role: str, topics: list[str], snap: Snapshot, tokenizer: Tokenizer
 ) -> str | None:
-    """The checked aspect the question asks of `role` that no statement speaks to, if any."""
-    if not role:
+    """The checked aspect the question asks of `role` that no statement speaks to, if any.
+
+    Only roles of the catalogue are checked: a role it does not list (a CSR, an outbound
+    agent) is a kind of agent, and what the documents say of agents applies to it. The
+    catalogue's own pay notes count as coverage."""
+    entry = snap.roles.get(role) if role else None
+    if entry is None:
         return None
     covered = coverage(snap, tokenizer)
     for aspect, labels in CHECKED_ASPECTS.items():
-        if aspect in topics and not any((role, label) in covered for label in labels):
+        if aspect not in topics or (aspect == "pay" and entry.pay):
+            continue
+        if not any((role, label) in covered for label in labels):
             return aspect
     return None

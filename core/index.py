@@ -13,12 +13,14 @@ Layout in Chroma (embedded on disk, or a Chroma server):
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from core.settings import Settings
@@ -26,7 +28,7 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 #: Bump when the chunker changes in a way that should re-chunk unchanged files.
-CHUNKER_VERSION = 11
+CHUNKER_VERSION = 12
 #: Records per `get` when reading a whole generation.
 READ_PAGE = 5_000
 
@@ -83,6 +85,17 @@ class Chunk(BaseModel):
     #: The sentence before a list's lead-in: found by search, not shown ("다음 사이를..." needs it).
     context: str = ""
     generation: int = 0
+    #: One embedding per unit, in order (`pack_vectors`): answers judge each statement against
+    #: the question itself, not only its chunk. Empty in an index built before they existed.
+    unit_vectors: str = ""
+
+    def unit_texts(self) -> list[str]:
+        """What is embedded for each unit: the statement under its heading and column."""
+        leaf = self.section.split(" > ")[-1]
+        return [
+            f"{leaf}: {u.label}: {u.text}" if u.label else f"{leaf}: {u.text}" if leaf else u.text
+            for u in self.units
+        ]
 
     @property
     def embed_text(self) -> str:
@@ -106,6 +119,7 @@ class Chunk(BaseModel):
             "also_under": json.dumps(self.also_under, ensure_ascii=False),
             "context": self.context,
             "generation": self.generation,
+            "unit_vectors": self.unit_vectors,
         }
 
     @classmethod
@@ -127,7 +141,23 @@ class Chunk(BaseModel):
             also_under=json.loads(str(meta.get("also_under") or "[]")),
             context=str(meta.get("context") or ""),
             generation=int(meta.get("generation", 0)),
+            unit_vectors=str(meta.get("unit_vectors") or ""),
         )
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Unit vectors as base64 float16 (half the size; cosine ranks do not change)."""
+    return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
+
+
+def unpack_vectors(packed: str, rows: int) -> np.ndarray | None:
+    """The (rows, dim) float32 array `pack_vectors` wrote, or None if it does not fit."""
+    if not packed or rows <= 0:
+        return None
+    flat = np.frombuffer(base64.b64decode(packed), dtype=np.float16)
+    if flat.size % rows:
+        return None
+    return flat.reshape(rows, -1).astype(np.float32)
 
 
 def embed_text(section: str, also_under: list[str], text: str, context: str = "") -> str:

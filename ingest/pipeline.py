@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from core.embeddings import make_embeddings
 from core.glossary import Glossary, GlossaryError, load_glossary
-from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer, PointerMoved
+from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer, PointerMoved, pack_vectors
 from core.korean import make_tokenizer
 from core.published import PublishedData
 from core.roles import RolesError, load_roles
@@ -320,12 +320,16 @@ def _publish(
     """Write a complete new generation, then switch the pointer to it; undo on any failure."""
     # Embeddings of chunks whose text did not change are carried over, not recomputed.
     reusable: dict[str, list[float]] = {}
+    reusable_units: dict[str, str] = {}
     if pointer is not None and not rebuild:
         wanted = {c.hash for c in chunks}
         got = store.records(pointer.collection, ["embeddings", "metadatas"])
         for emb, meta in zip(got["embeddings"], got["metadatas"], strict=True):
             if meta and meta["hash"] in wanted:
                 reusable[str(meta["hash"])] = list(map(float, emb))
+                reusable_units[str(meta["hash"])] = str(meta.get("unit_vectors") or "")
+    for chunk in chunks:
+        chunk.unit_vectors = reusable_units.get(chunk.hash, "")
 
     # The same passage can occur twice only across documents; ids are per document and text.
     unique: dict[str, Chunk] = {}
@@ -357,6 +361,18 @@ def _publish(
             ):
                 vectors[chunk.id] = [float(x) for x in vec]
         progress("embed", len(todo), len(todo))
+        # Each statement's own vector, for judging it against the question at answer time.
+        need = [c for c in chunks if c.units and not c.unit_vectors]
+        for start in range(0, len(need), EMBED_BATCH):
+            progress("embed units", start, len(need))
+            batch = need[start : start + EMBED_BATCH]
+            texts = [t for c in batch for t in c.unit_texts()]
+            matrix = embedder.passages(texts)
+            at = 0
+            for chunk in batch:
+                chunk.unit_vectors = pack_vectors(matrix[at : at + len(chunk.units)])
+                at += len(chunk.units)
+        progress("embed units", len(need), len(need))
         for start in range(0, len(chunks), WRITE_BATCH):
             progress("write", start, len(chunks))
             batch = chunks[start : start + WRITE_BATCH]
