@@ -33,7 +33,13 @@ from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
 from bot.paths import answer_path_question, read_path_question
 from bot.retrieval import HybridRetriever, Retrieved
-from bot.scope import ASPECT_NAMES, uncovered_aspect, uncovered_phrases, unknown_names
+from bot.scope import (
+    ASPECT_NAMES,
+    GENERAL_WITHOUT_ROLE,
+    uncovered_aspect,
+    uncovered_phrases,
+    unknown_names,
+)
 from bot.state import StateStore, StateUnavailable, Turn, Vote
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
@@ -256,7 +262,9 @@ class Advisor:
             answer = await self._not_covered(snap, reading, retrieved, notice, timing, opening)
         elif gap is not None:
             opening, general = gap
-            answer = await self._not_covered(snap, general, retrieved, notice, timing, opening)
+            answer = await self._not_covered(
+                snap, general, retrieved, notice, timing, opening, of_role=True
+            )
         elif not self.in_scope(reading, retrieved, snap):
             answer = self._decline(reading, notice, timing)
         else:
@@ -265,6 +273,17 @@ class Advisor:
             timing.compose_ms = (time.perf_counter() - t0) * 1000
             if not composition.text:
                 answer = self._decline(reading, notice, timing)
+            elif composition.missing:
+                opening = say("no_figure", lang)
+                answer = Answer(
+                    text="\n\n".join(p for p in (notice, opening, composition.text) if p),
+                    citations=composition.citations,
+                    abstained=True,
+                    language=lang,
+                    kind="out_of_scope",
+                    notice=notice,
+                    timing=timing,
+                )
             else:
                 answer = Answer(
                     text=(notice + "\n\n" if notice else "") + composition.text,
@@ -435,10 +454,14 @@ class Advisor:
         if aspect is None:
             return None
         lang = reading.language
-        term = next((t for t in snap.glossary.terms if t.name == role), None)
-        shown = term.ko[0] if term is not None and lang == "ko" else role
+        entry = snap.roles.get(role)  # the catalogue names every role it checks
+        shown = (entry.ko if lang == "ko" else entry.en) if entry is not None else role
         opening = say("not_covered_aspect", lang, role=shown, aspect=ASPECT_NAMES[aspect][lang])
-        general = replace(reading, roles=[], focus="", carried_focus=False, specifics=[shown])
+        general = replace(reading, specifics=[shown])
+        if aspect in GENERAL_WITHOUT_ROLE:
+            general = replace(general, roles=[], focus="", carried_focus=False)
+        else:  # what is said of the role itself, not statements of others on the aspect
+            general = replace(general, topics=[t for t in reading.topics if t != aspect])
         return opening, general
 
     async def _not_covered(
@@ -449,13 +472,17 @@ class Advisor:
         notice: str,
         timing: Timing,
         opening: str,
+        *,
+        of_role: bool = False,
     ) -> Answer:
         """The question hinges on something no document mentions: say so first. When it also
         asks about a topic the documents do cover (pay, shifts), offer what they say about it
         in general, labelled as general; never present it as the answer."""
         lang = reading.language
         general = None
-        if reading.topics and not reading.injection and self.in_scope(reading, retrieved, snap):
+        # A covered topic (pay, shifts) or, when the gap is one aspect of a role, the role.
+        about = bool(reading.topics) or (of_role and bool(reading.roles))
+        if about and not reading.injection and self.in_scope(reading, retrieved, snap):
             t0 = time.perf_counter()
             general = await asyncio.to_thread(self.composer.compose, snap, reading, retrieved)
             timing.compose_ms = (time.perf_counter() - t0) * 1000

@@ -68,6 +68,18 @@ COMPANION_FIT = 0.6
 #: Statements most similar to the question are candidates even when the search did not
 #: return their chunk.
 SEMANTIC_RECALL = 3
+#: A question in parts gets up to this many statements, one per part...
+_PART_UNITS = 3
+#: ...each within this share of the best statement's score (a part the documents barely
+#: touch is not answered with a stray sentence).
+PART_FLOOR = 0.5
+#: The question asks for a number: how many, how much, what percent, how long.
+_FIGURE_ASKED = re.compile(
+    r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
+    r"|얼마(예요|에요|야|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
+    r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b",
+    re.I,
+)
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 #: A question comparing roles, or asking of each one ("차이", "vs", "각각", "both").
@@ -83,6 +95,9 @@ class Composition:
     citations: list[Citation]
     sections: list[str] = field(default_factory=list)
     focus_section: str = ""
+    #: What the question asked that the quoted statements do not give ("figure"): the reply
+    #: says so first and the statements are labelled as general.
+    missing: str = ""
 
 
 @dataclass
@@ -328,7 +343,7 @@ class Composer:
         elif reading.list_type and not roles.asked:
             self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects, close)
         else:
-            self._write_fact(retrieved, writer, reading.text, roles, aspects, close)
+            self._write_fact(retrieved, writer, reading.text, roles, aspects, close, reading.topics)
         return writer.finish()
 
     def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
@@ -629,6 +644,7 @@ class Composer:
         roles: RoleNames,
         aspects: frozenset[str],
         close: dict[tuple[str, int], float],
+        parts: list[str],
     ) -> None:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
@@ -675,6 +691,28 @@ class Composer:
                 continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)
+        # A question in parts ("무슨 일을 하고 누구한테 보고해?"): each part it names gets
+        # its best statement, unless one already chosen speaks to it.
+        for aspect in parts:
+            if len(chosen) >= _PART_UNITS or any(aspect in c.unit.aspects for c in chosen):
+                continue
+            best = next(
+                (
+                    p
+                    for p in picked
+                    if aspect in p.unit.aspects and p.score >= picked[0].score * PART_FLOOR
+                ),
+                None,
+            )
+            if best is not None and all(best.unit.text != c.unit.text for c in chosen):
+                chosen.append(best)
+        if _FIGURE_ASKED.search(question) and not any(
+            _HAS_FIGURE.search(c.unit.text) for c in chosen
+        ):
+            # Asked for a number the documents do not give: say so, then what they do say,
+            # labelled as general.
+            writer.missing = "figure"
+            writer.lines[0] = say("intro_general", writer.language)
         # Keep document order within a chunk so two sentences read naturally.
         chosen.sort(
             key=lambda p: (
@@ -704,6 +742,7 @@ class _Writer:
         self._seen: set[str] = set()
         self._hint = ""
         self.truncated = False
+        self.missing = ""
 
     def _size(self) -> int:
         return sum(len(line) + 1 for line in self.lines)
@@ -787,4 +826,5 @@ class _Writer:
             citations=self.citations,
             sections=[c.section for c in self.citations],
             focus_section=self._hint,
+            missing=self.missing,
         )

@@ -23,7 +23,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "not_covered_aspect": {
         "ko": "문서에는 {role}의 {aspect} 정보가 따로 없어요.",
-        "en": "The documents don't give the {aspect} of a {role}.",
+        "en": "The documents don't give the {aspect} of the {role}.",
     },
     "role_not_described": {
         "ko": "문서에는 {role}에 대한 설명이 없어요.",
@@ -32,6 +32,10 @@ TEXT: dict[str, dict[str, str]] = {
     "same_as": {
         "ko": "문서는 {other}와 같은 설명을 해요.",
         "en": "The documents describe it in the same words as the {other}.",
+    },
+    "no_figure": {
+        "ko": "문서에는 그 수치가 나와 있지 않아요.",
+        "en": "The documents don't give that figure.",
     },
     "intro_general": {
         "ko": "문서의 일반적인 내용으로는:",

@@ -72,6 +72,8 @@ def _known_words(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[str]:
             for phrase in (term.name, *term.say, *term.ko):
                 words.update(w.lower() for w in _LATIN_WORD.findall(phrase))
                 words.update(tokenizer.tokens(phrase))
+                # Kiwi may split a phrase alone ("인바운드") that it keeps whole in a question.
+                words.update(phrase.lower().split())
         known = frozenset(words)
         snap.derived["known_words"] = known
     return known
@@ -87,6 +89,32 @@ def _name_like(word: str, at_start: bool) -> bool:
     if any(c.isdigit() for c in word):
         return True
     return word[0].isupper() and not at_start
+
+
+#: Nouns that a company's or a place's name is put in front of ("토스 상담원", "쿠팡이츠 고객센터",
+#: "은행 콜센터"): an unknown noun right before one of them names where, not what.
+_ORG_HEADS = frozenset(
+    {
+        "콜센터",
+        "고객센터",
+        "컨택센터",
+        "센터",
+        "상담원",
+        "상담사",
+        "직원",
+        "회사",
+        "본사",
+        "지점",
+        "cs",
+    }
+)
+_JOSA = re.compile(r"(에서|에게|으로|로|의|은|는|이|가|을|를|에|도|만)$")
+
+
+def _eojeol(text: str, form: str) -> str:
+    """The space-separated word of the question holding `form`, without its particle."""
+    word = next((w for w in text.split() if form in w), form)
+    return _JOSA.sub("", word.strip("?!.,")) or form
 
 
 def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Tokenizer) -> list[str]:
@@ -112,9 +140,19 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
             if year not in known:
                 add(year)
         return found
-    for form, tag in tokenizer.morphemes(text):
+    morphemes = tokenizer.morphemes(text)
+    for at, (form, tag) in enumerate(morphemes):
+        following = [f.lower() for f, t in morphemes[at + 1 : at + 3] if t != "JKG"][:1]
         if tag == "NNP" and len(form) > 1 and form not in known:
             add(form)
+        elif (
+            tag == "NNG"
+            and len(form) > 1
+            and form not in known
+            and following
+            and following[0] in _ORG_HEADS
+        ):
+            add(_eojeol(text, form))
         elif tag == "SL":
             for word in _LATIN_WORD.findall(form):
                 if word.lower() not in known:
@@ -126,8 +164,18 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
 
 #: Aspects whose absence for a role is said plainly rather than filled with the nearest
 #: passage: a role's pay is what a job seeker acts on. Each maps to the labels that cover it.
-CHECKED_ASPECTS: dict[str, frozenset[str]] = {"pay": frozenset({"pay", "highest paid"})}
-ASPECT_NAMES: dict[str, dict[str, str]] = {"pay": {"ko": "급여", "en": "pay"}}
+CHECKED_ASPECTS: dict[str, frozenset[str]] = {
+    "pay": frozenset({"pay", "highest paid"}),
+    "reporting line": frozenset({"reporting line"}),
+}
+ASPECT_NAMES: dict[str, dict[str, str]] = {
+    "pay": {"ko": "급여", "en": "pay"},
+    "reporting line": {"ko": "보고 라인", "en": "reporting line"},
+}
+#: Aspects whose general statement is about the job as a whole (pay): the role is dropped
+#: when offering it. For the others (who a role reports to) what the documents say of the
+#: role itself is the closest statement, and the missing aspect is dropped instead.
+GENERAL_WITHOUT_ROLE = frozenset({"pay"})
 
 
 def coverage(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[tuple[str, str]]:

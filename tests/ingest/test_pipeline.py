@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.embeddings import make_embeddings
-from core.index import EmbedderMismatch, IndexStore
+from core.index import Chunk, EmbedderMismatch, IndexStore
 from core.settings import Settings
 from ingest import IngestBusy, IngestError, is_stale, run_ingest
 from ingest.pipeline import ingest_lock
@@ -51,12 +51,17 @@ def corpus(tmp_path: Path, settings_for: Callable[..., Settings]) -> Settings:
     return settings_for(tmp_path / "data", knowledge_dir=knowledge)
 
 
-def _active_sources(settings: Settings) -> dict[str, int]:
+def _chunks(settings: Settings) -> list[Chunk]:
+    """The chunks of the generation being served."""
     store = IndexStore(settings)
     pointer = store.pointer()
     assert pointer is not None
+    return list(store.read_chunks(pointer.collection))
+
+
+def _active_sources(settings: Settings) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for chunk in store.read_chunks(pointer.collection):
+    for chunk in _chunks(settings):
         counts[chunk.source] = counts.get(chunk.source, 0) + 1
     return counts
 
@@ -111,7 +116,11 @@ def test_editing_one_document_re_embeds_only_its_changed_chunks(corpus: Settings
     assert report.published
     assert report.generation == 2
     assert (report.updated, report.unchanged) == (1, 1)
-    assert embedder.texts == ["야간 근무\n야간과 주말 근무에는 추가 수당이 지급됩니다."]
+    # The changed chunk, then each of its statements (judged one by one at answer time).
+    assert embedder.texts == [
+        "야간 근무\n야간과 주말 근무에는 추가 수당이 지급됩니다.",
+        "야간 근무: 야간과 주말 근무에는 추가 수당이 지급됩니다.",
+    ]
     assert report.embedded == 1
     assert report.reused == report.chunks - 1
 
@@ -220,5 +229,7 @@ def test_rebuild_re_embeds_everything(corpus: Settings) -> None:
     embedder = CountingEmbedder()
     report = run_ingest(corpus, rebuild=True, embedder=embedder)
     assert report.published
-    assert report.embedded == report.chunks == len(embedder.texts)
+    units = sum(len(c.units) for c in _chunks(corpus))
+    assert report.embedded == report.chunks
+    assert len(embedder.texts) == report.chunks + units
     shutil.rmtree(corpus.data_dir)
