@@ -394,7 +394,11 @@ class Advisor:
         for one figure ("얼마나", "how much"); a Korean plural ("직책들") always asks for several."""
         if self._plural(text):
             return True
-        listy = is_list_question(text, lang) or any(t in LIST_TOPICS for t in topics)
+        # "jobs" names the roles only when nothing more specific is asked ("job outlook").
+        weak = "roles" in topics and any(t not in LIST_TOPICS for t in topics)
+        listy = is_list_question(text, lang) or any(
+            t in LIST_TOPICS and not (weak and t == "roles") for t in topics
+        )
         return listy and not asks_quantity(text)
 
     def _plural(self, text: str) -> bool:
