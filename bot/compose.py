@@ -33,6 +33,8 @@ _SIGNPOST = re.compile(
 #: A next sentence that spells out the one chosen ("특히 화가 난 발신자..."), not one that turns
 #: to another point ("하지만 ..."): only these are quoted along.
 _ELABORATES = re.compile(r"^(특히|즉|예를 들어|이는|이것은|여기에는)")
+#: At most this many such sentences follow the statement.
+_ELABORATION = 2
 _HAS_FIGURE = re.compile(r"\d")
 _ITEM_CHARS = 220
 _FACT_UNITS = 2
@@ -65,6 +67,9 @@ SENTENCE_FIT = 0.3
 #: A second statement joins a fact answer only if it is this close to the question (relative
 #: to the best statement): a neighbour that merely shares words is padding.
 COMPANION_FIT = 0.6
+#: A statement this close to a figure question (relative) may give the figure even when it
+#: shares few words with it ("How much of the job is note-taking?" -> "작업의 25%").
+FIGURE_NEAR = 0.6
 #: Statements most similar to the question are candidates even when the search did not
 #: return their chunk.
 SEMANTIC_RECALL = 3
@@ -77,9 +82,12 @@ PART_FLOOR = 0.5
 _FIGURE_ASKED = re.compile(
     r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
     r"|얼마(예요|에요|야|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
-    r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b",
+    r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
+    r"|%|\b(rate|in seconds|in minutes)\b|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number)",
     re.I,
 )
+#: How much a list's lead-in labelled with the asked aspects counts when choosing the list.
+ANCHOR_ASPECT = 0.5
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 #: A question comparing roles, or asking of each one ("차이", "vs", "각각", "both").
@@ -225,14 +233,15 @@ class Composer:
                 score = 0.6 * overlap + 0.4 * hit.fused / top
                 # "몇 명", "how much": the on-topic statement holding a figure is the answer.
                 on_aspect = bool(aspects & set(unit.aspects))
-                if wants_figure and (overlap >= 0.3 or on_aspect) and _HAS_FIGURE.search(unit.text):
+                nearness = close.get((hit.chunk.id, at), 0.0)
+                near = overlap >= 0.3 or on_aspect or nearness >= FIGURE_NEAR
+                if wants_figure and near and _HAS_FIGURE.search(unit.text):
                     score += 0.25
                 score += self._role_fit(unit, hit.chunk, roles)
                 if aspects:
                     score += ASPECT_FIT if on_aspect else -ASPECT_MISS
                 if roles.asked and roles.is_subject_of(unit.text):
                     score += 0.15  # "트레이너는 ...": a sentence defining the role asked about
-                nearness = close.get((hit.chunk.id, at), 0.0)
                 score += SENTENCE_FIT * nearness
                 picked.append(_Picked(unit, hit, score, nearness))
         picked.sort(key=lambda p: p.score, reverse=True)
@@ -293,12 +302,22 @@ class Composer:
         return replace(retrieved, hits=[*retrieved.hits[:3], *added, *retrieved.hits[3:]])
 
     def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
+        writer = self._compose(snap, reading, retrieved)
+        if writer.lines and _FIGURE_ASKED.search(reading.text) and not writer.quoted_figure:
+            # Asked for a number the documents do not give: say so, then what they do say,
+            # labelled as general.
+            writer.missing = "figure"
+            writer.lines[0] = say("intro_general", writer.language)
+        return writer.finish()
+
+    def _compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> _Writer:
         close = self._closeness(snap, retrieved)
         if not reading.list_type:  # a list is anchored on what the search found
             retrieved = self._with_labelled(snap, retrieved, reading.topics, close)
+        writer = _Writer(reading.language, self.max_chars, general=bool(reading.specifics))
         hits = retrieved.hits[:5]
         if not hits:
-            return Composition(text="", citations=[])
+            return writer
         # A role steers the answer only when the question is about the role itself (its duties,
         # skills, pay...), not when it asks about a topic and merely mentions who is involved.
         # "Is the CCO the best paid?" is about the CCO; "which roles pay more?" after a question
@@ -311,11 +330,10 @@ class Composer:
         )
         roles = RoleNames.build(snap, asked)
         aspects = frozenset(reading.topics)
-        writer = _Writer(reading.language, self.max_chars, general=bool(reading.specifics))
         if len(reading.roles) >= 2 and _PER_ROLE.search(reading.text):
             self._write_per_role(snap, reading, retrieved, writer, aspects)
-            return writer.finish()
-        anchor = self._anchor(snap, retrieved, roles) if reading.list_type else None
+            return writer
+        anchor = self._anchor(snap, retrieved, roles, aspects) if reading.list_type else None
         if (
             anchor is not None
             and anchor.chunk.kind == "row"
@@ -344,7 +362,7 @@ class Composer:
             self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects, close)
         else:
             self._write_fact(retrieved, writer, reading.text, roles, aspects, close, reading.topics)
-        return writer.finish()
+        return writer
 
     def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
         """Does the question ask about one row of a table rather than the table?"""
@@ -355,7 +373,13 @@ class Composer:
         others = scores[:-1]
         return scores[-1] > 0 and scores[-1] >= 2 * (sum(others) / len(others))
 
-    def _anchor(self, snap: Snapshot, retrieved: Retrieved, roles: RoleNames) -> Hit | None:
+    def _anchor(
+        self,
+        snap: Snapshot,
+        retrieved: Retrieved,
+        roles: RoleNames,
+        asked: frozenset[str] = frozenset(),
+    ) -> Hit | None:
         """The list or table that best answers a list question, if one is near the top."""
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         best: tuple[float, Hit] | None = None
@@ -369,6 +393,11 @@ class Composer:
             if rel < 0.45 or (content < 0.3 and rel < 0.9):
                 continue
             score = rel + 0.6 * self._structure_bonus(chunk, retrieved.concepts) + content
+            lead = self._lead(chunk)
+            if asked and lead is not None:
+                # The list whose lead-in speaks to what is asked ("방법" lists for "how to
+                # promote accountability"), not one that only shares words.
+                score += ANCHOR_ASPECT * len(asked & set(lead.aspects)) / len(asked)
             if roles.asked:
                 owner = roles.within(chunk.section.split(" > ")[-1])
                 if owner is None or owner not in roles.asked:
@@ -555,7 +584,11 @@ class Composer:
         said: dict[str, str] = {}  # statement -> the role it was quoted for
         for role in reading.roles[:3]:
             term = next((t for t in snap.glossary.terms if t.name == role), None)
-            name = term.ko[0] if term is not None and reading.language == "ko" else role
+            entry = snap.roles.get(role)
+            if reading.language == "ko":
+                name = term.ko[0] if term is not None else role
+            else:
+                name = entry.en if entry is not None else role.capitalize()
             mine = units.get(role, [])
             listed = next(
                 (
@@ -582,17 +615,26 @@ class Composer:
                     u,
                 )
                 for c, u in mine
-                if u.kind in {"sentence", "item"} and not u.text.rstrip().endswith("?")
+                if u.kind in {"sentence", "item", "cell", "row"}
+                and not u.text.rstrip().endswith("?")
+                and not (u.kind == "cell" and names.within(u.text) and len(u.text) < 25)
             ]
             if not scored:
                 writer.line(say("role_not_described", reading.language, role=name))
                 continue
-            _, chunk, unit = max(scored, key=lambda s: s[0])
+            scored.sort(key=lambda s: s[0], reverse=True)
+            _, chunk, unit = scored[0]
             if unit.text in said:
                 writer.line(say("same_as", reading.language, other=said[unit.text]))
                 continue
             said[unit.text] = name
             writer.statement(unit.text, Hit(chunk, 0, 0, 0.0))
+            # Without an aspect, the definition's next sentence in the role's own section
+            # completes it ("각 콜센터에는 리더가 있습니다. 이 직책에 있는 사람은 ...").
+            nxt = next((x for x in scored[1:2] if x[1].id == chunk.id and not aspects), None)
+            if nxt is not None and nxt[2].text not in said:
+                said[nxt[2].text] = name
+                writer.statement(nxt[2].text, Hit(nxt[1], 0, 0, 0.0))
 
     def _write_rows(
         self, snap: Snapshot, retrieved: Retrieved, anchor: Hit, writer: _Writer
@@ -674,8 +716,12 @@ class Composer:
             # "특히 화가 난 발신자..." means nothing without the sentence it continues.
             writer.statement(units[at - 1].text, first.hit)
         elif at + 1 < len(units) and _ELABORATES.match(units[at + 1].text):
+            # The statement and the sentences that spell it out ("즉, ...", "이것은 ... 25%").
             writer.statement(first.unit.text, first.hit)
-            writer.statement(units[at + 1].text, first.hit)
+            for unit in units[at + 1 : at + 1 + _ELABORATION]:
+                if not _ELABORATES.match(unit.text):
+                    break
+                writer.statement(unit.text, first.hit)
             writer.hint_section(first.hit.chunk.section)
             return
         chosen = [picked[0]]
@@ -706,13 +752,7 @@ class Composer:
             )
             if best is not None and all(best.unit.text != c.unit.text for c in chosen):
                 chosen.append(best)
-        if _FIGURE_ASKED.search(question) and not any(
-            _HAS_FIGURE.search(c.unit.text) for c in chosen
-        ):
-            # Asked for a number the documents do not give: say so, then what they do say,
-            # labelled as general.
-            writer.missing = "figure"
-            writer.lines[0] = say("intro_general", writer.language)
+
         # Keep document order within a chunk so two sentences read naturally.
         chosen.sort(
             key=lambda p: (
@@ -743,6 +783,7 @@ class _Writer:
         self._hint = ""
         self.truncated = False
         self.missing = ""
+        self.quoted_figure = False  # some quoted statement holds a number
 
     def _size(self) -> int:
         return sum(len(line) + 1 for line in self.lines)
@@ -807,6 +848,7 @@ class _Writer:
         if not self._fits(f"{prefix}{body} [9]{dated}"):
             return
         self._seen.add(key)
+        self.quoted_figure = self.quoted_figure or bool(_HAS_FIGURE.search(body))
         self.lines.append(f"{prefix}{body} [{self._marker(hit, body)}]{dated}")
 
     def hint_section(self, section: str) -> None:

@@ -50,7 +50,13 @@ def label_chunks(chunks: list[Chunk], glossary: Glossary, tok: Tokenizer) -> Non
         # the statements under it are about.
         heading = "" if leaf.rstrip().endswith("?") else leaf
         inherited = set(_aspects(glossary, f"{heading}\n{lead}", tok))
+        # A table row is about the role its first cell names ("고객 서비스 담당자 | 걸려오는 ...").
+        row_roles = (
+            _roles(glossary, chunk.units[0].text, tok)
+            if chunk.kind == "row" and chunk.units
+            else []
+        )
         for unit in chunk.units:
             text = f"{unit.label}: {unit.text}" if unit.label else unit.text
-            unit.roles = _subject(glossary, unit, tok) or section_roles
+            unit.roles = _subject(glossary, unit, tok) or row_roles or section_roles
             unit.aspects = sorted(inherited | set(_aspects(glossary, text, tok)))
