@@ -75,6 +75,10 @@ def _specific(roles: Iterable[Term]) -> list[Term]:
 DENSE_FLOOR = {"ko": 0.81, "en": 0.78}
 #: Share of a Korean question's nouns the documents must know when no glossary concept matched.
 KNOWN_SHARE = 0.5
+#: A follow-up with at most this many nouns of its own, this short, continues the previous
+#: question's topic.
+BARE_NOUNS = 1
+BARE_CHARS = 25
 
 
 class LLMAnswerer(Protocol):
@@ -352,6 +356,13 @@ class Advisor:
         about_a_role = bool(topics) and all(t.name in ROLE_ATTRIBUTES for t in topics)
         if not roles and last_focus and (back or about_a_role):
             focus, carried = last_focus, True
+        # "어떻게 관리해?" right after a question about stress is about stress.
+        carried_topics: list[Term] = []
+        follows = bool(history) and not roles and not topics and not carried
+        if follows and history[-1].topic and (back or self._bare(stripped)):
+            by_name = {t.name: t for t in snap.glossary.terms}
+            carried_topics = [by_name[n] for n in history[-1].topic.split(",") if n in by_name]
+            topics, terms = carried_topics, terms + carried_topics
         expansions: list[str] = []
         terms = [t for t in terms if t.kind != "role" or t in roles]
         concepts = [list(term.ko) for term in terms]
@@ -365,6 +376,8 @@ class Advisor:
         for word in specifics:
             query = query.replace(word, " ")
         query = " ".join(query.split()) or stripped
+        if carried_topics:
+            query = f"{query} {' '.join(t.ko[0] for t in carried_topics)}"
         if carried:
             role = next((t for t in snap.glossary.terms if t.name == focus), None)
             if role is not None:
@@ -388,6 +401,11 @@ class Advisor:
             carried_focus=carried,
             specifics=specifics,
         )
+
+    def _bare(self, text: str) -> bool:
+        """A follow-up that names nothing of its own ("어떻게 관리해?", "why is that?")."""
+        nouns = {n for n in self.tokenizer.nouns(text) if n not in GENERIC_WORDS and len(n) > 1}
+        return len(nouns) <= BARE_NOUNS and len(text) <= BARE_CHARS
 
     def _wants_list(self, text: str, lang: Language, topics: list[str]) -> bool:
         """Is the answer a list? Cue words or list-natured topics, unless the question asks

@@ -214,11 +214,13 @@ class Composer:
         roles: RoleNames,
         aspects: frozenset[str] = frozenset(),
         close: dict[tuple[str, int], float] | None = None,
+        general: bool = False,
     ) -> list[_Picked]:
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         wants_figure = asks_quantity(question)
         picked: list[_Picked] = []
         close = close or {}
+        strict = general and bool(aspects)
         for hit in hits:
             for at, unit in enumerate(hit.chunk.units):
                 # A lead-in or a rhetorical question from the page is not an answer.
@@ -226,6 +228,8 @@ class Composer:
                     continue
                 if _SIGNPOST.search(unit.text):
                     continue
+                if strict and not aspects & set(unit.aspects):
+                    continue  # offered as general: only what speaks to the aspect asked
                 # A statement is read under its heading ("타자 능력" > "분당 약 60단어...").
                 overlap = self._overlap(
                     self._unit_tokens(unit) | self._tokens(hit.chunk.section), retrieved.concepts
@@ -667,7 +671,7 @@ class Composer:
         aspects: frozenset[str],
         close: dict[tuple[str, int], float],
     ) -> None:
-        picked = self._candidates(retrieved, hits, question, roles, aspects, close)
+        picked = self._candidates(retrieved, hits, question, roles, aspects, close, writer.general)
         if not picked:
             return
         writer.intro(say("intro_list", writer.language))
@@ -690,7 +694,9 @@ class Composer:
     ) -> None:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
-        picked = self._candidates(retrieved, retrieved.hits[:8], question, roles, aspects, close)
+        picked = self._candidates(
+            retrieved, retrieved.hits[:8], question, roles, aspects, close, writer.general
+        )
         if not picked:
             return
         first = picked[0]

@@ -167,10 +167,15 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
 CHECKED_ASPECTS: dict[str, frozenset[str]] = {
     "pay": frozenset({"pay", "highest paid"}),
     "reporting line": frozenset({"reporting line"}),
+    # "기술" is a skill and a technology in these documents: a role's skills are what the
+    # catalogue lists for it (written from the documents' skill lists), not every sentence
+    # with the word.
+    "skills": frozenset(),
 }
 ASPECT_NAMES: dict[str, dict[str, str]] = {
     "pay": {"ko": "급여", "en": "pay"},
     "reporting line": {"ko": "보고 라인", "en": "reporting line"},
+    "skills": {"ko": "필요 기술", "en": "required skills"},
 }
 #: Aspects whose general statement is about the job as a whole (pay): the role is dropped
 #: when offering it. For the others (who a role reports to) what the documents say of the
@@ -208,8 +213,9 @@ def uncovered_aspect(
     if entry is None:
         return None
     covered = coverage(snap, tokenizer)
+    listed = {"pay": bool(entry.pay), "skills": bool(entry.skills)}
     for aspect, labels in CHECKED_ASPECTS.items():
-        if aspect not in topics or (aspect == "pay" and entry.pay):
+        if aspect not in topics or listed.get(aspect):
             continue
         if not any((role, label) in covered for label in labels):
             return aspect
