@@ -81,9 +81,9 @@ PART_FLOOR = 0.5
 #: The question asks for a number: how many, how much, what percent, how long.
 _FIGURE_ASKED = re.compile(
     r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
-    r"|얼마(예요|에요|야|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
+    r"|얼마(예요|에요|야|임|인지|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
     r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
-    r"|%|\b(rate|in seconds|in minutes)\b|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number)",
+    r"|%|\b(in seconds|in minutes)\b|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number)",
     re.I,
 )
 #: How much a list's lead-in labelled with the asked aspects counts when choosing the list.

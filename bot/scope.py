@@ -9,7 +9,9 @@ Three kinds of evidence, none of them a list of questions:
 - a glossary concept of kind `uncovered` (data admins edit: "노조", "퇴직금", "certification");
 - a proper noun no document contains: Kiwi's NNP ("쿠팡", "한국"), a foreign word in a Korean
   question ("KT"), a capitalised or acronym word in an English one ("Amazon", "LG");
-- a year no document mentions ("2026년 시급").
+- a year no document mentions ("2026년 시급");
+- in English, a word that is neither the documents' nor everyday English: people type names in
+  lower case ("does teleperformance pay better than concentrix", "is chuseok a paid holiday").
 A word the glossary knows is never a specific: the glossary is how colloquial and English words
 reach what the documents cover ("월급" is pay, "CSR" is a role).
 """
@@ -22,6 +24,7 @@ from bot.analysis import Language
 from bot.knowledge import Snapshot
 from core.glossary import Term
 from core.korean import Tokenizer
+from core.words import english_words
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+&'-]*")
 _YEAR = re.compile(r"^(19|20)\d\d$")
@@ -47,6 +50,10 @@ _ENGLISH_FUNCTION = frozenset(
         "me",
     ]
 )
+
+
+#: Shorter words are typos and chat shorthand more often than names.
+_RARE_MIN_CHARS = 5
 
 
 def uncovered_phrases(terms: list[Term], text: str) -> list[str]:
@@ -127,14 +134,19 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
             found.append(word)
 
     if language == "en":
+        everyday = english_words()
         # Sentence starts are capitalised whatever the word; skip them.
         for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
             for n, m in enumerate(_LATIN_WORD.finditer(sentence)):
                 word = m.group(0).strip("'-")
                 low = word.lower()
                 # "CSRs", "KPIs": a plural of a known word is known.
-                plural_of_known = low.endswith("s") and low[:-1] in known
-                if word and low not in known and not plural_of_known and _name_like(word, n == 0):
+                if not word or low in known or (low.endswith("s") and low[:-1] in known):
+                    continue
+                # "big-picture", "lead's": judge the parts of a compound or a possessive.
+                parts = [p for p in re.split(r"['-]", low) if p and p != "s"]
+                rare = any(len(p) >= _RARE_MIN_CHARS and p not in everyday for p in parts)
+                if rare or _name_like(word, n == 0):
                     add(word)
         for year in re.findall(r"\b(?:19|20)\d\d\b", text):
             if year not in known:
@@ -143,7 +155,9 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
     morphemes = tokenizer.morphemes(text)
     for at, (form, tag) in enumerate(morphemes):
         following = [f.lower() for f, t in morphemes[at + 1 : at + 3] if t != "JKG"][:1]
-        if tag == "NNP" and len(form) > 1 and form not in known:
+        last = all(t.startswith("S") and t not in ("SL", "SN") for _, t in morphemes[at + 1 :])
+        if tag == "NNP" and len(form) > 1 and form not in known and not (last and len(form) <= 2):
+            # A short "name" closing the question is chat slang Kiwi does not know ("머임?").
             add(form)
         elif (
             tag == "NNG"
