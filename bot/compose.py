@@ -88,6 +88,12 @@ _FIGURE_ASKED = re.compile(
 )
 #: How much a list's lead-in labelled with the asked aspects counts when choosing the list.
 ANCHOR_ASPECT = 0.5
+#: A figure of a kind: asked for (question) and given (statement). "Calls per hour" is not
+#: answered by "50 customers a day", nor "what percent" by a count.
+_FIGURE_UNITS = (
+    (re.compile(r"%|퍼센트|프로|\bpercent", re.I), re.compile(r"%|퍼센트")),
+    (re.compile(r"per hour|an hour|\bhourly|시간당|한 시간에", re.I), re.compile(r"시간당")),
+)
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 #: A question comparing roles, or asking of each one ("차이", "vs", "각각", "both").
@@ -307,12 +313,24 @@ class Composer:
 
     def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
         writer = self._compose(snap, reading, retrieved)
-        if writer.lines and _FIGURE_ASKED.search(reading.text) and not writer.quoted_figure:
+        if writer.lines and self._figure_missing(reading.text, writer):
             # Asked for a number the documents do not give: say so, then what they do say,
             # labelled as general.
             writer.missing = "figure"
             writer.lines[0] = say("intro_general", writer.language)
         return writer.finish()
+
+    @staticmethod
+    def _figure_missing(question: str, writer: _Writer) -> bool:
+        """Was a number asked for that no quoted statement gives (of the kind asked)?"""
+        if not _FIGURE_ASKED.search(question):
+            return False
+        if not writer.quoted_figure:
+            return True
+        quoted = " ".join(writer.lines)
+        return any(
+            asked.search(question) and not given.search(quoted) for asked, given in _FIGURE_UNITS
+        )
 
     def _compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> _Writer:
         close = self._closeness(snap, retrieved)
