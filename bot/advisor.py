@@ -20,6 +20,7 @@ from bot.analysis import (
     Reading,
     asks_quantity,
     clean,
+    compares,
     has_words,
     is_list_question,
     language_of,
@@ -27,7 +28,7 @@ from bot.analysis import (
     refers_back,
     strip_injection,
 )
-from bot.compose import Composer, RoleNames
+from bot.compose import Composer, RoleNames, asks_figure
 from bot.knowledge import KnowledgeBase, Snapshot
 from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
@@ -53,7 +54,17 @@ logger = logging.getLogger(__name__)
 
 #: Topics whose answer is naturally a list.
 LIST_TOPICS = frozenset(
-    {"skills", "tips", "pros", "cons", "pros and cons", "job titles", "roles", "highest paid"}
+    {
+        "skills",
+        "tips",
+        "pros",
+        "cons",
+        "pros and cons",
+        "job titles",
+        "roles",
+        "highest paid",
+        "channels",
+    }
 )
 
 
@@ -241,6 +252,8 @@ class Advisor:
         path_question = await asyncio.to_thread(
             read_path_question, text, snap, self.tokenizer.forms
         )
+        if path_question is not None and asks_figure(text):
+            path_question = None  # "경력 몇 년 필요함?": a number, which the ladder does not give
         if path_question is not None:  # career paths come from the role catalogue
             answer = answer_path_question(path_question, lang, snap)
             if notice:
@@ -351,6 +364,10 @@ class Advisor:
         topics = [t for t in terms if t.kind == "topic"]
         back = refers_back(stripped, lang)
         last_focus = next((t.focus for t in reversed(history) if t.focus), "")
+        if len(roles) == 1 and last_focus and last_focus != roles[0].name and compares(stripped):
+            # "그럼 코치는 뭐가 다름?" after the trainer: the two roles side by side.
+            before = next((t for t in snap.glossary.terms if t.name == last_focus), None)
+            roles = [before, *roles] if before is not None else roles
         focus = roles[0].name if roles else ""
         carried = False
         about_a_role = bool(topics) and all(t.name in ROLE_ATTRIBUTES for t in topics)

@@ -122,6 +122,18 @@ _OFF_TASK = re.compile(
 )
 
 
+#: A question comparing things, or asking of each ("차이", "vs", "각각", "both").
+_COMPARES = re.compile(
+    r"차이|비교|다른\s?점|다르|달라|다릅|다름|각각|둘\s?다|\bvs\.?|versus|compar|differ|\beach\b|\bboth\b",
+    re.I,
+)
+
+
+def compares(text: str) -> bool:
+    """Does the question compare things or ask of each one?"""
+    return bool(_COMPARES.search(text))
+
+
 def off_task(text: str) -> bool:
     """Requests to produce something (a poem, code, a translation) rather than to learn something."""
     return bool(_OFF_TASK.search(text))
@@ -297,8 +309,10 @@ def is_list_question(text: str, language: str) -> bool:
     if language == "ko":
         if _KO_WHAT_IS_THERE.search(text):
             return True
+        # Chat drops spaces ("하는일머임"): compare the cues without them.
+        bare = "".join(text.split())
         fact = any(c in text for c in _FACT_CUES_KO)
-        listy = any(c in text for c in _LIST_CUES_KO)
+        listy = any("".join(c.split()) in bare for c in _LIST_CUES_KO)
         return listy and not (fact and "기술" not in text and "능력" not in text)
     fact = any(c in low for c in _FACT_CUES_EN)
     listy = any(re.search(rf"\b{re.escape(c)}\b", low) for c in _LIST_CUES_EN)

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_quantity
+from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_quantity, compares
 from bot.knowledge import Snapshot
 from bot.messages import say
 from bot.models import Citation
@@ -70,6 +70,8 @@ COMPANION_FIT = 0.6
 #: A statement this close to a figure question (relative) may give the figure even when it
 #: shares few words with it ("How much of the job is note-taking?" -> "작업의 25%").
 FIGURE_NEAR = 0.6
+#: A statement giving a figure of the kind asked (per minute, per hour, a percentage).
+FIGURE_KIND = 0.3
 #: Statements most similar to the question are candidates even when the search did not
 #: return their chunk.
 SEMANTIC_RECALL = 3
@@ -93,14 +95,14 @@ ANCHOR_ASPECT = 0.5
 _FIGURE_UNITS = (
     (re.compile(r"%|퍼센트|프로|\bpercent", re.I), re.compile(r"%|퍼센트")),
     (re.compile(r"per hour|an hour|\bhourly|시간당|한 시간에", re.I), re.compile(r"시간당")),
+    (
+        re.compile(r"how fast|\bspeed|\bwpm\b|per minute|빨라|빠르|속도|분당", re.I),
+        re.compile(r"분당"),
+    ),
+    (re.compile(r"팀당|per team|a team", re.I), re.compile(r"팀당")),
 )
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
-#: A question comparing roles, or asking of each one ("차이", "vs", "각각", "both").
-_PER_ROLE = re.compile(
-    r"차이|비교|다른\s?점|다르|달라|다릅|각각|둘\s?다|\bvs\.?|versus|compar|differ|\beach\b|\bboth\b",
-    re.I,
-)
 
 
 @dataclass
@@ -184,6 +186,11 @@ class RoleNames:
         )
 
 
+def asks_figure(question: str) -> bool:
+    """Does the question ask for a number (how many, how long, what percent, 시급)?"""
+    return bool(_FIGURE_ASKED.search(question))
+
+
 class Composer:
     def __init__(self, tokenizer: Tokenizer, max_chars: int = 900) -> None:
         self.tok = tokenizer
@@ -227,6 +234,7 @@ class Composer:
         picked: list[_Picked] = []
         close = close or {}
         strict = general and bool(aspects)
+        units_asked = [given for asked, given in _FIGURE_UNITS if asked.search(question)]
         for hit in hits:
             for at, unit in enumerate(hit.chunk.units):
                 # A lead-in or a rhetorical question from the page is not an answer.
@@ -245,6 +253,8 @@ class Composer:
                 on_aspect = bool(aspects & set(unit.aspects))
                 nearness = close.get((hit.chunk.id, at), 0.0)
                 near = overlap >= 0.3 or on_aspect or nearness >= FIGURE_NEAR
+                if units_asked and any(given.search(unit.text) for given in units_asked):
+                    score += FIGURE_KIND  # "분당 약 60단어" for "how fast must I type?"
                 if wants_figure and near and _HAS_FIGURE.search(unit.text):
                     score += 0.25
                 score += self._role_fit(unit, hit.chunk, roles)
@@ -352,7 +362,7 @@ class Composer:
         )
         roles = RoleNames.build(snap, asked)
         aspects = frozenset(reading.topics)
-        if len(reading.roles) >= 2 and _PER_ROLE.search(reading.text):
+        if len(reading.roles) >= 2 and compares(reading.text):
             self._write_per_role(snap, reading, retrieved, writer, aspects)
             return writer
         anchor = self._anchor(snap, retrieved, roles, aspects) if reading.list_type else None

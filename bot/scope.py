@@ -86,6 +86,11 @@ def _known_words(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[str]:
     return known
 
 
+def _compound_of_known(form: str, known: frozenset[str]) -> bool:
+    """A word written without its space ("교대근무" for "교대 근무") is two known words."""
+    return any(form[:i] in known and form[i:] in known for i in range(1, len(form)))
+
+
 def _name_like(word: str, at_start: bool) -> bool:
     """An English word written as a name: capitalised mid-sentence, an acronym, or with digits."""
     if word.lower() in _ENGLISH_FUNCTION:
@@ -156,15 +161,12 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
     for at, (form, tag) in enumerate(morphemes):
         following = [f.lower() for f, t in morphemes[at + 1 : at + 3] if t != "JKG"][:1]
         last = all(t.startswith("S") and t not in ("SL", "SN") for _, t in morphemes[at + 1 :])
-        if tag == "NNP" and len(form) > 1 and form not in known and not (last and len(form) <= 2):
+        unknown = form not in known and not _compound_of_known(form, known)
+        if tag == "NNP" and len(form) > 1 and unknown and not (last and len(form) <= 2):
             # A short "name" closing the question is chat slang Kiwi does not know ("머임?").
             add(form)
         elif (
-            tag == "NNG"
-            and len(form) > 1
-            and form not in known
-            and following
-            and following[0] in _ORG_HEADS
+            tag == "NNG" and len(form) > 1 and unknown and following and following[0] in _ORG_HEADS
         ):
             add(_eojeol(text, form))
         elif tag == "SL":
