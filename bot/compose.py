@@ -70,6 +70,16 @@ COMPANION_FIT = 0.6
 #: A statement this close to a figure question (relative) may give the figure even when it
 #: shares few words with it ("How much of the job is note-taking?" -> "작업의 25%").
 FIGURE_NEAR = 0.6
+#: Advice ("...하십시오", "...하세요") answers "how do I", not "is it" or "what is": pushed down
+#: when the question does not ask how.
+ADVICE_UNASKED = 0.25
+_IMPERATIVE = re.compile(r"(십시오|세요|하자)\s*[.!]?\s*$")
+_ASKS_HOW = re.compile(
+    r"어떻게|방법|팁|요령|노하우|피하|극복|관리|이겨|버티|해야|하려면"
+    r"|\bhow (do|can|to|should|would)\b|\btips?\b|\bways?\b|\bavoid|\bprevent|\bcope|\bdeal"
+    r"|\bmanage|\bhandle|\bshould i\b|\bbest practices?\b",
+    re.I,
+)
 #: A statement giving a figure of the kind asked (per minute, per hour, a percentage).
 FIGURE_KIND = 0.3
 #: Statements most similar to the question are candidates even when the search did not
@@ -235,6 +245,7 @@ class Composer:
         close = close or {}
         strict = general and bool(aspects)
         units_asked = [given for asked, given in _FIGURE_UNITS if asked.search(question)]
+        how = bool(_ASKS_HOW.search(question))
         for hit in hits:
             for at, unit in enumerate(hit.chunk.units):
                 # A lead-in or a rhetorical question from the page is not an answer.
@@ -253,6 +264,8 @@ class Composer:
                 on_aspect = bool(aspects & set(unit.aspects))
                 nearness = close.get((hit.chunk.id, at), 0.0)
                 near = overlap >= 0.3 or on_aspect or nearness >= FIGURE_NEAR
+                if not how and _IMPERATIVE.search(unit.text):
+                    score -= ADVICE_UNASKED  # "is it hard?" is not "how do I cope?"
                 if units_asked and any(given.search(unit.text) for given in units_asked):
                     score += FIGURE_KIND  # "분당 약 60단어" for "how fast must I type?"
                 if wants_figure and near and _HAS_FIGURE.search(unit.text):
