@@ -336,24 +336,43 @@ class Composer:
 
     def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
         writer = self._compose(snap, reading, retrieved)
-        if writer.lines and self._figure_missing(reading.text, writer):
+        # The job in general (agents, and the agent kinds the catalogue does not list) is what
+        # statements without a named subject describe; any other role must be named.
+        subjects = {
+            r
+            for r in {*reading.roles, *([reading.focus] if reading.carried_focus else [])}
+            if r != GENERAL_ROLE and snap.roles.get(r) is not None
+        }
+        if writer.lines and self._figure_missing(snap, reading.text, writer, subjects):
             # Asked for a number the documents do not give: say so, then what they do say,
             # labelled as general.
             writer.missing = "figure"
             writer.lines[0] = say("intro_general", writer.language)
         return writer.finish()
 
-    @staticmethod
-    def _figure_missing(question: str, writer: _Writer) -> bool:
-        """Was a number asked for that no quoted statement gives (of the kind asked)?"""
+    def _figure_missing(
+        self, snap: Snapshot, question: str, writer: _Writer, subjects: set[str]
+    ) -> bool:
+        """Was a number asked for that no quoted statement gives: of the kind asked, and about
+        the role asked (the entry-level hourly figure is not the CCO's pay)?"""
         if not _FIGURE_ASKED.search(question):
             return False
-        if not writer.quoted_figure:
+        if not writer.figures:
             return True
-        quoted = " ".join(writer.lines)
-        return any(
+        quoted = " ".join(writer.figures)
+        if any(
             asked.search(question) and not given.search(quoted) for asked, given in _FIGURE_UNITS
-        )
+        ):
+            return True
+        if not subjects:
+            return False
+        named = {
+            t.name
+            for text in writer.figures
+            for t in snap.glossary.matches(text, self.tok.forms, documents=True)
+            if t.kind == "role"
+        }
+        return not named & subjects
 
     def _compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> _Writer:
         close = self._closeness(snap, retrieved)
@@ -830,7 +849,7 @@ class _Writer:
         self._hint = ""
         self.truncated = False
         self.missing = ""
-        self.quoted_figure = False  # some quoted statement holds a number
+        self.figures: list[str] = []  # the quoted statements that hold a number
 
     def _size(self) -> int:
         return sum(len(line) + 1 for line in self.lines)
@@ -895,7 +914,8 @@ class _Writer:
         if not self._fits(f"{prefix}{body} [9]{dated}"):
             return
         self._seen.add(key)
-        self.quoted_figure = self.quoted_figure or bool(_HAS_FIGURE.search(body))
+        if _HAS_FIGURE.search(body):
+            self.figures.append(body)
         self.lines.append(f"{prefix}{body} [{self._marker(hit, body)}]{dated}")
 
     def hint_section(self, section: str) -> None:
