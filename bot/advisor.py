@@ -28,7 +28,7 @@ from bot.analysis import (
     refers_back,
     strip_injection,
 )
-from bot.compose import Composer, RoleNames, asks_figure
+from bot.compose import Composer, Composition, RoleNames, asks_figure
 from bot.knowledge import KnowledgeBase, Snapshot
 from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
@@ -292,15 +292,7 @@ class Advisor:
                 answer = self._decline(reading, notice, timing)
             elif composition.missing:
                 opening = say("no_figure", lang)
-                answer = Answer(
-                    text="\n\n".join(p for p in (notice, opening, composition.text) if p),
-                    citations=composition.citations,
-                    abstained=True,
-                    language=lang,
-                    kind="out_of_scope",
-                    notice=notice,
-                    timing=timing,
-                )
+                answer = self._general(opening, composition, lang, notice, timing)
             else:
                 answer = Answer(
                     text=(notice + "\n\n" if notice else "") + composition.text,
@@ -531,9 +523,16 @@ class Advisor:
                 p for p in (notice, opening, say("can_answer", lang), examples_block(lang)) if p
             )
             return declined
+        return self._general(opening, general, lang, notice, timing)
+
+    @staticmethod
+    def _general(
+        opening: str, composition: Composition, lang: Language, notice: str, timing: Timing
+    ) -> Answer:
+        """An abstained reply: what the documents don't give, then what they say in general."""
         return Answer(
-            text="\n\n".join(p for p in (notice, opening, general.text) if p),
-            citations=general.citations,
+            text="\n\n".join(p for p in (notice, opening, composition.text) if p),
+            citations=composition.citations,
             abstained=True,
             language=lang,
             kind="out_of_scope",

@@ -9,21 +9,9 @@ from __future__ import annotations
 import pytest
 
 from bot.advisor import Advisor
-from bot.models import Answer, Question
 from bot.scope import unknown_names
 from core.index import unpack_vectors
-
-HIGHEST = "call-center-highest-positions.txt"
-WORKING = "working-in-a-call-center.txt"
-
-
-async def ask(advisor: Advisor, text: str, conversation: str = "trust") -> Answer:
-    return await advisor.ask(Question(text=text, conversation_id=conversation, platform="test"))
-
-
-def squashed(text: str) -> str:
-    return "".join(text.split())
-
+from tests.bot.test_advisor import HIGHEST, WORKING, ask, squashed
 
 # -- 1. what the documents don't cover ---------------------------------------------------
 
