@@ -112,6 +112,7 @@ async def test_dm_is_answered_and_remembered_per_channel_and_user(
     assert call.json["message_reference"]["message_id"] == int(message["id"])
     assert "guild_id" not in call.json["message_reference"]
     assert "장점" in text_of(call.json)
+    await advisor.flush()  # the turn is written after the reply is sent
     turns = await advisor.state.recent_turns(f"discord:{DM_CHANNEL_ID}:{USER_B}", 5, 3600)
     assert [t.question for t in turns] == ["콜센터에서 일하는 것의 장단점은?"]
 
@@ -143,6 +144,7 @@ async def test_thread_is_its_own_conversation(
         fake_discord, guild_message(fake_discord, "콜센터 직책 목록", channel=THREAD_ID)
     )
     assert call.path == f"/channels/{THREAD_ID}/messages"
+    await advisor.flush()  # the turn is written after the reply is sent
     assert await advisor.state.recent_turns(f"discord:{THREAD_ID}:{USER_A}", 5, 3600)
     assert not await advisor.state.recent_turns(f"discord:{CHANNEL_ID}:{USER_A}", 5, 3600)
 
