@@ -486,15 +486,45 @@ class CareerCog(commands.Cog):
         self.advisor = advisor
         self._reingest_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The handlers still running: discord.py runs each event in a task of its own.
+        self._handling: set[asyncio.Task[Any]] = set()
 
     async def cog_unload(self) -> None:
         for task in self._tasks:
             task.cancel()
 
+    def _track(self) -> None:
+        """Count the running handler (the current task) in flight until it ends."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._handling:
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every `/career` command passes here first, in its handler's task: track it."""
+        self._track()
+        return True
+
+    async def drain(self, grace_s: float = 30.0) -> bool:
+        """Wait for the handlers and re-ingests still running; True once none is left, False
+        if some still run after `grace_s`. Tests wait on it before asserting an absence.
+
+        A handler counts from its first step: discord.py creates its task while it reads the
+        event, so every event the bot has read by now is waited for."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while pending := self._handling | self._tasks:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
+        return True
+
     # -- messages ------------------------------------------------------------------------------
     @commands.Cog.listener("on_message")
     async def on_message(self, message: discord.Message) -> None:
         """Answer a mention, a reply to the bot, or any DM, as a reply to that message."""
+        self._track()
         if message.author.bot or message.webhook_id is not None:
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
@@ -805,6 +835,7 @@ class CareerCog(commands.Cog):
     # -- feedback ------------------------------------------------------------------------------
     async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
         """Store a helpful / not helpful click with the answer it is about."""
+        self._track()
         if not await self._claim(f"discord:interaction:{interaction.id}"):
             return
         message = interaction.message
@@ -919,6 +950,7 @@ class CareerBot(commands.Bot):
         self.settings = settings
         self.advisor = advisor
         self._restore: Callable[[], None] | None = None
+        self._cog: CareerCog | None = None
 
     async def login(self, token: str) -> None:
         if self._restore is None:
@@ -928,8 +960,14 @@ class CareerBot(commands.Bot):
     async def setup_hook(self) -> None:
         cog = CareerCog(self, self.settings, self.advisor)
         await self.add_cog(cog)
+        self._cog = cog
         self.add_view(VoteView(cog.record_vote))
         await self.sync_commands()
+
+    async def drain(self, grace_s: float = 30.0) -> bool:
+        """Wait for the messages, commands and clicks being handled; True once none is left
+        (see `CareerCog.drain`)."""
+        return await self._cog.drain(grace_s) if self._cog is not None else True
 
     async def sync_commands(self) -> None:
         """Guild sync (instant) for DISCORD_GUILD_IDS, else global sync. A failure is logged,
