@@ -9,6 +9,7 @@ from typing import Any
 
 from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, RestCall, payload
 
+from bot.discord_app import CareerBot
 from bot.models import Answer, Question
 from bot.state import StateStore, StateUnavailable
 from core.settings import Settings
@@ -90,6 +91,13 @@ async def ask(
     if measure:
         LATENCIES_MS.append((call.at - sent) * 1000)
     return call
+
+
+async def settle(fake: FakeDiscord, bot: CareerBot) -> None:
+    """Return once the bot has read every event sent so far and handled each to the end:
+    whatever it was going to send for them, it has sent (so an absence can be asserted)."""
+    await fake.delivered()
+    assert await bot.drain(grace_s=30), "the bot was still handling events after 30 s"
 
 
 def asking(fake: FakeDiscord, question: str, **changes: Any) -> dict[str, Any]:

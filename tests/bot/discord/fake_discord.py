@@ -10,7 +10,8 @@ sequence number and is kept, so a RESUME (op 6) with the session id and the last
 bot saw replays what it missed and then sends RESUMED. Dispatches made while the bot has no
 live connection are only kept, to be replayed. Tests can ask the bot to reconnect (op 7),
 invalidate its session (op 9), drop the socket without a close frame, and hold new
-connections before HELLO to keep the bot disconnected for a while.
+connections before HELLO to keep the bot disconnected for a while. `delivered` asks for a
+heartbeat to learn that the bot has read every dispatch sent so far.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ class GatewayConnection:
     dropped: bool = False  # the fake cut it without a close frame
     close_code: int | None = None  # the bot's close code once it closed the socket
     closed: bool = False
+    #: The sequence number each of the bot's heartbeats (op 1) carried: the last one it read.
+    heartbeats: list[int | None] = field(default_factory=list)
 
 
 class FakeDiscord:
@@ -336,9 +339,23 @@ class FakeDiscord:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
-    async def quiet(self, seconds: float = 0.3) -> None:
-        """Let the bot run for a moment (to show it sends nothing)."""
-        await asyncio.sleep(seconds)
+    async def delivered(self, *, within: float = 15.0) -> None:
+        """Return once the bot has read every dispatch sent on the live connection so far.
+
+        Asks for a heartbeat (op 1), as Discord may at any time: the bot answers at once with
+        the sequence number of the last dispatch it read. It reads frames in order and hands
+        each event to its handlers as it reads it, so those handlers have all started by then.
+        """
+        connection = self._live
+        assert connection is not None, "no live gateway connection"
+        assert connection.session is not None
+        sent = connection.session.seq
+        await connection.ws.send_str(json.dumps({"op": 1, "d": None, "s": None, "t": None}))
+
+        def read_all(c: GatewayConnection) -> bool:
+            return c is connection and any(s is not None and s >= sent for s in c.heartbeats)
+
+        await self.wait_connection(read_all, within=within)
 
     def message_calls(self, after: int = 0) -> list[RestCall]:
         return [c for c in self.calls[after:] if c.carries_message]
@@ -610,6 +627,8 @@ class FakeDiscord:
                 message = json.loads(frame.data)
                 op = message.get("op")
                 if op == 1:
+                    connection.heartbeats.append(message.get("d"))
+                    self._gateway_event()
                     await ws.send_str(json.dumps({"op": 11, "d": None, "s": None, "t": None}))
                 elif op == 2:
                     await self._identify(connection, message["d"])

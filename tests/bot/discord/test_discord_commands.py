@@ -18,6 +18,7 @@ from discord_harness import (
     guild_message,
     is_followup,
     raw_mass_mention,
+    settle,
     text_of,
 )
 from fake_discord import BOT_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscord, RestCall, payload
@@ -182,13 +183,13 @@ async def test_reingest_is_refused_without_manage_server(
     fake_discord: FakeDiscord,
 ) -> None:
     scripted = ScriptedAdvisor(advisor, [{"documents": 9}])
-    await start_bot(discord_settings(), scripted)
+    bot = await start_bot(discord_settings(), scripted)
     data = slash(fake_discord, "reingest")  # a plain member: no Manage Server
     start = await interact(fake_discord, data)
     callback = await fake_discord.wait_for(is_callback(data), after=start)
     assert callback.json["data"]["flags"] == EPHEMERAL
     assert "서버 관리 권한" in callback.json["data"]["content"]
-    await fake_discord.quiet(0.3)
+    await settle(fake_discord, bot)
     assert scripted.reingests == 0
     assert len(fake_discord.calls) == start + 1
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from discord_harness import ask, guild_message, is_reply_to, replies_to
+from discord_harness import ask, guild_message, is_reply_to, replies_to, settle
 from fake_discord import TOKEN, FakeDiscord, GatewayConnection, GatewaySession, RestCall
 
 from bot.discord_app import CareerBot
@@ -58,9 +58,10 @@ def _is_answer(call: RestCall) -> bool:
     return bool(call.json.get("embeds")) and not call.json.get("content")
 
 
-async def _answered_once(fake: FakeDiscord, *messages: dict[str, Any]) -> None:
-    """After a moment of quiet, each message has exactly one reply, and it is an answer."""
-    await fake.quiet(0.5)
+async def _answered_once(fake: FakeDiscord, bot: CareerBot, *messages: dict[str, Any]) -> None:
+    """Once the bot has read and handled everything sent so far (replays included), each
+    message has exactly one reply, and it is an answer."""
+    await settle(fake, bot)
     for message in messages:
         replies = replies_to(fake, message)
         assert len(replies) == 1, f"{message['content']!r} got {len(replies)} replies"
@@ -102,7 +103,7 @@ async def test_after_op_7_the_bot_resumes_its_session_and_misses_nothing(
     await ask(fake_discord, after, measure=False)
     assert bot.ws.session_id == session.id
     assert bot.ws.sequence == session.seq
-    await _answered_once(fake_discord, in_flight, meanwhile, after)
+    await _answered_once(fake_discord, bot, in_flight, meanwhile, after)
 
 
 async def test_after_a_dropped_socket_a_message_sent_meanwhile_is_replayed_and_answered_once(
@@ -122,8 +123,9 @@ async def test_after_a_dropped_socket_a_message_sent_meanwhile_is_replayed_and_a
     missed = guild_message(fake_discord, "Is working in a call center stressful?")
     fake_discord.remember(missed)
     await fake_discord.dispatch("MESSAGE_CREATE", missed)
-    await fake_discord.quiet(0.3)
-    assert replies_to(fake_discord, missed) == []  # nothing reaches a disconnected bot
+    # Nothing reaches a disconnected bot: the dispatch is only kept, for a RESUME to replay.
+    assert fake_discord.live is None
+    assert replies_to(fake_discord, missed) == []
     fake_discord.release_connections()
 
     resumed = await fake_discord.wait_connection(_resumed)
@@ -133,7 +135,7 @@ async def test_after_a_dropped_socket_a_message_sent_meanwhile_is_replayed_and_a
     assert fake_discord.replayed == [seen + 1]  # only the missed message, not `before`
     await _reply(fake_discord, missed)
     assert bot.ws.session_id == session.id
-    await _answered_once(fake_discord, before, missed)
+    await _answered_once(fake_discord, bot, before, missed)
 
 
 async def test_an_invalidated_session_is_identified_afresh_and_the_bot_still_answers(
@@ -156,7 +158,7 @@ async def test_an_invalidated_session_is_identified_afresh_and_the_bot_still_ans
 
     message = guild_message(fake_discord, "콜센터에서 승진하려면 어떻게 해야 하나요?")
     await ask(fake_discord, message, measure=False)
-    await _answered_once(fake_discord, message)
+    await _answered_once(fake_discord, bot, message)
 
 
 async def test_a_resume_the_gateway_no_longer_knows_falls_back_to_a_fresh_identify(
@@ -178,4 +180,4 @@ async def test_a_resume_the_gateway_no_longer_knows_falls_back_to_a_fresh_identi
 
     message = guild_message(fake_discord, "What skills does a workforce planner need?")
     await ask(fake_discord, message, measure=False)
-    await _answered_once(fake_discord, message)
+    await _answered_once(fake_discord, bot, message)

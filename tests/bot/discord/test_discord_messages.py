@@ -20,6 +20,7 @@ from discord_harness import (
     raw_mass_mention,
     reply_message,
     reply_of,
+    settle,
     text_of,
     user,
 )
@@ -168,7 +169,7 @@ async def test_same_message_delivered_twice_is_answered_once(
     await ask(fake_discord, message)
     start = len(fake_discord.calls)
     await fake_discord.dispatch("MESSAGE_CREATE", message)  # a replay (or a second replica)
-    await fake_discord.quiet(0.5)
+    await settle(fake_discord, career_bot)
     assert not fake_discord.message_calls(start)
 
 
@@ -188,7 +189,7 @@ async def test_own_other_bot_webhook_and_unaddressed_messages_are_ignored(
     start = len(fake_discord.calls)
     for message in (own, other_bot, webhook, chatter, everyone):
         await fake_discord.dispatch("MESSAGE_CREATE", message)
-    await fake_discord.quiet(0.6)
+    await settle(fake_discord, career_bot)
     assert fake_discord.calls[start:] == []
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 import pytest
-from discord_harness import ask, asking, guild_message, is_followup
+from discord_harness import ask, asking, guild_message, is_followup, settle
 from fake_discord import FakeDiscord
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -223,7 +223,7 @@ async def test_a_hostile_mention_gets_exactly_one_reply_that_pings_nobody(
     seen, start = len(caplog.records), len(fake_discord.calls)
     message = guild_message(fake_discord, text)
     call = await ask(fake_discord, message, measure=False)
-    await fake_discord.quiet(0.5)  # a second reply would have arrived by now
+    await settle(fake_discord, bot)  # any second reply has been sent by now
 
     posts = [c for c in fake_discord.message_calls(start) if c.path.startswith("/channels/")]
     assert posts == [call]
@@ -242,7 +242,7 @@ async def test_a_hostile_career_ask_gets_exactly_one_follow_up_that_pings_nobody
     data = asking(fake_discord, text)
     await fake_discord.dispatch("INTERACTION_CREATE", data)
     followup = await fake_discord.wait_for(is_followup(data), after=start)
-    await fake_discord.quiet(0.5)  # a second follow-up would have arrived by now
+    await settle(fake_discord, bot)  # any second follow-up has been sent by now
 
     callbacks = [c for c in fake_discord.calls[start:] if c.path.endswith("/callback")]
     assert [c.json["type"] for c in callbacks] == [5]  # deferred: "thinking…"

@@ -207,11 +207,7 @@ async def test_run_discord_runs_until_cancelled(
         discord_gateway_url=fake_discord.gateway_url,
     )
     task = asyncio.create_task(run_discord(settings, advisor=advisor))
-    for _ in range(200):
-        if fake_discord.identifies:
-            break
-        await asyncio.sleep(0.05)
-    assert fake_discord.identifies
+    await fake_discord.wait_connection(lambda c: c.opcode == "identify", within=60)
     assert [c.path for c in fake_discord.calls][:3] == [
         "/users/@me",
         "/oauth2/applications/@me",
