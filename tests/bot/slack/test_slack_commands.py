@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import threading
@@ -106,6 +105,7 @@ async def test_channel_without_the_bot_falls_back_to_the_response_url(settings_f
         h.fake.not_in_channel.add("C0PRIVATE1")
         await h.send_command(command("팀 리더는 어떤 일을 하나요?", channel_id="C0PRIVATE1"))
         [answer] = await h.fake.wait_for("response_url")
+        await h.settle()
         assert answer.args["response_type"] == "in_channel"
         assert block_texts(answer.args["blocks"], "context")[-1].startswith("*출처*")
         assert h.fake.calls_to("chat.update") == []
@@ -207,6 +207,7 @@ async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> 
         status, refused = await h.send_command(command("report"))
         assert status == 200
         assert "관리자" in reply_text(refused)
+        await h.settle()
         assert not [c for c in h.fake.calls if c.method == "response_url"]
 
         status, bad = await h.send_command(command("report soon", user_id=ADMIN))
@@ -220,7 +221,7 @@ async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> 
         questions = await h.fake.wait_for("chat.postMessage", count=2)
         assert all("보고서 잘 쓰는 법" in shown_text(c) for c in questions)
         await h.fake.wait_for("chat.update", count=2)  # both answered
-        await asyncio.sleep(0.3)
+        await h.settle()  # and done: nothing of theirs can arrive after the clear
         h.fake.calls.clear()
 
         status, body = await h.send_command(command("report 7d", user_id=ADMIN))
