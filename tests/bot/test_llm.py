@@ -7,10 +7,10 @@ OpenAI server on 127.0.0.1, and check that every failure gives the extractive an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -455,15 +455,16 @@ async def test_a_slow_server_gives_the_extractive_answer_in_time(
     llm_advisor: Any, server: FakeOpenAI
 ) -> None:
     expected = await extractive(llm_advisor, KO_QUESTION)
-    server.delay = 5.0
-    started = time.perf_counter()
-    answer = await ask(llm_advisor, KO_QUESTION)
-    elapsed = time.perf_counter() - started
+    # The server would answer after ten minutes (or when the test closes it), so any answer
+    # before that is the advisor giving up at its own timeout, however busy the machine is.
+    server.delay = 600.0
+    answer = await asyncio.wait_for(ask(llm_advisor, KO_QUESTION), 120)
 
     same_as(answer, expected)
     assert len(server.requests) == 1
-    assert 900 <= answer.timing.llm_ms < 2000
-    assert elapsed < llm_advisor.settings.llm_timeout_s + 2.0
+    assert server.replies == []  # the server never answered: the advisor stopped waiting
+    # ... and only after waiting its LLM_TIMEOUT_S (a loaded machine only makes that longer).
+    assert answer.timing.llm_ms >= 0.9 * llm_advisor.settings.llm_timeout_s * 1000
 
 
 async def test_a_server_error_gives_the_extractive_answer(
