@@ -302,14 +302,21 @@ def test_a_reingest_reaches_both_replicas_without_a_failed_or_mixed_answer(
         report = json.loads(out)
         assert (report["generation"], report["embedded"]) == (after.generation, 1)
 
-        def caught_up() -> bool:
-            return all(
-                any(a["generation"] == after.generation for a in got) for got in answers.values()
+        def new_answers() -> int:
+            """The fewest answers from the new generation either replica has given."""
+            return min(
+                sum(a["generation"] == after.generation for a in got) for got in answers.values()
             )
 
-        while not caught_up() and time.monotonic() - switched < 30:
+        # Both replicas serve the new generation, and give a few more answers from it: what
+        # "never goes back" below is checked on, counted rather than left to a pause.
+        while new_answers() < 3:
+            assert not failures, failures
+            assert time.monotonic() - switched < 60, (
+                f"within 60 s of the switch a replica gave only {new_answers()} answers "
+                "from the new generation"
+            )
             time.sleep(0.1)
-        time.sleep(0.5)  # a few more answers from the new generation
     finally:
         stop.set()
         for thread in threads:
@@ -382,7 +389,9 @@ def test_a_stopped_server_gets_the_unavailable_reply_and_the_replica_recovers_by
         served.server.start()
     back = time.monotonic()
     answer = replica.ask(question)
-    while answer["kind"] != "answer" and time.monotonic() - back < 15:
+    # Polled until it answers; the bound only keeps a replica that never recovers from
+    # hanging the run (the time it took is printed, not asserted).
+    while answer["kind"] != "answer" and time.monotonic() - back < 60:
         time.sleep(0.2)
         answer = replica.ask(question)
     recovered = answer["at"] - back
