@@ -510,7 +510,12 @@ class SlackBot:
             logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
             return web.json_response({"status": "unavailable"}, status=503)
         return web.json_response(
-            {"status": "ok", "reingest_running": bool(self.advisor.reingest_running)}
+            {
+                "status": "ok",
+                "reingest_running": bool(self.advisor.reingest_running),
+                # Events, commands and clicks acknowledged but not yet handled to the end.
+                "in_flight": len(self._tasks),
+            }
         )
 
     # -- state helpers (fail open) ----------------------------------------------------------

@@ -139,7 +139,8 @@ async def test_http_mode_serves_events_and_health(settings_factory, advisor, fak
         running(run_slack(settings, http=True, host="127.0.0.1", port=port, advisor=advisor)),
         aiohttp.ClientSession() as session,
     ):
-        assert await health(session, base) == (200, {"status": "ok", "reingest_running": False})
+        idle = {"status": "ok", "reingest_running": False, "in_flight": 0}
+        assert await health(session, base) == (200, idle)
 
         body = json.dumps(event("app_mention"))
         ts = str(int(time.time()))
