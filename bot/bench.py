@@ -268,7 +268,6 @@ async def _drive(
         questions[: 3 * len(urls)],
         signing_secret=secret,
         concurrency=4,
-        settle_s=0.2,
     )
     asked = list(itertools.islice(itertools.cycle(questions), plan.slack_questions))
     return await run_load(

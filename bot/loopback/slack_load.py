@@ -277,7 +277,7 @@ async def run_load(
     retry_to_other: bool = False,
     follow_ups: Sequence[str] = (),
     timeout_s: float = 120.0,
-    settle_s: float = 1.0,
+    idle_within_s: float = 60.0,
 ) -> LoadReport:
     """Ask `questions` of the replicas at `endpoints` (base URLs, `http://127.0.0.1:PORT`).
 
@@ -287,8 +287,10 @@ async def run_load(
     reply in the question's thread without a mention, sent once the previous message was
     answered, to the endpoint after the previous message's: a thread's messages alternate
     between replicas. At most `concurrency` conversations are in flight at once (a question
-    and its follow-ups). After the last answer, `settle_s` more seconds catch late
-    duplicates. Nothing raises for a missing answer: the report counts it.
+    and its follow-ups). After the last delivery, the run waits until every replica says
+    it has nothing in hand (`in_flight` 0 in GET /healthz, `idle_within_s` at most), so a
+    duplicate answer, however late, is counted. Nothing raises for a missing answer: the
+    report counts it.
     """
     if not endpoints:
         raise ValueError("run_load needs at least one endpoint")
@@ -410,11 +412,30 @@ async def run_load(
             finished = time.perf_counter()
             if retries:
                 await asyncio.gather(*retries)
-        await asyncio.sleep(settle_s)
+            # Every delivery has its ack, and a replica acks only once the handler exists.
+            await asyncio.gather(*(_until_idle(session, url, idle_within_s) for url in endpoints))
     finally:
         stop.set()
         await watcher
     return _report(messages, finished - started)
+
+
+async def _until_idle(session: aiohttp.ClientSession, url: str, within_s: float) -> None:
+    """Poll the replica's GET /healthz until it has no event in hand, `within_s` at most
+    (then the report counts what has arrived by then)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        try:
+            async with session.get(f"{url.rstrip('/')}/healthz") as resp:
+                health = await resp.json()
+            if health.get("in_flight") == 0:
+                return
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            pass  # not answering right now: ask again until the deadline
+        if loop.time() >= deadline:
+            return
+        await asyncio.sleep(0.05)
 
 
 def _report(messages: list[SentMessage], seconds: float) -> LoadReport:
