@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,42 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for tests: explicit paths, no .env file."""
     values: dict[str, Any] = {"knowledge_dir": KNOWLEDGE, "data_dir": data_dir} | overrides
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def postgres_base() -> str:
+    """TEST_POSTGRES_URL; the test is skipped (with that reason) without it."""
+    base = os.environ.get("TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TEST_POSTGRES_URL is not set (no PostgreSQL on this machine)")
+    return base
+
+
+async def postgres_admin(sql: str) -> None:
+    """Run one statement (CREATE / DROP DATABASE) on the TEST_POSTGRES_URL server."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_base().replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def postgres_database(prefix: str, *, create: bool = True) -> AsyncIterator[tuple[str, str]]:
+    """A database of its own on the TEST_POSTGRES_URL server: (url, name), dropped afterwards.
+
+    Test runs share that server (CI beside a developer, two clones at once), so no test
+    writes to the database the URL names, where another run's clean-up would delete its
+    rows and its own would delete theirs."""
+    base = postgres_base()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    if create:
+        await postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name, name
+    finally:
+        await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

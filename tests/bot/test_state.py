@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.state import SqlStateStore, Vote
+from tests.conftest import postgres_database
 
 
 class Clock:
@@ -26,25 +27,16 @@ async def store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[SqlStateStore, Clock]]:
     clock = Clock()
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
-    else:
-        base = os.environ.get("TEST_POSTGRES_URL")
-        if not base:
-            pytest.skip("TEST_POSTGRES_URL is not set (no PostgreSQL on this machine)")
-        url = base
-    state = SqlStateStore(url, clock=clock)
-    await state.start()
-    if request.param == "postgres":
-        # Each test gets clean tables on the shared server.
-        from bot.state import metadata
-
-        async with state.engine.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                if table.name != "schema_info":
-                    await conn.execute(table.delete())
-    yield state, clock
-    await state.close()
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
+        else:
+            # A database of the test's own: never another run's rows, never a shared clean-up.
+            url, _ = await stack.enter_async_context(postgres_database("career_state"))
+        state = SqlStateStore(url, clock=clock)
+        await state.start()
+        yield state, clock
+        await state.close()
 
 
 def _key() -> str:

@@ -4,10 +4,7 @@ and created late when the store was down at start. SQLite and a real PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +12,10 @@ import pytest
 from sqlalchemy import inspect, text, update
 
 from bot.state import SCHEMA_VERSION, SqlStateStore, StateUnavailable, Vote
+from tests.conftest import postgres_admin, postgres_database
 
 #: Indexes schema 2 added (the retention purge deletes by time).
 TIME_INDEXES = ("ix_turns_created", "ix_asks_created")
-
-
-def _postgres_base() -> str:
-    base = os.environ.get("TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("TEST_POSTGRES_URL is not set (no PostgreSQL on this machine)")
-    return base
-
-
-async def _admin(base: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def postgres_database(*, create: bool = True) -> AsyncIterator[tuple[str, str]]:
-    """A database of its own on the test server: (url, name); dropped afterwards."""
-    base = _postgres_base()
-    name = f"career_schema_{uuid.uuid4().hex[:12]}"
-    if create:
-        await _admin(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name, name
-    finally:
-        await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -55,7 +23,7 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[s
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
     else:
-        async with postgres_database() as (db_url, _):
+        async with postgres_database("career_schema") as (db_url, _):
             yield db_url
 
 
@@ -138,13 +106,13 @@ async def test_a_store_newer_than_the_bot_is_refused(url: str) -> None:
 
 
 async def test_a_store_down_at_start_is_set_up_when_it_comes_back() -> None:
-    async with postgres_database(create=False) as (db_url, name):
+    async with postgres_database("career_schema", create=False) as (db_url, name):
         state = SqlStateStore(db_url)
         with pytest.raises(StateUnavailable):
             await state.start()  # the database does not exist yet: as if the server were down
         with pytest.raises(StateUnavailable):
             await state.claim("slack:event:E1")
-        await _admin(_postgres_base(), f'CREATE DATABASE "{name}"')
+        await postgres_admin(f'CREATE DATABASE "{name}"')
         # No restart: the next calls create the schema (once, not racing) and work.
         claims = await asyncio.gather(*(state.claim("slack:event:E1") for _ in range(6)))
         assert claims.count(True) == 1
