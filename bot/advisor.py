@@ -37,6 +37,7 @@ from bot.retrieval import HybridRetriever, Retrieved
 from bot.scope import (
     ASPECT_NAMES,
     GENERAL_WITHOUT_ROLE,
+    correct_english,
     uncovered_aspect,
     uncovered_phrases,
     unknown_names,
@@ -347,6 +348,8 @@ class Advisor:
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
         """Understand the question in the light of the conversation so far."""
         stripped, injection = strip_injection(text)
+        if lang == "en":
+            stripped = correct_english(stripped, snap, self.tokenizer)
         terms = snap.glossary.matches(stripped, self.tokenizer.forms)
         specifics = uncovered_phrases(terms, stripped) + unknown_names(
             stripped, lang, snap, self.tokenizer

@@ -95,7 +95,8 @@ _FIGURE_ASKED = re.compile(
     r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
     r"|얼마(예요|에요|야|임|인지|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
     r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
-    r"|%|\b(in seconds|in minutes)\b|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number)",
+    r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
+    r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)",
     re.I,
 )
 #: How much a list's lead-in labelled with the asked aspects counts when choosing the list.
@@ -778,6 +779,11 @@ class Composer:
             return
         writer.intro(say("intro_fact", writer.language))
         at = units.index(first.unit)
+        lead_in = self._lead(first.hit.chunk)
+        if first.unit.kind == "item" and lead_in is not None and aspects & set(lead_in.aspects):
+            # "Is tech support well paid?": the item, under the lead-in that says why it is
+            # listed ("고소득 콜센터 일자리의 예는 다음과 같습니다.").
+            writer.line(lead_in.text)
         if _CONTINUES.match(first.unit.text) and at > 0:
             # "특히 화가 난 발신자..." means nothing without the sentence it continues.
             writer.statement(units[at - 1].text, first.hit)

@@ -91,6 +91,42 @@ def _compound_of_known(form: str, known: frozenset[str]) -> bool:
     return any(form[:i] in known and form[i:] in known for i in range(1, len(form)))
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits(word: str) -> list[str]:
+    """Every string one edit from the word: a letter dropped, added, changed, or two swapped."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = [left + right[1:] for left, right in splits if right]
+    out += [left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1]
+    out += [left + c + right[1:] for left, right in splits if right for c in _LETTERS]
+    out += [left + c + right for left, right in splits for c in _LETTERS]
+    return out
+
+
+def _typo_of(word: str, words: frozenset[str]) -> bool:
+    """Is the word one edit from an everyday word? Chat is typed fast: "custmers" is customers,
+    not a company. (Some rare names are one edit from a word too, "genesys"; declining a real
+    question is the worse mistake.)"""
+    return any(e in words for e in _edits(word))
+
+
+def correct_english(text: str, snap: Snapshot, tokenizer: Tokenizer) -> str:
+    """The question with one-edit typos of the glossary's English words corrected ("custmers"
+    -> "customers"), so the glossary still recognises what is asked."""
+    known = _known_words(snap, tokenizer)
+    everyday = english_words()
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if len(low) < _RARE_MIN_CHARS or low in known or low in everyday:
+            return word
+        return next((e for e in _edits(low) if e in known and e.isalpha()), word)
+
+    return _LATIN_WORD.sub(fix, text)
+
+
 def _name_like(word: str, at_start: bool) -> bool:
     """An English word written as a name: capitalised mid-sentence, an acronym, or with digits."""
     if word.lower() in _ENGLISH_FUNCTION:
@@ -150,7 +186,10 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
                     continue
                 # "big-picture", "lead's": judge the parts of a compound or a possessive.
                 parts = [p for p in re.split(r"['-]", low) if p and p != "s"]
-                rare = any(len(p) >= _RARE_MIN_CHARS and p not in everyday for p in parts)
+                rare = any(
+                    len(p) >= _RARE_MIN_CHARS and p not in everyday and not _typo_of(p, everyday)
+                    for p in parts
+                )
                 if rare or _name_like(word, n == 0):
                     add(word)
         for year in re.findall(r"\b(?:19|20)\d\d\b", text):
