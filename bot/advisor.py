@@ -484,7 +484,7 @@ class Advisor:
         role = reading.roles[0] if len(reading.roles) == 1 else ""
         if not role and reading.carried_focus:
             role = reading.focus
-        aspect = uncovered_aspect(role, reading.topics, snap, self.tokenizer)
+        aspect = uncovered_aspect(role, reading.topics, snap)
         if aspect is None:
             return None
         lang = reading.language

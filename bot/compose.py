@@ -569,10 +569,14 @@ class Composer:
         concepts = [c for c in retrieved.concepts if c.named and not self._is_role_concept(snap, c)]
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         fused = {h.chunk.id: h.fused / top for h in retrieved.hits}
+        lists = snap.derived.get("lists")
+        if lists is None:  # once per snapshot: a question must not pass over every chunk
+            lists = [c for c in snap.chunks if c.kind == "list" and self._lead(c) is not None]
+            snap.derived["lists"] = lists
         best: tuple[float, Chunk] | None = None
-        for chunk in snap.chunks:
+        for chunk in lists:
             other = self._lead(chunk)
-            if chunk.kind != "list" or chunk.source == anchor.chunk.source or other is None:
+            if chunk.source == anchor.chunk.source or other is None:
                 continue
             if not set(other.aspects) & done or not set(other.roles) <= {GENERAL_ROLE}:
                 continue

@@ -238,27 +238,23 @@ ASPECT_NAMES: dict[str, dict[str, str]] = {
 GENERAL_WITHOUT_ROLE = frozenset({"pay"})
 
 
-def coverage(snap: Snapshot, tokenizer: Tokenizer) -> frozenset[tuple[str, str]]:
+def coverage(snap: Snapshot) -> frozenset[tuple[str, str]]:
     """Every (role, aspect) some statement speaks to: its labelled subject or a role it names
     ("경험이 많은 상담원과 리더급 직책은 더 많은 임금을" covers agents' and leaders' pay)."""
     cached = snap.derived.get("coverage")
     if cached is None:
+        # Labels only (set at ingest): one pass, no text analysis, whatever the corpus size.
         pairs: set[tuple[str, str]] = set()
         for chunk in snap.chunks:
             for unit in chunk.units:
-                if not unit.aspects:
-                    continue
-                named = snap.glossary.matches(unit.text, tokenizer.forms, documents=True)
-                roles = set(unit.roles) | {t.name for t in named if t.kind == "role"}
+                roles = {*unit.roles, *unit.mentions}
                 pairs.update((role, aspect) for role in roles for aspect in unit.aspects)
         cached = frozenset(pairs)
         snap.derived["coverage"] = cached
     return cached
 
 
-def uncovered_aspect(
-    role: str, topics: list[str], snap: Snapshot, tokenizer: Tokenizer
-) -> str | None:
+def uncovered_aspect(role: str, topics: list[str], snap: Snapshot) -> str | None:
     """The checked aspect the question asks of `role` that no statement speaks to, if any.
 
     Only roles of the catalogue are checked: a role it does not list (a CSR, an outbound
@@ -267,7 +263,7 @@ def uncovered_aspect(
     entry = snap.roles.get(role) if role else None
     if entry is None:
         return None
-    covered = coverage(snap, tokenizer)
+    covered = coverage(snap)
     listed = {"pay": bool(entry.pay), "skills": bool(entry.skills)}
     for aspect, labels in CHECKED_ASPECTS.items():
         if aspect not in topics or listed.get(aspect):

@@ -28,7 +28,7 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 #: Bump when the chunker changes in a way that should re-chunk unchanged files.
-CHUNKER_VERSION = 12
+CHUNKER_VERSION = 13
 #: Records per `get` when reading a whole generation.
 READ_PAGE = 5_000
 
@@ -63,6 +63,8 @@ class Unit(BaseModel):
     #: of as its subject, and the topics (aspects: pay, skills, duties...) it speaks to.
     roles: list[str] = Field(default_factory=list)
     aspects: list[str] = Field(default_factory=list)
+    #: Every role the statement names, subject or not ("경험이 많은 상담원과 리더급 직책은 ...").
+    mentions: list[str] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):

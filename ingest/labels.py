@@ -59,4 +59,6 @@ def label_chunks(chunks: list[Chunk], glossary: Glossary, tok: Tokenizer) -> Non
         for unit in chunk.units:
             text = f"{unit.label}: {unit.text}" if unit.label else unit.text
             unit.roles = _subject(glossary, unit, tok) or row_roles or section_roles
-            unit.aspects = sorted(inherited | set(_aspects(glossary, text, tok)))
+            named = glossary.matches(text, tok.forms, documents=True)
+            unit.aspects = sorted(inherited | {t.name for t in named if t.kind == "topic"})
+            unit.mentions = sorted({t.name for t in named if t.kind == "role"})

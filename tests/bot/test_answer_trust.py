@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.advisor import Advisor
-from bot.scope import unknown_names
+from bot.scope import coverage, unknown_names
 from core.index import unpack_vectors
 from tests.bot.test_advisor import HIGHEST, WORKING, ask, squashed
 
@@ -145,3 +145,20 @@ async def test_every_statement_is_labelled_and_embedded_at_ingest(advisor: Advis
     pay = [u for _, u in units if "시간당 20달러" in u.text]
     assert pay
     assert "pay" in pay[0].aspects
+
+
+async def test_coverage_reads_labels_only_whatever_the_corpus_size(
+    advisor: Advisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The (role, aspect) pairs come from labels set at ingest: analysing every statement's
+    text at answer time stalled the first question on a 50,000-chunk corpus."""
+    snap = await advisor.knowledge.current()
+    snap.derived.pop("coverage", None)
+
+    def no_text_analysis(*args: object, **kwargs: object) -> list[object]:
+        raise AssertionError("coverage analysed statement text")
+
+    monkeypatch.setattr(type(snap.glossary), "matches", no_text_analysis)
+    covered = coverage(snap)
+    assert ("team leader", "pay") in covered  # "리더급 직책은 더 많은 임금을"
+    assert ("trainer", "pay") not in covered
