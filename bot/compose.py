@@ -311,14 +311,13 @@ class Composer:
         """The retrieved hits plus the chunks of statements labelled with a narrow asked aspect
         that the search did not return, ranked just below the best hits."""
         by_aspect = snap.derived.get("aspect_chunks")
-        if by_aspect is None:
-            by_aspect = {}
+        if by_aspect is None:  # once per snapshot, linear in its statements
+            found: dict[str, dict[str, None]] = {}
             for chunk in snap.chunks:
                 for unit in chunk.units:
                     for aspect in unit.aspects:
-                        ids = by_aspect.setdefault(aspect, [])
-                        if chunk.id not in ids:
-                            ids.append(chunk.id)
+                        found.setdefault(aspect, {})[chunk.id] = None
+            by_aspect = {aspect: list(ids) for aspect, ids in found.items()}
             snap.derived["aspect_chunks"] = by_aspect
         have = {h.chunk.id for h in retrieved.hits}
         nearest = sorted(close, key=lambda k: close[k], reverse=True)[:SEMANTIC_RECALL]
