@@ -66,16 +66,22 @@ class Glossary(PublishedData):
         """
         low = f" {_fold(text)} "
         text_forms = tuple(forms(text)) if forms is not None else ()
+        # Most phrases are absent: a cheap look for their first part rules them out.
+        present = set(text_forms)
         # (space, start, end, term): Latin spans are characters of `low`, Korean spans are
         # morphemes (or characters without an analyser); they are compared within a space.
         candidates: list[tuple[str, int, int, int, Term]] = []
         for term, phrases in self._compiled(forms, documents):
             for length, latin, run, folded in phrases:
                 if latin is not None:
+                    if folded[:3] not in low:
+                        continue
                     candidates += [
                         ("latin", m.start(), m.end(), length, term) for m in latin.finditer(low)
                     ]
                 elif run:
+                    if run[0] not in present:
+                        continue
                     candidates += [
                         ("forms", i, i + len(run), length, term)
                         for i in _find_runs(text_forms, run)
