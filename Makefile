@@ -57,7 +57,7 @@ ingest: $(VENV)/.runtime
 
 eval: $(VENV)/.runtime
 	$(BIN)/career-bot ingest --if-stale
-	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.95
+	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.90
 
 ## make bench: the performance figures (a few minutes; ARGS=--quick for a smoke run).
 bench: $(VENV)/.dev
