@@ -515,7 +515,7 @@ class Advisor:
         lang = reading.language
         general = None
         # A covered topic (pay, shifts) or, when the gap is one aspect of a role, the role.
-        about = bool(reading.topics) or (of_role and bool(reading.roles))
+        about = bool(reading.topics) or (of_role and bool(reading.roles or reading.carried_focus))
         if about and not reading.injection and self.in_scope(reading, retrieved, snap):
             t0 = time.perf_counter()
             general = await asyncio.to_thread(self.composer.compose, snap, reading, retrieved)
