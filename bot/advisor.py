@@ -18,6 +18,7 @@ from bot.analysis import (
     ROLE_ATTRIBUTES,
     Language,
     Reading,
+    asks_figure,
     asks_quantity,
     clean,
     compares,
@@ -28,7 +29,7 @@ from bot.analysis import (
     refers_back,
     strip_injection,
 )
-from bot.compose import Composer, Composition, RoleNames, asks_figure
+from bot.compose import Composer, Composition, RoleNames
 from bot.knowledge import KnowledgeBase, Snapshot
 from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing

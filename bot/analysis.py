@@ -301,6 +301,23 @@ def asks_quantity(text: str) -> bool:
     return bool(_QUANTITY.search(text))
 
 
+#: The question asks for a number: how many, how much, what percent, how long.
+_FIGURE_ASKED = re.compile(
+    r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
+    r"|얼마(예요|에요|야|임|인지|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
+    r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
+    r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
+    r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)",
+    re.I,
+)
+
+
+def asks_figure(question: str) -> bool:
+    """Does the question ask for a number that an answer must give (how many, how long, what
+    percent, 시급)? Stricter than `asks_quantity`, which also counts "얼마나 힘들어?"."""
+    return bool(_FIGURE_ASKED.search(question))
+
+
 _KO_WHAT_IS_THERE = re.compile(r"(어떤|무슨|뭐|무엇|어느)[^?.]{0,15}(있|있어|있나|있을까|있죠)")
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_quantity, compares
+from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_figure, asks_quantity, compares
 from bot.knowledge import Snapshot
 from bot.messages import say
 from bot.models import Citation
@@ -90,15 +90,6 @@ _PART_UNITS = 3
 #: ...each within this share of the best statement's score (a part the documents barely
 #: touch is not answered with a stray sentence).
 PART_FLOOR = 0.5
-#: The question asks for a number: how many, how much, what percent, how long.
-_FIGURE_ASKED = re.compile(
-    r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
-    r"|얼마(예요|에요|야|임|인지|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
-    r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
-    r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
-    r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)",
-    re.I,
-)
 #: How much a list's lead-in labelled with the asked aspects counts when choosing the list.
 ANCHOR_ASPECT = 0.5
 #: A figure of a kind: asked for (question) and given (statement). "Calls per hour" is not
@@ -195,11 +186,6 @@ class RoleNames:
             or self.subject_of(unit.text)
             or self.within(chunk.section.split(" > ")[-1])
         )
-
-
-def asks_figure(question: str) -> bool:
-    """Does the question ask for a number (how many, how long, what percent, 시급)?"""
-    return bool(_FIGURE_ASKED.search(question))
 
 
 class Composer:
@@ -355,7 +341,7 @@ class Composer:
     ) -> bool:
         """Was a number asked for that no quoted statement gives: of the kind asked, and about
         the role asked (the entry-level hourly figure is not the CCO's pay)?"""
-        if not _FIGURE_ASKED.search(question):
+        if not asks_figure(question):
             return False
         if not writer.figures:
             return True
