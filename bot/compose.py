@@ -102,6 +102,20 @@ _FIGURE_UNITS = (
         re.compile(r"분당"),
     ),
     (re.compile(r"팀당|per team|a team", re.I), re.compile(r"팀당")),
+    # A shift's or a working day's hours: "24시간 운영" is when centers open, not how long
+    # anyone works.
+    (
+        re.compile(
+            r"hours? (a|per|each) (day|shift|week)|how long\b.{0,40}\bshifts?|shift length"
+            r"|하루\s*(에\s*)?몇\s*시간|몇\s*시간\s*(일|근무|교대|씩)|근무\s*시간.{0,8}(몇|얼마)",
+            re.I,
+        ),
+        re.compile(r"하루\s*\d+\s*시간|\d+\s*시간\s*(교대|근무|씩)|주\s*\d+\s*시간"),
+    ),
+    (
+        re.compile(r"\b(a|per) day\b|\bdaily\b|하루에|일일|매일", re.I),
+        re.compile(r"하루|매일|일일"),
+    ),
 )
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6

@@ -65,8 +65,8 @@ TEXT: dict[str, dict[str, str]] = {
         ),
     },
     "injection": {
-        "ko": "메시지에 담긴 지시는 따르지 않아요. 저는 문서에 있는 내용으로만 답합니다.",
-        "en": "I don't follow instructions inside messages; I only answer from the documents.",
+        "ko": "메시지에 담긴 지시는 따르지 않아요. 저는 문서에 있는 내용으로만 답하니, 질문만 따로 보내 주세요.",
+        "en": "I don't follow instructions inside messages; I only answer from the documents, so please send your question on its own.",
     },
     "try_asking": {"ko": "이런 질문을 해 보세요:", "en": "Try asking:"},
     "empty": {

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from bot.analysis import Language
+from bot.analysis import GENERIC_WORDS, Language
 from bot.knowledge import Snapshot
 from core.glossary import Term
 from core.korean import Tokenizer
@@ -132,6 +132,8 @@ def _name_like(word: str, at_start: bool) -> bool:
     if word.lower() in _ENGLISH_FUNCTION:
         return False
     letters = [c for c in word if c.isalpha()]
+    if len(letters) < 2:
+        return False  # "U.S.", "A or B": a letter alone names nothing
     if len(letters) >= 2 and all(c.isupper() for c in letters):
         return True
     if any(c.isdigit() for c in word):
@@ -201,11 +203,18 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
         following = [f.lower() for f, t in morphemes[at + 1 : at + 3] if t != "JKG"][:1]
         last = all(t.startswith("S") and t not in ("SL", "SN") for _, t in morphemes[at + 1 :])
         unknown = form not in known and not _compound_of_known(form, known)
+        if tag == "NNP" and len(form) > 2 and form.endswith("어") and not last:
+            continue  # a language ("한국어", "일본어"): language skills are the documents' topic
         if tag == "NNP" and len(form) > 1 and unknown and not (last and len(form) <= 2):
             # A short "name" closing the question is chat slang Kiwi does not know ("머임?").
             add(form)
         elif (
-            tag == "NNG" and len(form) > 1 and unknown and following and following[0] in _ORG_HEADS
+            tag == "NNG"
+            and len(form) > 1
+            and unknown
+            and form not in GENERIC_WORDS  # "요즘 콜센터": when, not which company
+            and following
+            and following[0] in _ORG_HEADS
         ):
             add(_eojeol(text, form))
         elif tag == "SL":

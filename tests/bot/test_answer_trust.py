@@ -162,3 +162,31 @@ async def test_coverage_reads_labels_only_whatever_the_corpus_size(
     covered = coverage(snap)
     assert ("team leader", "pay") in covered  # "리더급 직책은 더 많은 임금을"
     assert ("trainer", "pay") not in covered
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does the U.S. Bureau of Labor Statistics expect for call center jobs?",
+        "한국어 말고 외국어 잘하면 콜센터에서 유리해?",
+        "요즘 콜센터 상담원 하는 일이 뭐예요?",
+    ],
+)
+async def test_ordinary_words_around_covered_things_are_not_specifics(
+    advisor: Advisor, question: str
+) -> None:
+    # A known institution's English name, a language, a word for "these days": none names
+    # something the documents lack.
+    answer = await ask(advisor, question, conversation=question)
+    assert not answer.abstained, answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How long is a typical call center shift?", "상담원은 하루에 몇 시간 일해요?"],
+)
+async def test_a_figure_of_another_kind_is_not_the_answer(advisor: Advisor, question: str) -> None:
+    # "24시간 운영" is when centers open and "하루 50명" is customers, not a shift's hours.
+    answer = await ask(advisor, question, conversation=question)
+    assert answer.abstained
+    assert answer.text.startswith("The documents don't give") or answer.text.startswith("문서에")
