@@ -73,7 +73,10 @@ FIGURE_NEAR = 0.6
 #: Advice ("...하십시오", "...하세요") answers "how do I", not "is it" or "what is": pushed down
 #: when the question does not ask how.
 ADVICE_UNASKED = 0.25
-_IMPERATIVE = re.compile(r"(십시오|세요|하자)\s*[.!]?\s*$")
+_IMPERATIVE = re.compile(
+    r"(십시오|세요|하자)\s*[.!]?\s*$|(관리하|피하|줄이|극복하|이기)려면|도움이\s*(될\s*수\s*있|됩니다|돼)"
+    r"|피하는\s*데"
+)
 _ASKS_HOW = re.compile(
     r"어떻게|방법|팁|요령|노하우|피하|극복|관리|이겨|버티|해야|하려면"
     r"|\bhow (do|can|to|should|would)\b|\btips?\b|\bways?\b|\bavoid|\bprevent|\bcope|\bdeal"
@@ -740,6 +743,10 @@ class Composer:
             return
         writer.intro(say("intro_list", writer.language))
         best = picked[0].score
+        if _ASKS_HOW.search(question):
+            advice = [p for p in picked[:6] if _IMPERATIVE.search(p.unit.text)]
+            if len(advice) >= 2:  # "how do I ...?": the advice, not what the trouble is
+                picked = advice
         for p in picked[:6]:
             if p.score < best * 0.55:
                 break
