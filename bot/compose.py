@@ -582,6 +582,8 @@ class Composer:
                 continue
             if not set(other.aspects) & done or not set(other.roles) <= {GENERAL_ROLE}:
                 continue
+            if self._head_aspects(snap, other.text) - asked:
+                continue  # "역할을 수행하기 위한 7가지 기술" is a skills list, not duties
             # The lead-in itself must name the aspect ("7가지 콜센터 기술"), not only the
             # heading above it ("타자 능력" > "다음과 같은 경험이 있으면 이점이 있습니다").
             fit = self._overlap(self._tokens(other.text), concepts)
@@ -591,6 +593,16 @@ class Composer:
         if best is not None:
             out.append(best[1])
         return out
+
+    def _head_aspects(self, snap: Snapshot, text: str) -> set[str]:
+        """The role attributes a lead-in's closing words name: what its list is a list of
+        (Korean puts the head noun last: "...위한 7가지 콜센터 기술")."""
+        tail = " ".join(text.rstrip(" .:：").split()[-2:])
+        return {
+            t.name
+            for t in snap.glossary.matches(tail, self.tok.forms, documents=True)
+            if t.name in ROLE_ATTRIBUTES
+        }
 
     def _is_role_concept(self, snap: Snapshot, concept: Concept) -> bool:
         """Is the concept a role's name ("상담원")?"""
