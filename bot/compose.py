@@ -66,7 +66,7 @@ NARROW_ASPECT = 6
 SENTENCE_FIT = 0.3
 #: A second statement joins a fact answer only if it is this close to the question (relative
 #: to the best statement): a neighbour that merely shares words is padding.
-COMPANION_FIT = 0.6
+COMPANION_FIT = 0.7
 #: A statement this close to a figure question (relative) may give the figure even when it
 #: shares few words with it ("How much of the job is note-taking?" -> "작업의 25%").
 FIGURE_NEAR = 0.6
