@@ -43,13 +43,21 @@ _PAY_EN = re.compile(
 _PAY_KO = re.compile(r"(?:연봉|급여|임금|돈)\S*\s*(?:\S+\s+)?(?:가장|제일)\s*(?:많이|높)")
 _WHY = re.compile(r"\bwhy\b|왜|이유|따라|depend", re.I)
 _NEXT_EN = re.compile(
-    r"\b(?:comes?\s+after|next\s+(?:step|role|level|position)|after\s+being)\b", re.I
+    r"\b(?:comes?\s+after|next\s+(?:step|role|level|position)|after\s+being|above|higher\s+than"
+    r"|one\s+level\s+up)\b",
+    re.I,
 )
 _NEXT_KO = re.compile(r"다음\s*(?:단계|직책|역할|자리|은|에는|엔|으로|에|은요|는)?|그\s*위")
 _UP_EN = re.compile(
     r"\b(?:move\s+up|moving\s+up|get\s+promoted|promotion|step\s+up|advance)\b", re.I
 )
-_UP_KO = re.compile(r"올라가|승진|윗\s*단계|상위\s*직")
+_UP_KO = re.compile(r"올라가|올라갈|올라간|승진|윗\s*단계|상위\s*직")
+#: "How high can I climb?", "어디까지 올라갈 수 있어?": the whole ladder, up to its top.
+_TOP = re.compile(
+    r"\bhow\s+(?:high|far)\s+(?:can|could|will|do|does|might)\b|\bvery\s+top\b"
+    r"|\btop\s+of\s+the\s+ladder\b|어디까지\s*(올라|승진|갈)",
+    re.I,
+)
 _SKILL = re.compile(r"\bskills?\b|\babilit|기술|능력|역량|스킬", re.I)
 _BECOME_EN = re.compile(r"\b(?:become|get\s+to|get\s+from|reach|how\s+do\s+i\s+go)\b", re.I)
 _BECOME_KO = re.compile(r"되려면|되고\s*싶|되는\s*방법|될\s*수|가려면|까지\s*가")
@@ -168,7 +176,8 @@ def read_path_question(
     if not snap.roles.roles:
         return None
     roles = resolve_roles(text, snap, forms)
-    if (_LADDER_EN.search(text) or _LADDER_KO.search(text)) and len(roles) < 2:
+    ladder = _LADDER_EN.search(text) or _LADDER_KO.search(text) or _TOP.search(text)
+    if ladder and len(roles) < 2:
         return PathQuestion("ladder", roles)
     if (_PAY_EN.search(text) or _PAY_KO.search(text)) and not _WHY.search(text):
         return PathQuestion("pay", roles)

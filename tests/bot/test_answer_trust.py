@@ -190,3 +190,25 @@ async def test_a_figure_of_another_kind_is_not_the_answer(advisor: Advisor, ques
     answer = await ask(advisor, question, conversation=question)
     assert answer.abstained
     assert answer.text.startswith("The documents don't give") or answer.text.startswith("문서에")
+
+
+async def test_how_high_one_can_climb_is_the_ladder_and_above_is_the_next_step(
+    advisor: Advisor,
+) -> None:
+    climb = await ask(advisor, "상담원에서 시작하면 어디까지 올라갈 수 있어?", conversation="climb")
+    assert "최고고객책임자" in climb.text
+    assert climb.text.index("콜센터 상담원") < climb.text.index("최고고객책임자")
+    above = await ask(advisor, "what's above a team leader?", conversation="above")
+    assert "Call center manager" in above.text
+    # "How high is turnover?" is about turnover, not the top of the ladder.
+    turnover = await ask(advisor, "how high is turnover in call centers?", conversation="turn")
+    assert "CCO" not in turnover.text
+    assert "회전율" in turnover.text or "이직률" in turnover.text
+
+
+async def test_the_korean_pair_of_pros_and_cons_gets_both(advisor: Advisor) -> None:
+    answer = await ask(advisor, "콜센터 일 장점이랑 단점 알려줘", conversation="pc")
+    assert "장점" in answer.text
+    assert "단점" in answer.text
+    assert "회전율" in answer.text
+    assert "양도 가능한" in answer.text
