@@ -58,6 +58,13 @@ _TOP = re.compile(
     r"|\btop\s+of\s+the\s+ladder\b|어디까지\s*(올라|승진|갈)",
     re.I,
 )
+#: "승진하려면 뭐가 필요해?", "how do I get promoted?" with no role named: from the first rung.
+_PROMOTE_HOW = re.compile(
+    r"승진\s*(하려면|하는\s*방법|조건|에\s*필요|할\s*수\s*있는\s*방법)"
+    r"|\bhow\s+(?:do|can|could)\s+i\s+(?:get\s+promoted|move\s+up)"
+    r"|\bwhat\s+does\s+it\s+take\s+to\s+(?:get\s+promoted|move\s+up)",
+    re.I,
+)
 _SKILL = re.compile(r"\bskills?\b|\babilit|기술|능력|역량|스킬", re.I)
 _BECOME_EN = re.compile(r"\b(?:become|get\s+to|get\s+from|reach|how\s+do\s+i\s+go)\b", re.I)
 _BECOME_KO = re.compile(r"되려면|되고\s*싶|되는\s*방법|될\s*수|가려면|까지\s*가")
@@ -194,6 +201,8 @@ def read_path_question(
     m = _AFTER_EN.search(text)
     if m and not resolve_roles(m["a"], snap, forms):
         return PathQuestion("unknown", [], unknown=m["a"].strip())
+    if not roles and _PROMOTE_HOW.search(text):
+        roles = ["agent"]
     if not roles:
         return None
     up = bool(_UP_EN.search(text) or _UP_KO.search(text))

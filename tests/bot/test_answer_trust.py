@@ -212,3 +212,11 @@ async def test_the_korean_pair_of_pros_and_cons_gets_both(advisor: Advisor) -> N
     assert "단점" in answer.text
     assert "회전율" in answer.text
     assert "양도 가능한" in answer.text
+
+
+async def test_how_to_get_promoted_without_a_role_starts_from_the_first_rung(
+    advisor: Advisor,
+) -> None:
+    answer = await ask(advisor, "승진하려면 뭐가 필요해?", conversation="promote")
+    assert "팀 리더" in answer.text
+    assert "키울 기술" in answer.text
