@@ -429,7 +429,25 @@ class Composer:
             self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects, close)
         else:
             self._write_fact(retrieved, writer, reading.text, roles, aspects, close, reading.topics)
+        if len(roles.asked) == 1 and aspects <= {"duties"} and writer.lines:
+            self._other_description(snap, roles, next(iter(roles.asked)), writer)
         return writer
+
+    def _other_description(
+        self, snap: Snapshot, names: RoleNames, role: str, writer: _Writer
+    ) -> None:
+        """What a role does, from every document: the other document's defining statement of
+        the role ("팀 리더: 팀 적용 범위를 예약하고...") when the answer quotes only one."""
+        if role == GENERAL_ROLE:
+            return  # the job in general: every document speaks of it everywhere
+        quoted = {c.source for c in writer.citations}
+        for chunk, unit in self._role_units(snap).get(role, []):
+            if chunk.source in quoted or unit.kind == "lead" or unit.roles[:1] != [role]:
+                continue
+            opens = unit.kind == "row" or self._defines(names, chunk, unit, role)
+            if opens and unit.text not in writer.quoted_texts():
+                writer.statement(unit.text, Hit(chunk, 0.0, 0.0, 0.0))
+                return
 
     def _singles_out_row(self, snap: Snapshot, anchor: Hit, retrieved: Retrieved) -> bool:
         """Does the question ask about one row of a table rather than the table?"""
@@ -500,8 +518,20 @@ class Composer:
         context.sort(key=lambda p: p.score, reverse=True)
         asked = set(reading.topics)
         # A sentence of context must speak to what was asked, or it is padding.
+        lead_unit = self._lead(chunk)
+        # A lead-in that already names what was asked ("...다음과 같은 중요한 기술을") needs no
+        # sentence before it; one that shares a word ("기술과 생산성을 향상") is padding.
+        # A role's defining sentence states its main duty, so it stays before a duties list.
+        introduced = (
+            bool(asked)
+            and bool(roles.asked)
+            and "duties" not in asked
+            and lead_unit is not None
+            and asked <= set(lead_unit.aspects)
+        )
         if (
             context
+            and not introduced
             and context[0].score >= 0.5
             and (not asked or asked & set(context[0].unit.aspects))
         ):
@@ -827,7 +857,11 @@ class Composer:
                 break
             if figure_only and not _HAS_FIGURE.search(p.unit.text):
                 continue
-            if close and p.nearness < COMPANION_FIT:
+            # The sentence defining the role asked about ("트레이너는 ...") always belongs.
+            defines = len(roles.asked) == 1 and any(
+                self._defines(roles, p.hit.chunk, p.unit, r) for r in roles.asked
+            )
+            if close and p.nearness < COMPANION_FIT and not defines:
                 continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)
@@ -949,6 +983,10 @@ class _Writer:
     def hint_section(self, section: str) -> None:
         if section:
             self._hint = section.split(" > ")[-1]
+
+    def quoted_texts(self) -> str:
+        """Everything quoted so far, to tell whether a statement is already in."""
+        return " ".join(t for texts in self._quoted.values() for t in texts)
 
     def finish(self) -> Composition:
         for citation in self.citations:

@@ -220,3 +220,20 @@ async def test_how_to_get_promoted_without_a_role_starts_from_the_first_rung(
     answer = await ask(advisor, "승진하려면 뭐가 필요해?", conversation="promote")
     assert "팀 리더" in answer.text
     assert "키울 기술" in answer.text
+
+
+async def test_what_a_role_does_comes_from_every_document_that_describes_it(
+    advisor: Advisor,
+) -> None:
+    answer = await ask(advisor, "What does a technical support specialist do?", conversation="ts")
+    assert "원격으로 해결" in answer.text  # the first document's row
+    assert "철저한 지식" in answer.text  # the second document's description
+    assert {c.source for c in answer.citations} == {WORKING, HIGHEST}
+
+
+async def test_a_skills_list_is_not_opened_with_a_sentence_that_only_shares_a_word(
+    advisor: Advisor,
+) -> None:
+    answer = await ask(advisor, "What skills does a team leader need?", conversation="tls")
+    assert "멀티태스킹" in answer.text
+    assert "생산성을 향상" not in answer.text
