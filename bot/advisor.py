@@ -357,9 +357,18 @@ class Advisor:
         if lang == "en":
             stripped = correct_english(stripped, snap, self.tokenizer)
         terms = snap.glossary.matches(stripped, self.tokenizer.forms)
-        specifics = uncovered_phrases(terms, stripped) + unknown_names(
+        specifics = uncovered_phrases(terms, stripped, lang) + unknown_names(
             stripped, lang, snap, self.tokenizer
         )
+        low_text = stripped.lower()
+        # The words the question used for an uncovered concept, however the reply names it.
+        said_uncovered = [
+            p
+            for t in terms
+            if t.kind == "uncovered"
+            for p in sorted((*t.say, *t.ko), key=len, reverse=True)
+            if p.lower() in low_text
+        ]
         terms = [t for t in terms if t.kind != "uncovered"]
         roles = _specific(t for t in terms if t.kind == "role")
         topics = [t for t in terms if t.kind == "topic"]
@@ -391,7 +400,7 @@ class Advisor:
         # The documents know nothing of the specifics: searching for them only pulls the
         # search away from the general statement the reply may offer.
         query = stripped
-        for word in specifics:
+        for word in [*specifics, *said_uncovered]:
             query = query.replace(word, " ")
         query = " ".join(query.split()) or stripped
         if carried_topics:

@@ -305,6 +305,8 @@ def asks_quantity(text: str) -> bool:
 _FIGURE_ASKED = re.compile(
     r"몇\s*(명|퍼센트|프로|%|시간|개|년|살|일|달|주|분|단어|배|번)|퍼센트|비율|수치|통계"
     r"|얼마(예요|에요|야|임|인지|인가|일까|죠|나\s*(받|벌|줘|주|돼|되|빨|걸|오래))|기간|시급|연봉\s*얼마"
+    r"|얼마\s*정도|얼마쯤|(연봉|월급|급여)\s*(은|는|이|가)?\s*(보통|평균)\s*얼마"
+    r"|\bexact\b.{0,20}\b(salary|pay|wage|number|figure)|\b(salary|wage)\s+(of|for)\b"
     r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
     r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
     r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)",

@@ -23,7 +23,8 @@ _AGING = re.compile(
 )
 #: Sentences that lean on the one before them; quoting one alone would lose its subject.
 _CONTINUES = re.compile(
-    r"^(특히|또한|이는|이것은|그러나|하지만|즉|예를 들어|그래서|따라서|이러한|이렇게|그런 다음)"
+    r"^(특히|또한|이는|이것은|그러나|하지만|즉|예를 들어|그래서|따라서|이러한|이렇게|그런 다음"
+    r"|그들은|그들의|그는|그녀는|이들은)"
 )
 #: The page's signposts ("...에 대해 자세히 알아보겠습니다", "...을 확인하세요"): they announce
 #: content, they are not content.
@@ -110,6 +111,7 @@ _FIGURE_UNITS = (
     (
         re.compile(
             r"hours? (a|per|each) (day|shift|week)|how long\b.{0,40}\bshifts?|shift length"
+            r"|\bhours?\b.{0,30}\bshifts?\b|\bshifts?\b.{0,30}\bhours?\b"
             r"|하루\s*(에\s*)?몇\s*시간|몇\s*시간\s*(일|근무|교대|씩)|근무\s*시간.{0,8}(몇|얼마)",
             re.I,
         ),

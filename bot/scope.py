@@ -56,15 +56,22 @@ _ENGLISH_FUNCTION = frozenset(
 _RARE_MIN_CHARS = 5
 
 
-def uncovered_phrases(terms: list[Term], text: str) -> list[str]:
-    """For each `uncovered` concept the question names, the words it used for it."""
+def uncovered_phrases(terms: list[Term], text: str, language: Language = "ko") -> list[str]:
+    """For each `uncovered` concept the question names, what to call it in the reply: in
+    Korean the concept's own name ("개인적인 결정", not "그만둘까요"), in English the words the
+    question used for it (the concept names are Korean)."""
     low = text.lower()
     out: list[str] = []
     for term in terms:
         if term.kind != "uncovered":
             continue
-        used = [p for p in (*term.say, *term.ko) if p.lower() in low]
-        out.append(max(used, key=len) if used else term.ko[0])
+        if language == "ko":
+            name = term.ko[0]
+        else:
+            used = [p for p in (*term.say, *term.ko) if p.lower() in low]
+            name = max(used, key=len) if used else term.name
+        if name not in out:
+            out.append(name)
     return out
 
 
