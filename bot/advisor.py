@@ -19,6 +19,7 @@ from bot.analysis import (
     Language,
     Reading,
     asks_figure,
+    asks_one,
     asks_quantity,
     clean,
     compares,
@@ -439,6 +440,8 @@ class Advisor:
         for one figure ("얼마나", "how much"); a Korean plural ("직책들") always asks for several."""
         if self._plural(text):
             return True
+        if asks_one(text):
+            return False  # "why ...?", "who ...?": a reason or a person, not a list
         # "jobs" names the roles only when nothing more specific is asked ("job outlook").
         weak = "roles" in topics and any(t not in LIST_TOPICS for t in topics)
         listy = is_list_question(text, lang) or any(

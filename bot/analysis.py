@@ -320,6 +320,15 @@ def asks_figure(question: str) -> bool:
     return bool(_FIGURE_ASKED.search(question))
 
 
+#: Questions whose answer is one reason or one person, however list-like their topic.
+_ONE_ANSWER = re.compile(r"^\s*(why|who)\b|^\s*왜|누가|누구(?!나)", re.I)
+
+
+def asks_one(text: str) -> bool:
+    """Does the question ask why, or who ("누가 제안해?")? One reason or one person answers."""
+    return bool(_ONE_ANSWER.search(text))
+
+
 _KO_WHAT_IS_THERE = re.compile(r"(어떤|무슨|뭐|무엇|어느)[^?.]{0,15}(있|있어|있나|있을까|있죠)")
 
 

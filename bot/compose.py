@@ -8,7 +8,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.analysis import ROLE_ATTRIBUTES, Reading, asks_figure, asks_quantity, compares
+from bot.analysis import (
+    ROLE_ATTRIBUTES,
+    Reading,
+    asks_figure,
+    asks_one,
+    asks_quantity,
+    compares,
+)
 from bot.knowledge import Snapshot
 from bot.messages import say
 from bot.models import Citation
@@ -817,9 +824,11 @@ class Composer:
         first = picked[0]
         units = first.hit.chunk.units
         items = [u for u in units if u.kind == "item"]
+        one = asks_one(question)
         if (
             first.unit.kind == "item"
             and items
+            and not one
             and sum(len(u.text) for u in items) / len(items) < 40
         ):
             # One word of a short list ("주말") answers best as the list it belongs to.
@@ -833,6 +842,10 @@ class Composer:
             return
         writer.intro(say("intro_fact", writer.language))
         at = units.index(first.unit)
+        owner = roles.within(first.hit.chunk.section.split(" > ")[-1])
+        if one and first.unit.kind == "item" and owner is not None:
+            # "Who suggests shift patterns?": the role whose list holds the item.
+            writer.heading(first.hit.chunk.section.split(" > ")[-1])
         lead_in = self._lead(first.hit.chunk)
         if first.unit.kind == "item" and lead_in is not None and aspects & set(lead_in.aspects):
             # "Is tech support well paid?": the item, under the lead-in that says why it is

@@ -237,3 +237,10 @@ async def test_a_skills_list_is_not_opened_with_a_sentence_that_only_shares_a_wo
     answer = await ask(advisor, "What skills does a team leader need?", conversation="tls")
     assert "멀티태스킹" in answer.text
     assert "생산성을 향상" not in answer.text
+
+
+async def test_who_does_something_names_the_role_whose_list_holds_it(advisor: Advisor) -> None:
+    answer = await ask(advisor, "Who suggests shift patterns?", conversation="who")
+    assert "자원 계획 관리자" in answer.text
+    assert "교대 근무 패턴 제안" in answer.text
+    assert "채용 추천" not in answer.text  # one duty was asked about, not the whole list
