@@ -71,6 +71,22 @@ LIST_TOPICS = frozenset(
 )
 
 
+#: At most this many specifics, each at most this long, are named in a reply: the question
+#: is echoed, and an echo must stay short whatever was typed ("AAAA...").
+_SHOWN_SPECIFICS = 3
+_SHOWN_CHARS = 30
+
+
+def _shown(specifics: list[str]) -> list[str]:
+    """The specifics to name, once each whatever their case ('korea', 'Korea'), shortened."""
+    out: list[str] = []
+    for word in specifics:
+        short = word if len(word) <= _SHOWN_CHARS else word[: _SHOWN_CHARS - 1] + "…"
+        if short.lower() not in {o.lower() for o in out}:
+            out.append(short)
+    return out[:_SHOWN_SPECIFICS]
+
+
 def _specific(roles: Iterable[Term]) -> list[Term]:
     """Drop a role whose names all occur inside another matched role's names ("관리자" when
     "고객 계정 관리자" matched)."""
@@ -282,7 +298,7 @@ class Advisor:
         )
         gap = await asyncio.to_thread(self._aspect_gap, reading, snap)
         if reading.specifics:
-            what = ", ".join(f"'{s}'" for s in reading.specifics[:3])
+            what = ", ".join(f"'{s}'" for s in _shown(reading.specifics))
             opening = say("not_covered", lang, what=what)
             answer = await self._not_covered(snap, reading, retrieved, notice, timing, opening)
         elif gap is not None:

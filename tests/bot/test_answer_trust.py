@@ -244,3 +244,10 @@ async def test_who_does_something_names_the_role_whose_list_holds_it(advisor: Ad
     assert "자원 계획 관리자" in answer.text
     assert "교대 근무 패턴 제안" in answer.text
     assert "채용 추천" not in answer.text  # one duty was asked about, not the whole list
+
+
+async def test_a_named_specific_is_echoed_short_and_once(advisor: Advisor) -> None:
+    answer = await ask(advisor, "A" * 2000, conversation="long")
+    assert len(answer.text) < 1500
+    twice = await ask(advisor, "is pay in korea different, like in Korea?", conversation="kk")
+    assert twice.text.lower().count("'korea'") == 1
