@@ -50,7 +50,7 @@ from core.korean import Tokenizer, make_tokenizer
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.report import Report
+    from bot.chat.report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class Advisor:
 
     async def report(self, since_s: float) -> Report:
         """Declined questions and down-voted answers of the last `since_s` seconds, grouped."""
-        from bot.report import build_report
+        from bot.chat.report import build_report
 
         return await build_report(self.state, self.retriever.embedder, since_s)
 
@@ -707,7 +707,7 @@ async def build_advisor(
 ) -> Advisor:
     """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM.
     `housekeeping` (long-running bots) applies the retention period in the background."""
-    from bot.state_sql import SqlStateStore
+    from bot.state.sql import SqlStateStore
     from core.embeddings import make_embeddings
 
     embedder, tokenizer = await asyncio.gather(

@@ -127,7 +127,7 @@ def ingest(
 
 
 def _print_answer(answer: Answer, *, show_timing: bool = False) -> None:
-    from bot.console import render_answer
+    from bot.chat.console import render_answer
 
     out.print(render_answer(answer, show_timing=show_timing))
 
@@ -250,7 +250,7 @@ async def _path(settings: Settings, start: str, goal: str, png: Path | None, as_
 @app.command()
 def chat() -> None:
     """An interactive conversation on the console (/help, /reset, /quit)."""
-    from bot.console import run_console
+    from bot.chat.console import run_console
 
     settings = load_settings()
     asyncio.run(run_console(settings, console=out))
@@ -265,7 +265,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Score the advisor on a question set: hits per kind, and every miss with what was missing."""
-    from bot.evaluation import load_cases, run_eval
+    from bot.devtools.evaluation import load_cases, run_eval
 
     if not file.is_file():
         console.print(f"[red]{file} does not exist[/]")
@@ -306,14 +306,14 @@ def run() -> None:
     """The main job: the Slack and/or Discord bots when configured, else the console."""
     settings = load_settings()
     if settings.slack_configured or settings.discord_configured:
-        from bot.service import BotSetupError, run_bots
+        from bot.chat.main_job import BotSetupError, run_bots
 
         _run_bot(run_bots(settings), BotSetupError)
     else:
         console.print(
             "No Slack or Discord tokens in the environment: starting the console advisor."
         )
-        from bot.console import run_console
+        from bot.chat.console import run_console
 
         asyncio.run(run_console(settings, console=out))
 
@@ -327,7 +327,7 @@ def slack(
     host: Annotated[str, typer.Option(help="Interface for --http.")] = "0.0.0.0",
 ) -> None:
     """Run the Slack bot (Socket Mode by default)."""
-    from bot.slack_app import SlackConfigError, run_slack
+    from bot.chat.slack_app import SlackConfigError, run_slack
 
     settings = load_settings()
     _run_bot(run_slack(settings, http=http, host=host, port=port), SlackConfigError)
@@ -336,7 +336,7 @@ def slack(
 @app.command()
 def discord() -> None:
     """Run the Discord bot."""
-    from bot.discord_app import DiscordSetupError, run_discord
+    from bot.chat.discord_app import DiscordSetupError, run_discord
 
     settings = load_settings()
     _run_bot(run_discord(settings), DiscordSetupError)
@@ -345,7 +345,7 @@ def discord() -> None:
 async def _with_store(settings: Settings, job: Any) -> Any:
     """Run `job(store)` on the configured state store (STATE_URL, or SQLite under DATA_DIR)."""
     from bot.state import StateUnavailable
-    from bot.state_sql import SqlStateStore
+    from bot.state.sql import SqlStateStore
 
     store = SqlStateStore(settings.state_database_url)
     try:
@@ -378,7 +378,7 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """What the knowledge lacks: declined questions and down-voted answers, grouped."""
-    from bot.report import build_report, parse_since
+    from bot.chat.report import build_report, parse_since
     from core.embeddings import make_embeddings
 
     try:
@@ -415,7 +415,7 @@ def bench(
     cost on synthetic corpora of 10,000 and 50,000 chunks, on this machine."""
     from rich.table import Table
 
-    from bot.bench import run_bench
+    from bot.devtools.bench import run_bench
 
     settings = load_settings(log_level="WARNING")
     if not questions.is_file():
