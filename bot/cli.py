@@ -194,12 +194,16 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
     from bot.advisor import build_advisor
+    from bot.llm import LLMConfigError
     from bot.state import MemoryStateStore
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     try:
         # One-shot answers share no memory with the bots: keep them off the real store.
         return await build_advisor(settings, warm=warm, state=MemoryStateStore())
+    except LLMConfigError as exc:  # the provider's extra is not installed
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -287,11 +291,12 @@ def evaluate(
 
 def _run_bot(job: Coroutine[Any, Any, None], setup_error: type[Exception]) -> None:
     """Run a bot until interrupted; a setup or index problem is a message, not a traceback."""
+    from bot.llm import LLMConfigError
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     try:
         asyncio.run(job)
-    except setup_error as exc:
+    except (setup_error, LLMConfigError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
@@ -410,6 +415,13 @@ def bench(
             "synthetic corpora of 1,000 and 5,000 chunks."
         ),
     ] = False,
+    state_url: Annotated[
+        str,
+        typer.Option(
+            help="PostgreSQL URL the two Slack replicas share (a scratch database: the run "
+            "writes made-up conversations); default: a scratch SQLite file."
+        ),
+    ] = "",
 ) -> None:
     """Measure ingest, answers, the Slack endpoint (one and two replicas), memory, and query
     cost on synthetic corpora of 10,000 and 50,000 chunks, on this machine."""
@@ -421,7 +433,7 @@ def bench(
     if not questions.is_file():
         console.print(f"[red]{questions} does not exist[/]")
         raise typer.Exit(2)
-    result = run_bench(settings, questions, quick=quick)
+    result = run_bench(settings, questions, quick=quick, state_url=state_url)
     if not as_json:
         table = Table(title=f"Benchmark ({result['date']}, {result['machine']})")
         table.add_column("measure")

@@ -29,13 +29,16 @@ async def run_bots(settings: Settings) -> None:
     try:
         if settings.slack_configured:
             http = settings.slack_app_token is None
-            logger.info("starting Slack (%s)", "HTTP on :3000" if http else "Socket Mode")
-            jobs.append(
-                asyncio.create_task(
-                    run_slack(settings, http=http, host="0.0.0.0", port=3000, advisor=advisor),
-                    name="slack",
-                )
+            where = f"HTTP on {settings.http_host}:{settings.http_port}"
+            logger.info("starting Slack (%s)", where if http else "Socket Mode")
+            job = run_slack(
+                settings,
+                http=http,
+                host=settings.http_host,
+                port=settings.http_port,
+                advisor=advisor,
             )
+            jobs.append(asyncio.create_task(job, name="slack"))
         if settings.discord_configured:
             logger.info("starting Discord")
             jobs.append(asyncio.create_task(run_discord(settings, advisor=advisor), name="discord"))

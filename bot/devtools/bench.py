@@ -9,7 +9,7 @@
    `career-bot slack --http` process whose Slack is a loopback `FakeSlack`, timed to its
    `chat.postMessage`; first one replica on the index as configured (its peak memory is the
    bot's), then two replicas sharing a Chroma server and one state store: PostgreSQL at
-   BENCH_STATE_URL when it is set, else a scratch SQLite file (never the configured
+   `career-bot bench --state-url` when it is given, else a scratch SQLite file (never the configured
    STATE_URL, which may be production's).
 5. Query cost against the corpus size: the retrieval an answer runs (query embedding, Chroma,
    BM25, fusion) and a whole answer, on synthetic indexes of 10,000 and 50,000 chunks
@@ -232,11 +232,10 @@ def _peak_rss_mb(command: list[str], env: dict[str, str], stdin: Any) -> float:
 # -- 4. the Slack HTTP endpoint ------------------------------------------------------------
 
 
-def _state_for_replicas(scratch: Path) -> tuple[str, str]:
-    """(STATE_URL, kind) for two replicas: BENCH_STATE_URL when it is PostgreSQL, else one
-    scratch SQLite file both replicas open. Never the configured STATE_URL: the run writes a
-    few hundred made-up conversations, which have no place in a real state store."""
-    url = os.environ.get("BENCH_STATE_URL", "")
+def _state_for_replicas(scratch: Path, url: str = "") -> tuple[str, str]:
+    """(STATE_URL, kind) for two replicas: `url` (`bench --state-url`) when it is PostgreSQL,
+    else one scratch SQLite file both replicas open. Never the configured STATE_URL: the run
+    writes a few hundred made-up conversations, which have no place in a real state store."""
     if url.startswith("postgresql"):
         return url, "postgresql"
     return f"sqlite+aiosqlite:///{scratch / 'shared-state.sqlite3'}", "sqlite"
@@ -293,7 +292,9 @@ def _ingest_into(chroma_env: dict[str, str], settings: Settings, scratch: Path) 
     )
 
 
-async def _slack(settings: Settings, questions: list[str], plan: Plan) -> dict[str, Any]:
+async def _slack(
+    settings: Settings, questions: list[str], plan: Plan, state_url: str = ""
+) -> dict[str, Any]:
     from bot.devtools.loopback.processes import ChromaServer, free_port
     from bot.devtools.loopback.slack import FakeSlack
     from bot.devtools.loopback.slack_load import peak_rss_mb, start_replica, stop_replica
@@ -328,7 +329,7 @@ async def _slack(settings: Settings, questions: list[str], plan: Plan) -> dict[s
             out |= _figures(one)
 
         with _scratch("replicas") as scratch:
-            state_url, kind = _state_for_replicas(scratch)
+            state_url, kind = _state_for_replicas(scratch, state_url)
             chroma = ChromaServer(scratch / "chroma", log=scratch / "chroma.log")
             await asyncio.to_thread(chroma.start)
             procs: list[Any] = []
@@ -490,8 +491,14 @@ async def _corpus(settings: Settings, questions: list[str], plan: Plan) -> dict[
 # -- the whole run ---------------------------------------------------------------------------
 
 
-def run_bench(settings: Settings, questions_file: Path, *, quick: bool = False) -> dict[str, Any]:
-    """Measure everything; `quick` measures each figure from less work (a smoke run)."""
+def run_bench(
+    settings: Settings, questions_file: Path, *, quick: bool = False, state_url: str = ""
+) -> dict[str, Any]:
+    """Measure everything; `quick` measures each figure from less work (a smoke run).
+
+    `state_url` is the PostgreSQL the two-replica run shares (`--state-url`); without it a
+    scratch SQLite file.
+    """
     started = time.perf_counter()
     cpu_started = _cpu_s()
     plan = Plan.for_mode(quick)
@@ -515,7 +522,7 @@ def run_bench(settings: Settings, questions_file: Path, *, quick: bool = False) 
     t = phase("asks", t)
     process_s, rss_cli = _process(settings, plan.process_runs)
     t = phase("process", t)
-    slack = asyncio.run(_slack(settings, questions, plan))
+    slack = asyncio.run(_slack(settings, questions, plan, state_url))
     t = phase("slack", t)
     corpus = asyncio.run(_corpus(settings, questions, plan))
     phase("corpus", t)

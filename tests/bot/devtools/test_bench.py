@@ -301,20 +301,19 @@ def test_percentiles_are_nearest_rank() -> None:
     assert math.isnan(percentile([], 0.5))
 
 
-def test_two_replicas_share_postgresql_only_from_bench_state_url(
+def test_two_replicas_share_postgresql_only_from_the_state_url_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     production = "postgresql+asyncpg://bot@db.example/production"
     monkeypatch.setenv("STATE_URL", production)
-    monkeypatch.delenv("BENCH_STATE_URL", raising=False)
+    monkeypatch.setenv("BENCH_STATE_URL", production)  # no longer read from the environment
 
     url, kind = _state_for_replicas(tmp_path)
     assert kind == "sqlite"
     assert url == f"sqlite+aiosqlite:///{tmp_path / 'shared-state.sqlite3'}"
 
     bench = "postgresql+asyncpg://bench@127.0.0.1/bench"
-    monkeypatch.setenv("BENCH_STATE_URL", bench)
-    assert _state_for_replicas(tmp_path) == (bench, "postgresql")
+    assert _state_for_replicas(tmp_path, bench) == (bench, "postgresql")
 
 
 # -- the whole benchmark -----------------------------------------------------------------------
@@ -352,7 +351,6 @@ def test_the_quick_benchmark_reports_every_figure_as_a_sane_number(
         "STATE_URL": "postgresql+asyncpg://bot:never@127.0.0.1:9/production",
         "PYTHONPATH": str(REPO),
     }
-    env.pop("BENCH_STATE_URL", None)
     plan = Plan.for_mode(quick=True)
     small, large = (size_label(n) for n in plan.synthetic_sizes)
 
@@ -389,7 +387,7 @@ def test_the_quick_benchmark_reports_every_figure_as_a_sane_number(
     assert result["slack_answers_per_s_2replicas"] > 0
     assert 0 < result["slack_p50_ms"] <= result["slack_p95_ms"]
     assert 0 < result["slack_p50_ms_2replicas"] <= result["slack_p95_ms_2replicas"]
-    # No BENCH_STATE_URL: the two replicas shared a scratch SQLite file, not STATE_URL.
+    # No --state-url: the two replicas shared a scratch SQLite file, not STATE_URL.
     assert result["replicas_state"] == "sqlite"
     for key in ("rss_mb", "rss_mb_2replicas", "rss_mb_cli"):
         assert 100 < result[key] < 4000, (key, result[key])
