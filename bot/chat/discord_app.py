@@ -19,24 +19,33 @@ import contextlib
 import functools
 import io
 import logging
-import math
 import re
-import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.advisor import ReingestBusy
 from bot.analysis import language_of
+from bot.chat.service import (
+    RATED_KINDS,
+    AdvisorLike,
+    ChatService,
+    Picture,
+    ReingestDone,
+    ReingestFailed,
+    ReingestOutcome,
+    ReportReady,
+    VoteRecorded,
+    build_chat_service,
+    new_ref,
+    source_lines,
+)
 from bot.messages import help_text, say
 from bot.models import Answer, Question
-from bot.state import RateDecision, StateStore, StateUnavailable, Vote
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -64,7 +73,7 @@ COLOUR_DECLINE = discord.Colour(0x95A5A6)
 COLOUR_HELP = discord.Colour(0x1ABC9C)
 
 #: Kinds of answer that are shown as an answer card with feedback buttons.
-CARD_KINDS = frozenset({"answer", "out_of_scope"})
+CARD_KINDS = RATED_KINDS
 
 ZWJ = "\u200d"
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
@@ -153,23 +162,6 @@ def phrase(key: str, language: str, **values: object) -> str:
     return say(key, language, table=TEXT, **values)
 
 
-class AdvisorLike(Protocol):
-    """What the adapter needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
-
-    settings: Settings
-    state: StateStore
-
-    @property
-    def reingest_running(self) -> bool: ...
-    async def ask(self, question: Question) -> Answer: ...
-    def help(self, language: str = "ko") -> str: ...
-    async def reingest(self) -> Any: ...
-    async def record_vote(self, vote: Vote) -> None: ...
-    async def report(self, since_s: float) -> Any: ...
-    def note_state(self, *, reachable: bool) -> None: ...
-    async def close(self) -> None: ...
-
-
 class DiscordSetupError(RuntimeError):
     """The Discord bot cannot start; the message says which setting or portal switch to fix."""
 
@@ -250,23 +242,9 @@ class Reply:
     votes: bool = False
 
 
-def _source_lines(answer: Answer) -> list[str]:
-    """'[1][2] title — section' per cited section, in marker order."""
-    grouped: dict[tuple[str, str, str], list[int]] = {}
-    for c in answer.citations:
-        key = (c.title or c.source, c.published or "", c.section or c.source)
-        grouped.setdefault(key, []).append(c.marker)
-    lines = []
-    for (title, published, section), markers in grouped.items():
-        dated = f" ({published})" if published else ""
-        marks = "".join(f"[{m}]" for m in markers)
-        lines.append(f"{marks} {title}{dated} — {section}")
-    return lines
-
-
 def _source_fields(answer: Answer) -> list[tuple[str, str]]:
     """The sources as embed fields of at most 1,024 characters each."""
-    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in _source_lines(answer)]
+    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in source_lines(answer)]
     values: list[str] = []
     for line in lines:
         if values and len(values[-1]) + 1 + len(line) <= FIELD_VALUE_LIMIT:
@@ -352,7 +330,7 @@ def render_text(value: str, *, markdown: bool = False) -> list[Reply]:
 
 def render_plain_answer(answer: Answer) -> list[Reply]:
     """The answer as plain content, for when Discord refuses an embed."""
-    lines = _source_lines(answer)
+    lines = source_lines(answer)
     sources = ("\n\n" + say("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
     return render_text(answer.text + sources)
 
@@ -394,15 +372,12 @@ def read_answer_message(message: discord.Message) -> AnswerRecord:
     return AnswerRecord(question, "\n".join(answer_parts), chunk_ids)
 
 
-def _with_file(
-    first: dict[str, Any] | None, picture: tuple[str, bytes] | None
-) -> dict[str, Any] | None:
+def _with_file(first: dict[str, Any] | None, picture: Picture | None) -> dict[str, Any] | None:
     """The first message's extra arguments, with the picture attached (a fresh discord.File
     each time: a File is consumed by sending it)."""
     if picture is None:
         return first
-    name, data = picture
-    return (first or {}) | {"file": discord.File(io.BytesIO(data), filename=name)}
+    return (first or {}) | {"file": discord.File(io.BytesIO(picture.data), filename=picture.name)}
 
 
 # -- the feedback buttons -----------------------------------------------------------------------
@@ -448,10 +423,6 @@ class VoteView(discord.ui.View):
 
 
 # -- the cog --------------------------------------------------------------------------------------
-def _ref() -> str:
-    return secrets.token_hex(4)
-
-
 def _locale_language(interaction: discord.Interaction) -> str:
     return "en" if str(interaction.locale).startswith("en") else "ko"
 
@@ -480,17 +451,15 @@ class CareerCog(commands.Cog):
         name="career", description="콜센터 경력 도우미 · Call-center career advisor"
     )
 
-    def __init__(self, bot: commands.Bot, settings: Settings, advisor: AdvisorLike) -> None:
+    def __init__(self, bot: commands.Bot, settings: Settings, chat: ChatService) -> None:
         self.bot = bot
         self.settings = settings
-        self.advisor = advisor
-        self._reingest_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.chat = chat
         #: The handlers still running: discord.py runs each event in a task of its own.
         self._handling: set[asyncio.Task[Any]] = set()
 
     async def cog_unload(self) -> None:
-        for task in self._tasks:
+        for task in self.chat.in_flight:
             task.cancel()
 
     def _track(self) -> None:
@@ -513,7 +482,7 @@ class CareerCog(commands.Cog):
         event, so every event the bot has read by now is waited for."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace_s
-        while pending := self._handling | self._tasks:
+        while pending := self._handling | self.chat.in_flight:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -535,16 +504,16 @@ class CareerCog(commands.Cog):
         question = self._addressed_text(message, me)
         if question is None:
             return
-        if not await self._claim(f"discord:msg:{message.id}"):
+        if not await self.chat.claim(f"discord:msg:{message.id}"):
             return
         language = language_of(question) if question else "ko"
         channel = message.channel
         first = {"reference": message.to_reference(fail_if_not_exists=False)}
         sent: list[Any] = []
         try:
-            decision = await self._rate(message.author.id)
-            if decision is not None and not decision.allowed:
-                wait = max(1, math.ceil(decision.retry_after_s))
+            limited = await self.chat.admit("discord", str(message.author.id))
+            if limited is not None:
+                wait = limited.seconds
                 notice = render_text(say("rate_limited", language, seconds=wait), markdown=True)
                 await self._deliver(channel.send, notice, first=first, sent=sent)
                 return
@@ -557,7 +526,7 @@ class CareerCog(commands.Cog):
                 answer = await self._ask(question, message.author.id, channel.id)
             await self._deliver_answer(channel.send, answer, question, first=first, sent=sent)
         except Exception:
-            ref = _ref()
+            ref = new_ref()
             logger.exception("could not answer Discord message %s (ref %s)", message.id, ref)
             apology = render_text(say("error", language, ref=ref), markdown=True)
             with contextlib.suppress(discord.HTTPException):
@@ -586,12 +555,12 @@ class CareerCog(commands.Cog):
     )
     @app_commands.describe(question="질문 · Your question")
     async def ask_command(self, interaction: discord.Interaction, question: str) -> None:
-        if not await self._claim(f"discord:interaction:{interaction.id}"):
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         language = language_of(question)
-        decision = await self._rate(interaction.user.id)
-        if decision is not None and not decision.allowed:
-            wait = max(1, math.ceil(decision.retry_after_s))
+        limited = await self.chat.admit("discord", str(interaction.user.id))
+        if limited is not None:
+            wait = limited.seconds
             await self._respond_ephemeral(interaction, say("rate_limited", language, seconds=wait))
             return
         await interaction.response.defer(thinking=True)
@@ -605,7 +574,7 @@ class CareerCog(commands.Cog):
             post = functools.partial(interaction.followup.send, wait=True)
             await self._deliver_answer(post, answer, question, sent=sent)
         except Exception:
-            ref = _ref()
+            ref = new_ref()
             logger.exception("/career ask failed (ref %s)", ref)
             await self._respond_ephemeral(
                 interaction, say("error", language, ref=ref), replace_thinking=not sent
@@ -613,7 +582,7 @@ class CareerCog(commands.Cog):
 
     @career.command(name="help", description="도움말 · What I can answer")
     async def help_command(self, interaction: discord.Interaction) -> None:
-        if not await self._claim(f"discord:interaction:{interaction.id}"):
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         await interaction.response.send_message(
             embed=render_help(_locale_language(interaction)),
@@ -628,15 +597,18 @@ class CareerCog(commands.Cog):
         language = await self._admin_language(interaction, "reingest_denied")
         if language is None:
             return
-        running = self._reingest_task is not None and not self._reingest_task.done()
-        if running or self.advisor.reingest_running:
+        logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
+
+        async def started() -> None:
+            with contextlib.suppress(discord.HTTPException):
+                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
+
+        async def announce(outcome: ReingestOutcome) -> None:
+            await self._announce(interaction, self._reingest_message(outcome, language))
+
+        # Decided before the first await, so a second request can never slip in between.
+        if not self.chat.start_reingest(announce, first=started):
             await self._respond_ephemeral(interaction, phrase("reingest_busy", language))
-            return
-        # Taken before the first await, so a second request can never slip in between.
-        task = asyncio.create_task(self._reingest(interaction, language))
-        self._reingest_task = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     @career.command(
         name="report",
@@ -658,19 +630,17 @@ class CareerCog(commands.Cog):
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            report = await self.advisor.report(since_s)
-            replies = render_text(report.render())
-        except Exception:
-            ref = _ref()
-            logger.exception("/career report failed (ref %s)", ref)
-            replies = render_text(phrase("report_failed", language, ref=ref), markdown=True)
+        result = await self.chat.report(since_s)
+        if isinstance(result, ReportReady):
+            replies = render_text(result.text)
+        else:
+            replies = render_text(phrase("report_failed", language, ref=result.ref), markdown=True)
         await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
 
     async def _admin_language(self, interaction: discord.Interaction, denied: str) -> str | None:
         """An admin command's language once it is claimed and asked by an admin; None (and
         anyone else told so, privately) otherwise."""
-        if not await self._claim(f"discord:interaction:{interaction.id}"):
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return None
         language = _locale_language(interaction)
         if not self._is_admin(interaction):
@@ -678,27 +648,18 @@ class CareerCog(commands.Cog):
             return None
         return language
 
-    async def _reingest(self, interaction: discord.Interaction, language: str) -> None:
-        """Run the re-ingest while answers keep coming, then post the report in the channel."""
-        logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
-        with contextlib.suppress(discord.HTTPException):
-            await self._respond_ephemeral(interaction, phrase("reingest_started", language))
-        try:
-            report = await self.advisor.reingest()
-        except ReingestBusy:
-            message = phrase("reingest_busy", language)
-        except Exception:
-            ref = _ref()
-            logger.exception("re-ingest failed (ref %s)", ref)
-            message = phrase("reingest_failed", language, ref=ref)
-        else:
-            summary = report.summary()
-            message = phrase("reingest_done", language, **summary)
-            if summary.get("skipped"):
-                files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
-                message += "\n" + phrase("reingest_skipped", language, files=files)
-            logger.info("re-ingest done: %s", summary)
-        await self._announce(interaction, message)
+    @staticmethod
+    def _reingest_message(outcome: ReingestOutcome, language: str) -> str:
+        if isinstance(outcome, ReingestFailed):
+            return phrase("reingest_failed", language, ref=outcome.ref)
+        if not isinstance(outcome, ReingestDone):
+            return phrase("reingest_busy", language)
+        summary = outcome.summary
+        message = phrase("reingest_done", language, **summary)
+        if summary.get("skipped"):
+            files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
+            message += "\n" + phrase("reingest_skipped", language, files=files)
+        return message
 
     async def _announce(self, interaction: discord.Interaction, message: str) -> None:
         """A public follow-up in the command's channel, or a plain channel message once the
@@ -715,18 +676,17 @@ class CareerCog(commands.Cog):
                 await self._deliver(channel.send, replies)
 
     def _is_admin(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id in self.settings.discord_admin_user_ids:
-            return True
-        if interaction.guild_id is None:
-            return False
         # The member's permissions as Discord resolved them for this interaction.
         permissions = interaction.permissions
-        return permissions.manage_guild or permissions.administrator
+        manages = interaction.guild_id is not None and (
+            permissions.manage_guild or permissions.administrator
+        )
+        return self.chat.is_admin("discord", str(interaction.user.id), manages_server=manages)
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        ref = _ref()
+        ref = new_ref()
         logger.error("slash command failed (ref %s)", ref, exc_info=error)
         with contextlib.suppress(discord.HTTPException):
             await self._respond_ephemeral(
@@ -761,7 +721,7 @@ class CareerCog(commands.Cog):
     ) -> None:
         """The answer card (or the advisor's plain message); plain text if Discord refuses
         the embed, so the user always gets the answer."""
-        picture = await self._picture(answer) if answer.kind in CARD_KINDS else None
+        picture = await self.chat.picture(answer)
         if answer.kind == "empty":
             replies = [Reply(embeds=[render_help(answer.language)])]
         elif answer.kind in CARD_KINDS:
@@ -784,23 +744,6 @@ class CareerCog(commands.Cog):
             await self._deliver(
                 post, plain, first=None if sent else _with_file(first, picture), sent=sent
             )
-
-    async def _picture(self, answer: Answer) -> tuple[str, bytes] | None:
-        """The career-path picture to attach to a path answer (name, PNG), else None.
-
-        A picture that cannot be drawn is logged and left out: the text answer still goes.
-        """
-        knowledge = getattr(self.advisor, "knowledge", None)
-        if not answer.path or knowledge is None:
-            return None
-        from bot.paths import picture_for, picture_name
-
-        try:
-            data = await picture_for(await knowledge.current(), answer)
-        except Exception:
-            logger.warning("could not draw the career-path picture", exc_info=True)
-            return None
-        return (picture_name(answer), data) if data else None
 
     async def _deliver(
         self,
@@ -836,31 +779,24 @@ class CareerCog(commands.Cog):
     async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
         """Store a helpful / not helpful click with the answer it is about."""
         self._track()
-        if not await self._claim(f"discord:interaction:{interaction.id}"):
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         message = interaction.message
         record = read_answer_message(message) if message is not None else AnswerRecord("", "", [])
         language = language_of(record.answer) if record.answer else _locale_language(interaction)
-        try:
-            await self.advisor.record_vote(
-                Vote(
-                    platform="discord",
-                    message_ref=str(message.id if message is not None else interaction.id),
-                    user_id=str(interaction.user.id),
-                    vote=vote,
-                    question=record.question,
-                    answer=record.answer,
-                    chunk_ids=record.chunk_ids,
-                    created_at=time.time(),
-                )
+        result = await self.chat.record_vote(
+            "discord",
+            message_ref=str(message.id if message is not None else interaction.id),
+            user_id=str(interaction.user.id),
+            vote=vote,
+            question=record.question,
+            answer=record.answer,
+            chunk_ids=record.chunk_ids,
+        )
+        if not isinstance(result, VoteRecorded):
+            await self._respond_ephemeral(
+                interaction, phrase("vote_failed", language, ref=result.ref)
             )
-        except Exception as exc:
-            ref = _ref()
-            if isinstance(exc, StateUnavailable):
-                logger.warning("could not store a Discord vote (ref %s): %s", ref, exc)
-            else:
-                logger.exception("could not store a Discord vote (ref %s)", ref)
-            await self._respond_ephemeral(interaction, phrase("vote_failed", language, ref=ref))
             return
         key = "vote_up" if vote > 0 else "vote_down"
         await self._respond_ephemeral(interaction, phrase(key, language))
@@ -868,7 +804,7 @@ class CareerCog(commands.Cog):
     # -- shared state, failing open -------------------------------------------------------------
     async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:
         """Ask the advisor; the conversation is the channel (or thread) and the user."""
-        return await self.advisor.ask(
+        return await self.chat.answer(
             Question(
                 text=text,
                 user_id=str(user_id),
@@ -876,25 +812,6 @@ class CareerCog(commands.Cog):
                 platform="discord",
             )
         )
-
-    async def _claim(self, key: str) -> bool:
-        """True when this process should handle the event (exactly once across replicas)."""
-        try:
-            claimed = await self.advisor.state.claim(key)
-        except StateUnavailable:
-            self.advisor.note_state(reachable=False)
-            return True
-        self.advisor.note_state(reachable=True)
-        return claimed
-
-    async def _rate(self, user_id: int) -> RateDecision | None:
-        try:
-            return await self.advisor.state.hit_rate(
-                f"discord:{user_id}", self.settings.rate_limit_per_minute
-            )
-        except StateUnavailable:
-            self.advisor.note_state(reachable=False)
-            return None
 
 
 # -- the bot --------------------------------------------------------------------------------------
@@ -939,7 +856,7 @@ def make_intents() -> discord.Intents:
 class CareerBot(commands.Bot):
     """The bot: loads the cog and the persistent feedback view, syncs `/career` at start-up."""
 
-    def __init__(self, settings: Settings, advisor: AdvisorLike, **options: Any) -> None:
+    def __init__(self, settings: Settings, chat: ChatService, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=make_intents(),
@@ -948,7 +865,7 @@ class CareerBot(commands.Bot):
             **options,
         )
         self.settings = settings
-        self.advisor = advisor
+        self.chat = chat
         self._restore: Callable[[], None] | None = None
         self._cog: CareerCog | None = None
 
@@ -958,7 +875,7 @@ class CareerBot(commands.Bot):
         await super().login(token)
 
     async def setup_hook(self) -> None:
-        cog = CareerCog(self, self.settings, self.advisor)
+        cog = CareerCog(self, self.settings, self.chat)
         await self.add_cog(cog)
         self._cog = cog
         self.add_view(VoteView(cog.record_vote))
@@ -1011,13 +928,17 @@ class CareerBot(commands.Bot):
                 self._restore = None
 
 
-def build_discord_bot(settings: Settings, advisor: AdvisorLike, **options: Any) -> CareerBot:
-    """The Discord bot around an advisor; `options` go to `discord.Client` (tests lower
-    `guild_ready_timeout`)."""
-    return CareerBot(settings, advisor, **options)
+def build_discord_bot(
+    settings: Settings, advisor: AdvisorLike, *, chat: ChatService | None = None, **options: Any
+) -> CareerBot:
+    """The Discord bot around an advisor (through `chat`, by default a chat service of its
+    own); `options` go to `discord.Client` (tests lower `guild_ready_timeout`)."""
+    return CareerBot(settings, chat or build_chat_service(settings, advisor), **options)
 
 
-async def run_discord(settings: Settings, *, advisor: AdvisorLike | None = None) -> None:
+async def run_discord(
+    settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
+) -> None:
     """Run the Discord bot until it is closed. Builds the advisor unless one is given."""
     if settings.discord_token is None:
         raise DiscordSetupError(
@@ -1029,7 +950,7 @@ async def run_discord(settings: Settings, *, advisor: AdvisorLike | None = None)
         from bot.advisor import build_advisor
 
         advisor = await build_advisor(settings, housekeeping=True)
-    bot = build_discord_bot(settings, advisor)
+    bot = build_discord_bot(settings, advisor, chat=chat)
     try:
         async with bot:
             await bot.start(settings.discord_token.get_secret_value())

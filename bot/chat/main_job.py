@@ -22,9 +22,12 @@ async def run_bots(settings: Settings) -> None:
     """
     from bot.advisor import build_advisor
     from bot.chat.discord_app import DiscordSetupError, run_discord
+    from bot.chat.service import build_chat_service
     from bot.chat.slack_app import SlackConfigError, run_slack
 
     advisor = await build_advisor(settings, housekeeping=True)
+    # One chat service for both surfaces: one re-ingest at a time, whoever asked for it.
+    chat = build_chat_service(settings, advisor)
     jobs: list[asyncio.Task[None]] = []
     try:
         if settings.slack_configured:
@@ -37,11 +40,16 @@ async def run_bots(settings: Settings) -> None:
                 host=settings.http_host,
                 port=settings.http_port,
                 advisor=advisor,
+                chat=chat,
             )
             jobs.append(asyncio.create_task(job, name="slack"))
         if settings.discord_configured:
             logger.info("starting Discord")
-            jobs.append(asyncio.create_task(run_discord(settings, advisor=advisor), name="discord"))
+            jobs.append(
+                asyncio.create_task(
+                    run_discord(settings, advisor=advisor, chat=chat), name="discord"
+                )
+            )
         done, _ = await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
         for job in done:
             error = job.exception()

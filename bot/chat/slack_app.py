@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import re
 import secrets
 import time
@@ -35,13 +34,25 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.analysis import language_of
+from bot.chat.service import (
+    RATED_KINDS,
+    ChatService,
+    RateLimited,
+    ReingestDone,
+    ReingestFailed,
+    ReingestOutcome,
+    ReportReady,
+    VoteRecorded,
+    build_chat_service,
+    new_ref,
+    source_lines,
+)
 from bot.messages import help_text, say
 from bot.models import Answer, Question
-from bot.state import RateDecision, StateUnavailable, Vote
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.advisor import Advisor
+    from bot.chat.service import AdvisorLike
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +67,6 @@ PROGRESS_REACTION = "hourglass_flowing_sand"
 ACTION_HELPFUL = "feedback_helpful"
 ACTION_NOT_HELPFUL = "feedback_not_helpful"
 FEEDBACK_BLOCK_ID = "feedback"
-#: Answer kinds a user can rate: real answers and declines (a "not helpful" decline tells the
-#: admins what the documents are missing). Errors and empty questions are not rated.
-RATED_KINDS = frozenset({"answer", "out_of_scope"})
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot
 #: messages, ...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
@@ -294,14 +302,10 @@ def sources_block(answer: Answer) -> dict[str, Any] | None:
     """A context block listing the cited documents as "[n] title — section"."""
     if not answer.citations:
         return None
-    # Several chunks of one section are one source to a reader: "[1][2] title — section".
-    places: dict[str, list[int]] = {}
-    for c in answer.citations:
-        where = f"{c.title} — {c.section}" if c.section else c.title
-        places.setdefault(where, []).append(c.marker)
     lines = [f"*{say('sources', answer.language)}*"]
-    for where, markers in places.items():
-        lines.append("".join(f"[{m}]" for m in markers) + " " + escape_mrkdwn(where))
+    for line in source_lines(answer):
+        marks, _, where = line.partition(" ")
+        lines.append(f"{marks} {escape_mrkdwn(where)}")
     return {"type": "context", "elements": [_mrkdwn(truncate("\n".join(lines), 2000))]}
 
 
@@ -435,9 +439,9 @@ class _Target:
 class SlackBot:
     """The Bolt app and the listeners that translate between Slack and the advisor."""
 
-    def __init__(self, settings: Settings, advisor: Advisor, client: AsyncWebClient) -> None:
+    def __init__(self, settings: Settings, chat: ChatService, client: AsyncWebClient) -> None:
         self.settings = settings
-        self.advisor = advisor
+        self.chat = chat
         # Socket Mode requests skip signature checks; without a signing secret HTTP requests
         # must still fail verification, so an unguessable one stands in.
         secret = settings.slack_signing_secret
@@ -451,7 +455,6 @@ class SlackBot:
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._threads: OrderedDict[str, float] = OrderedDict()
-        self._reingest_task: asyncio.Task[None] | None = None
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.command("/career")(self._on_command)
@@ -469,9 +472,10 @@ class SlackBot:
         while time.monotonic() < deadline:
             # Bolt starts a listener as its own task after the ack: give it a moment to begin.
             await asyncio.sleep(0.05)
-            if not self._tasks:
+            pending = self._tasks | self.chat.in_flight
+            if not pending:
                 return
-            await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+            await asyncio.wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
 
     async def _tracked(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.current_task()
@@ -482,12 +486,6 @@ class SlackBot:
         finally:
             if task is not None:
                 self._tasks.discard(task)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def web_app(self) -> web.Application:
         """The aiohttp application for HTTP mode: POST /slack/events and GET /healthz."""
@@ -502,44 +500,19 @@ class SlackBot:
         return await to_aiohttp_response(bolt_response)
 
     async def _http_health(self, request: web.Request) -> web.Response:
-        knowledge = getattr(self.advisor, "knowledge", None)
         try:
-            if knowledge is not None:
-                await knowledge.current()
+            await self.chat.ready()
         except Exception as exc:
             logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
             return web.json_response({"status": "unavailable"}, status=503)
         return web.json_response(
             {
                 "status": "ok",
-                "reingest_running": bool(self.advisor.reingest_running),
+                "reingest_running": self.chat.reingest_running,
                 # Events, commands and clicks acknowledged but not yet handled to the end.
-                "in_flight": len(self._tasks),
+                "in_flight": len(self._tasks | self.chat.in_flight),
             }
         )
-
-    # -- state helpers (fail open) ----------------------------------------------------------
-    async def _state_call(self, call: Awaitable[Any], fallback: Any) -> Any:
-        """Await a state-store call; with the store down, `fallback` (fail open). The advisor
-        logs the outage and the recovery once per process, whoever saw them first."""
-        try:
-            result = await call
-        except StateUnavailable:
-            self.advisor.note_state(reachable=False)
-            return fallback
-        self.advisor.note_state(reachable=True)
-        return result
-
-    async def _claim(self, key: str) -> bool:
-        return bool(await self._state_call(self.advisor.state.claim(key), True))
-
-    async def _hit_rate(self, user: str) -> RateDecision:
-        limit = self.settings.rate_limit_per_minute
-        allowed = RateDecision(allowed=True, count=0, limit=limit, retry_after_s=0.0)
-        decision: RateDecision = await self._state_call(
-            self.advisor.state.hit_rate(f"slack:{user}", limit), allowed
-        )
-        return decision
 
     def _remember_thread(self, channel: str, thread_ts: str) -> None:
         key = f"{channel}:{thread_ts}"
@@ -554,20 +527,9 @@ class SlackBot:
         replica's claim on the thread's first message."""
         if f"{channel}:{thread_ts}" in self._threads:
             return True
-        turns = await self._state_call(
-            self.advisor.state.recent_turns(
-                f"slack:{team}:{channel}:{thread_ts}",
-                1,
-                self.settings.memory_idle_minutes * 60,
-            ),
-            [],
-        )
-        if turns:
+        if await self.chat.has_turns(f"slack:{team}:{channel}:{thread_ts}"):
             return True
-        claimed = await self._state_call(
-            self.advisor.state.claimed(f"slack:msg:{channel}:{thread_ts}"), False
-        )
-        return bool(claimed)
+        return await self.chat.claimed(f"slack:msg:{channel}:{thread_ts}")
 
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, body: dict[str, Any], context: Any) -> None:
@@ -582,10 +544,10 @@ class SlackBot:
             event_id = body.get("event_id")
             # A mention arrives twice (app_mention and message, different event ids, same
             # channel+ts) and retries repeat the event id: both claims must be won.
-            if event_id and not await self._claim(f"slack:event:{event_id}"):
+            if event_id and not await self.chat.claim(f"slack:event:{event_id}"):
                 logger.debug("slack: event %s already handled", event_id)
                 return
-            if not await self._claim(f"slack:msg:{target.channel}:{event['ts']}"):
+            if not await self.chat.claim(f"slack:msg:{target.channel}:{event['ts']}"):
                 logger.debug("slack: message %s:%s already answered", target.channel, event["ts"])
                 return
             await self._answer(target, text)
@@ -619,15 +581,15 @@ class SlackBot:
         lang = language_of(text) if text else "ko"
         reacted = False
         try:
-            decision = await self._hit_rate(target.user)
-            if not decision.allowed:
-                await self._tell_rate_limited(target, lang, decision)
+            limited = await self.chat.admit("slack", target.user)
+            if limited is not None:
+                await self._tell_rate_limited(target, lang, limited)
                 return
             if text.lower() in HELP_WORDS - {""}:  # "@bot help": what it can do, not a decline
-                await self._post(target, [_plain_message(self.advisor.help(lang))])
+                await self._post(target, [_plain_message(self.chat.help(lang))])
                 return
             reacted = await self._react("reactions_add", target)
-            answer = await self.advisor.ask(
+            answer = await self.chat.answer(
                 Question(
                     text=text,
                     user_id=target.user,
@@ -635,11 +597,8 @@ class SlackBot:
                     platform="slack",
                 )
             )
-            # Stored before it is posted: a reply in the thread may reach another replica.
-            await self.advisor.recorded(target.conversation_id)
             first_ts = await self._post(target, render_answer(answer, question=text))
-            if answer.path:
-                await self._upload_picture(target, answer, first_ts)
+            await self._upload_picture(target, answer, first_ts)
         except Exception:
             await self._apologise(target, lang)
         finally:
@@ -667,18 +626,15 @@ class SlackBot:
 
         The text answer is already posted: a failed upload is logged, never apologised for.
         """
-        from bot.paths import picture_for, picture_name
-
+        picture = await self.chat.picture(answer)
+        if picture is None:
+            return
         try:
-            snap = await self.advisor.knowledge.current()
-            data = await picture_for(snap, answer)
-            if data is None:
-                return
             await self.client.files_upload_v2(
                 channel=target.channel,
                 thread_ts=target.thread_ts or first_ts,
-                file=data,
-                filename=picture_name(answer),
+                file=picture.data,
+                filename=picture.name,
                 title=_t("path_picture", answer.language),
             )
         except Exception:
@@ -686,7 +642,7 @@ class SlackBot:
 
     async def _apologise(self, target: _Target, lang: str) -> None:
         """Log the failure with a reference id and tell the user; never raises."""
-        ref = secrets.token_hex(4)
+        ref = new_ref()
         logger.exception(
             "slack: answering failed (ref %s, channel %s, user %s)",
             ref,
@@ -698,10 +654,8 @@ class SlackBot:
         except Exception:
             logger.exception("slack: could not post the apology either (ref %s)", ref)
 
-    async def _tell_rate_limited(self, target: _Target, lang: str, decision: RateDecision) -> None:
-        seconds = max(1, math.ceil(decision.retry_after_s))
-        text = escape_mrkdwn(say("rate_limited", lang, seconds=seconds))
-        logger.info("slack: rate limited user %s (%d/min)", target.user, decision.limit)
+    async def _tell_rate_limited(self, target: _Target, lang: str, limited: RateLimited) -> None:
+        text = escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds))
         try:
             if target.is_dm:
                 await self.client.chat_postMessage(
@@ -763,19 +717,23 @@ class SlackBot:
     ) -> None:
         if not await self._admin(ack, user, "reingest", "not_admin"):
             return
-        running = self._reingest_task is not None and not self._reingest_task.done()
-        if running or self.advisor.reingest_running:
+        logger.info("slack: re-ingest requested by %s", user)
+        channel = str(body.get("channel_id") or "")
+
+        async def announce(outcome: ReingestOutcome) -> None:
+            await self._reingest_done(respond, channel, outcome)
+
+        # Started before the ack so a second request right after this one is told it's busy.
+        if not self.chat.start_reingest(announce):
             await ack(text=_t("reingest_busy"))
             return
-        # Created before the ack so a second request right after this one is told it's busy.
-        self._reingest_task = self._spawn(self._reingest(body, respond))
         await ack(text=_t("reingest_started"))
 
     async def _admin(
         self, ack: Callable[..., Awaitable[Any]], user: str, command: str, refusal: str
     ) -> bool:
         """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
-        if user in self.settings.slack_admin_user_ids:
+        if self.chat.is_admin("slack", user):
             return True
         logger.info("slack: refused /career %s for non-admin %s", command, user)
         await ack(text=_t(refusal))
@@ -798,34 +756,21 @@ class SlackBot:
         await self._tracked(self._report(respond, since_s))
 
     async def _report(self, respond: Any, since_s: float) -> None:
-        try:
-            text = (await self.advisor.report(since_s)).render()
-        except Exception:
-            ref = secrets.token_hex(4)
-            logger.exception("slack: /career report failed (ref %s)", ref)
-            text = _t("report_failed", ref=ref)
+        result = await self.chat.report(since_s)
+        if isinstance(result, ReportReady):
+            text = result.text
+        else:
+            text = _t("report_failed", ref=result.ref)
         await self._command_reply(respond, "", text, ephemeral=True)
 
-    async def _reingest(self, body: dict[str, Any], respond: Any) -> None:
-        from bot.advisor import ReingestBusy
-
-        channel = str(body.get("channel_id") or "")
-        logger.info("slack: re-ingest requested by %s", body.get("user_id"))
-        try:
-            report = await self.advisor.reingest()
-        except ReingestBusy:
+    async def _reingest_done(self, respond: Any, channel: str, outcome: ReingestOutcome) -> None:
+        if isinstance(outcome, ReingestDone):
+            text = f"{_t('reingest_done')}\n{_format_report(outcome.summary)}"
+            await self._command_reply(respond, channel, text)
+        elif isinstance(outcome, ReingestFailed):
+            await self._command_reply(respond, channel, _t("reingest_failed", ref=outcome.ref))
+        else:
             await self._command_reply(respond, channel, _t("reingest_busy"), ephemeral=True)
-            return
-        except Exception:
-            ref = secrets.token_hex(4)
-            logger.exception("slack: re-ingest failed (ref %s)", ref)
-            await self._command_reply(respond, channel, _t("reingest_failed", ref=ref))
-            return
-        summary = report.summary() if hasattr(report, "summary") else dict(report)
-        logger.info("slack: re-ingest finished: %s", _format_report(summary))
-        await self._command_reply(
-            respond, channel, f"{_t('reingest_done')}\n{_format_report(summary)}"
-        )
 
     async def _command_reply(
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
@@ -864,7 +809,7 @@ class SlackBot:
         try:
             await self._command_answer(body, respond, question, lang, posted)
         except Exception:
-            ref = secrets.token_hex(4)
+            ref = new_ref()
             logger.exception("slack: /career failed (ref %s, channel %s)", ref, channel)
             apology = _plain_message(say("error", lang, ref=ref))
             try:
@@ -885,13 +830,12 @@ class SlackBot:
         channel = str(body.get("channel_id") or "")
         user = str(body.get("user_id") or "")
         trigger = body.get("trigger_id")
-        if trigger and not await self._claim(f"slack:cmd:{trigger}"):
+        if trigger and not await self.chat.claim(f"slack:cmd:{trigger}"):
             return
-        decision = await self._hit_rate(user)
-        if not decision.allowed:
-            seconds = max(1, math.ceil(decision.retry_after_s))
+        limited = await self.chat.admit("slack", user)
+        if limited is not None:
             await respond(
-                text=escape_mrkdwn(say("rate_limited", lang, seconds=seconds)),
+                text=escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds)),
                 response_type="ephemeral",
             )
             return
@@ -913,11 +857,10 @@ class SlackBot:
         except SlackApiError as exc:
             logger.info("slack: /career falls back to response_url (%s)", exc.response.get("error"))
         conv = f"slack:{team}:{channel}:{status_ts or user}"
-        answer = await self.advisor.ask(
+        answer = await self.chat.answer(
             Question(text=question, user_id=user, conversation_id=conv, platform="slack")
         )
         messages = render_answer(answer, question=question, header=header)
-        await self.advisor.recorded(conv)
         if status_ts:
             first, rest = messages[0], messages[1:]
             await self.client.chat_update(
@@ -926,9 +869,8 @@ class SlackBot:
             if rest:
                 await self._post(_Target(team, channel, user, conv, status_ts), rest)
             self._remember_thread(channel, status_ts)
-            if answer.path:
-                target = _Target(team, channel, user, conv, status_ts)
-                await self._upload_picture(target, answer, status_ts)
+            target = _Target(team, channel, user, conv, status_ts)
+            await self._upload_picture(target, answer, status_ts)
         else:
             for message in messages[:5]:  # a response_url takes five messages
                 await respond(text=message.text, blocks=message.blocks, response_type="in_channel")
@@ -950,24 +892,19 @@ class SlackBot:
         message_ts = str(container.get("message_ts") or message.get("ts") or "")
         user = str((body.get("user") or {}).get("id") or "")
         vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
-        try:
-            await self.advisor.record_vote(
-                Vote(
-                    platform="slack",
-                    message_ref=f"{channel}:{message_ts}",
-                    user_id=user,
-                    vote=vote,
-                    question=data["question"],
-                    answer=data["answer"],
-                    chunk_ids=data["chunk_ids"],
-                    created_at=time.time(),
-                )
-            )
+        result = await self.chat.record_vote(
+            "slack",
+            message_ref=f"{channel}:{message_ts}",
+            user_id=user,
+            vote=vote,
+            question=data["question"],
+            answer=data["answer"],
+            chunk_ids=data["chunk_ids"],
+        )
+        if isinstance(result, VoteRecorded):
             reply = _t("thanks_up" if vote > 0 else "thanks_down", lang)
-        except Exception:
-            ref = secrets.token_hex(4)
-            logger.exception("slack: could not store a vote (ref %s)", ref)
-            reply = say("error", lang, ref=ref)
+        else:
+            reply = say("error", lang, ref=result.ref)
         text = escape_mrkdwn(reply)
         # Only the voter sees the acknowledgement.
         if body.get("response_url"):
@@ -988,14 +925,21 @@ class SlackBot:
 
 
 def build_slack_bot(
-    settings: Settings, advisor: Advisor, *, client: AsyncWebClient | None = None
+    settings: Settings,
+    advisor: AdvisorLike,
+    *,
+    client: AsyncWebClient | None = None,
+    chat: ChatService | None = None,
 ) -> SlackBot:
-    """The bot with its Bolt app; `client` defaults to the production Web API client."""
-    return SlackBot(settings, advisor, client or make_web_client(settings))
+    """The bot with its Bolt app; `client` defaults to the production Web API client and
+    `chat` to a chat service of its own around `advisor`."""
+    return SlackBot(
+        settings, chat or build_chat_service(settings, advisor), client or make_web_client(settings)
+    )
 
 
 def build_slack_app(
-    settings: Settings, advisor: Advisor, *, client: AsyncWebClient | None = None
+    settings: Settings, advisor: AdvisorLike, *, client: AsyncWebClient | None = None
 ) -> AsyncApp:
     """An AsyncApp with every listener registered (events, /career, feedback buttons)."""
     return build_slack_bot(settings, advisor, client=client).app
@@ -1023,7 +967,13 @@ def check_settings(settings: Settings, *, http: bool) -> None:
 
 
 async def run_slack(
-    settings: Settings, *, http: bool, host: str, port: int, advisor: Advisor | None = None
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    advisor: AdvisorLike | None = None,
+    chat: ChatService | None = None,
 ) -> None:
     """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -1034,7 +984,7 @@ async def run_slack(
         from bot.advisor import build_advisor
 
         advisor = await build_advisor(settings, housekeeping=True)
-    bot = build_slack_bot(settings, advisor)
+    bot = build_slack_bot(settings, advisor, chat=chat)
     runner: web.AppRunner | None = None
     handler: AsyncSocketModeHandler | None = None
     try:

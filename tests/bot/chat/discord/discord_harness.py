@@ -11,7 +11,7 @@ from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, Rest
 
 from bot.chat.discord_app import CareerBot
 from bot.models import Answer, Question
-from bot.state import StateStore, StateUnavailable
+from bot.state import StateStore, StateUnavailable, Vote
 from core.settings import Settings
 
 #: MESSAGE_CREATE dispatch -> reply POST (ms), per answered message, for the closing summary.
@@ -175,11 +175,23 @@ class FailingAdvisor:
     def help(self, language: str = "ko") -> str:
         return "help"
 
+    async def recorded(self, conversation_id: str) -> None:
+        return None
+
     async def reingest(self) -> Any:
         raise RuntimeError("disk full")
 
+    async def record_vote(self, vote: Vote) -> None:
+        await self.state.record_vote(vote)
+
+    async def report(self, since_s: float) -> Any:
+        raise RuntimeError("no report here")
+
     def note_state(self, *, reachable: bool) -> None:
         """The real advisor logs store outages; this one has none to log."""
+
+    async def close(self) -> None:
+        return None
 
 
 @dataclass
@@ -215,6 +227,18 @@ class ScriptedAdvisor:
 
     def note_state(self, *, reachable: bool) -> None:
         self.real.note_state(reachable=reachable)
+
+    async def recorded(self, conversation_id: str) -> None:
+        await self.real.recorded(conversation_id)
+
+    async def record_vote(self, vote: Vote) -> None:
+        await self.real.record_vote(vote)
+
+    async def report(self, since_s: float) -> Any:
+        return await self.real.report(since_s)
+
+    async def close(self) -> None:
+        return None
 
     async def reingest(self) -> Any:
         self.reingests += 1

@@ -153,7 +153,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         )
 
     async with slack_harness(private_settings) as h:
-        advisor = h.bot.advisor
+        advisor = h.bot.chat.advisor
         # Not an admin: an ephemeral refusal, nothing runs.
         status, refused = await h.send_command(command("reingest"))
         assert status == 200
@@ -196,7 +196,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
 
 async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> None:
     async with slack_harness(settings_factory, slack_admin_user_ids=[ADMIN]) as h:
-        state = h.bot.advisor.state
+        state = h.bot.chat.advisor.state
         for question in [
             "<!channel> 피자 맛집 @here 알려줘?",
             "<!channel> 피자 맛집 @here 알려줘?",

@@ -105,7 +105,7 @@ async def test_direct_message_is_answered_in_the_dm(settings_factory) -> None:
         assert "상담원" in reply.args["text"] or "기술" in reply.args["text"]
         assert block_texts(blocks_of(reply), "context")
         # The DM itself is the conversation id.
-        turns = await h.bot.advisor.state.recent_turns(f"slack:T0TEAM01:{DM}", 5, 3600)
+        turns = await h.bot.chat.advisor.state.recent_turns(f"slack:T0TEAM01:{DM}", 5, 3600)
         assert [t.question for t in turns] == ["콜센터 상담원에게 필요한 기술은 무엇인가요?"]
 
 
@@ -144,7 +144,7 @@ async def test_thread_follow_up_continues_without_a_mention(settings_factory) ->
         assert "업무 및 서비스 지식" in text or "멀티태스킹" in text
 
         # Another replica (no memory of the thread) still knows it from the shared state.
-        other = build_slack_bot(h.settings, h.bot.advisor)
+        other = build_slack_bot(h.settings, h.bot.chat.advisor)
         reply_ts = "1718000090.000300"
         body = event(
             "message_thread_reply", ts=reply_ts, event_id="Ev0THREAD02", text="급여는 어떤가요?"
@@ -162,7 +162,7 @@ async def test_a_follow_up_to_a_declined_question_reaches_any_replica(settings_f
         assert "문서에 없어요" in declined.args["text"]
         # The declined question left no conversation turn; the other replica (no memory of
         # the thread) knows it from the claim on the thread's first message.
-        other = build_slack_bot(h.settings, h.bot.advisor)
+        other = build_slack_bot(h.settings, h.bot.chat.advisor)
         body = event(
             "message_thread_reply",
             ts="1718000091.000300",
@@ -355,14 +355,14 @@ async def test_feedback_button_stores_the_vote_and_tells_only_the_voter(
         assert all(a.args["replace_original"] is False for a in acks)
         assert "고마워요" in acks[0].args["text"]
 
-        [vote] = await h.bot.advisor.state.votes()
+        [vote] = await h.bot.chat.advisor.state.votes()
         assert vote.platform == "slack"
         assert vote.message_ref == f"{CHANNEL}:{message_ts}"
         assert vote.user_id == ASKER
         assert vote.vote == -1
         assert vote.question == "팀 리더는 어떤 일을 하나요?"
         assert vote.answer == reply.args["text"]
-        fresh = await h.bot.advisor.ask(
+        fresh = await h.bot.chat.advisor.ask(
             Question(text=vote.question, conversation_id="fresh", platform="test")
         )
         assert vote.chunk_ids == fresh.chunk_ids
