@@ -949,7 +949,11 @@ async def run_discord(
     if advisor is None:
         from bot.advisor import build_advisor
 
-        advisor = await build_advisor(settings, housekeeping=True)
+        advisor = await build_advisor(settings)
+    if chat is None:
+        chat = build_chat_service(settings, advisor)
+        if own:
+            chat.start_housekeeping()
     bot = build_discord_bot(settings, advisor, chat=chat)
     try:
         async with bot:
@@ -965,4 +969,5 @@ async def run_discord(
         ) from None
     finally:
         if own:
+            await chat.close()
             await advisor.close()

@@ -25,9 +25,10 @@ async def run_bots(settings: Settings) -> None:
     from bot.chat.service import build_chat_service
     from bot.chat.slack_app import SlackConfigError, run_slack
 
-    advisor = await build_advisor(settings, housekeeping=True)
+    advisor = await build_advisor(settings)
     # One chat service for both surfaces: one re-ingest at a time, whoever asked for it.
     chat = build_chat_service(settings, advisor)
+    chat.start_housekeeping()
     jobs: list[asyncio.Task[None]] = []
     try:
         if settings.slack_configured:
@@ -61,4 +62,5 @@ async def run_bots(settings: Settings) -> None:
         for job in jobs:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
+        await chat.close()
         await advisor.close()

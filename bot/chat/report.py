@@ -16,6 +16,7 @@ from collections import Counter
 import numpy as np
 from pydantic import BaseModel, Field
 
+from bot.knowledge import Snapshot
 from bot.retrieval import QueryEmbedder
 from bot.state import StateStore
 
@@ -31,6 +32,21 @@ MAX_WORDINGS = 500
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw]?)\s*$", re.IGNORECASE)
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
+
+
+def sources_of(snap: Snapshot | None, chunk_ids: list[str]) -> list[str]:
+    """ "document › section" for each chunk of the served snapshot, in order: what a vote's
+    answer cited, kept so the report can name it after a re-ingest has replaced the chunks."""
+    labels: list[str] = []
+    for chunk_id in chunk_ids:
+        index = snap.by_id.get(chunk_id) if snap is not None else None
+        if snap is None or index is None:
+            continue
+        chunk = snap.chunks[index]
+        label = f"{chunk.source} › {chunk.section}" if chunk.section else chunk.source
+        if label not in labels:
+            labels.append(label)
+    return labels
 
 
 def parse_since(value: str) -> float:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.advisor import ReingestBusy
+from bot.chat.report import Report
 from bot.models import Answer, Question
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
 from core.settings import Settings
@@ -117,8 +118,6 @@ class AdvisorLike(Protocol):
     async def recorded(self, conversation_id: str) -> None: ...
     def help(self, language: str = "ko") -> str: ...
     async def reingest(self) -> Any: ...
-    async def record_vote(self, vote: Vote) -> None: ...
-    async def report(self, since_s: float) -> Any: ...
     def note_state(self, *, reachable: bool) -> None: ...
     async def close(self) -> None: ...
 
@@ -144,13 +143,22 @@ class ChatService:
         *,
         pictures: Pictures | None = None,
         ready: Callable[[], Awaitable[Any]] | None = None,
+        reports: Callable[[float], Awaitable[Report]] | None = None,
+        sources: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
+        """`pictures` draws career-path pictures, `ready` checks the served index, `reports`
+        builds the admins' report and `sources` names the documents a vote's chunks are from;
+        without them there are no pictures, the health check passes, the report fails with a
+        reference and votes keep only their chunk ids."""
         self.settings = settings
         self.advisor = advisor
         self._pictures = pictures
         self._ready = ready
+        self._reports = reports
+        self._sources = sources
         self._reingest: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._housekeeping: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> StateStore:
@@ -292,7 +300,9 @@ class ChatService:
     async def report(self, since_s: float) -> ReportReady | ReportFailed:
         """The admins' report of the last `since_s` seconds, rendered as text."""
         try:
-            return ReportReady((await self.advisor.report(since_s)).render())
+            if self._reports is None:
+                raise RuntimeError("this chat service has no report source")
+            return ReportReady((await self._reports(since_s)).render())
         except Exception:
             ref = new_ref()
             logger.exception("the admins' report failed (ref %s)", ref)
@@ -320,9 +330,10 @@ class ChatService:
             answer=answer,
             chunk_ids=chunk_ids,
             created_at=time.time(),
+            sources=self._sources(chunk_ids) if self._sources is not None else [],
         )
         try:
-            await self.advisor.record_vote(record)
+            await self.state.record_vote(record)
         except Exception as exc:
             ref = new_ref()
             if isinstance(exc, StateUnavailable):
@@ -333,6 +344,26 @@ class ChatService:
         return VoteRecorded(vote)
 
     # -- background work ---------------------------------------------------------------------
+    def start_housekeeping(self) -> None:
+        """Apply the retention period in the background until `close` (long-running bots)."""
+        from bot.state.retention import apply_retention
+
+        if self._housekeeping is None:
+            self._housekeeping = asyncio.create_task(
+                apply_retention(
+                    self.state,
+                    self.settings.memory_retention_days,
+                    note_state=self.advisor.note_state,
+                )
+            )
+
+    async def close(self) -> None:
+        """Stop the retention loop (the advisor is closed by whoever built it)."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
+
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` in the background, waited for by `drain`."""
         task = asyncio.create_task(work)
@@ -352,11 +383,23 @@ def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
 
     if not isinstance(advisor, Advisor):
         return ChatService(settings, advisor)
-    knowledge = advisor.knowledge
+    from bot.chat.report import build_report, sources_of
+
+    knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
 
     async def draw(answer: Answer) -> bytes | None:
         from bot.paths import picture_for
 
         return await picture_for(await knowledge.current(), answer)
 
-    return ChatService(settings, advisor, pictures=draw, ready=knowledge.current)
+    async def report(since_s: float) -> Report:
+        return await build_report(advisor.state, embedder, since_s)
+
+    return ChatService(
+        settings,
+        advisor,
+        pictures=draw,
+        ready=knowledge.current,
+        reports=report,
+        sources=lambda chunk_ids: sources_of(knowledge.snapshot, chunk_ids),
+    )

@@ -983,7 +983,11 @@ async def run_slack(
     if advisor is None:
         from bot.advisor import build_advisor
 
-        advisor = await build_advisor(settings, housekeeping=True)
+        advisor = await build_advisor(settings)
+    if chat is None:
+        chat = build_chat_service(settings, advisor)
+        if owned:
+            chat.start_housekeeping()
     bot = build_slack_bot(settings, advisor, chat=chat)
     runner: web.AppRunner | None = None
     handler: AsyncSocketModeHandler | None = None
@@ -1010,4 +1014,5 @@ async def run_slack(
             await runner.cleanup()
         await bot.drain(grace_s=10)
         if owned:
+            await chat.close()
             await advisor.close()

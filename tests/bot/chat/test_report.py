@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.chat.report import _normal, build_report, group_questions, parse_since
+from bot.chat.service import build_chat_service
 from bot.cli import app
 from bot.models import Question
 from bot.state import Vote
@@ -79,23 +80,28 @@ async def test_the_report_reads_declines_and_down_votes_from_the_store(
     assert answer.citations
     assert not answer.abstained
     await advisor.flush()
+    chat = build_chat_service(advisor.settings, advisor)
+    question = "팀 리더는 무슨 일을 하나요?"
     for voter in ("U1", "U2"):
-        await advisor.record_vote(
-            Vote(
-                "slack",
-                "C1:9.0",
-                voter,
-                -1,
-                "팀 리더는 무슨 일을 하나요?",
-                answer.text,
-                answer.chunk_ids,
-                time.time(),
-            )
+        await chat.record_vote(
+            "slack",
+            message_ref="C1:9.0",
+            user_id=voter,
+            vote=-1,
+            question=question,
+            answer=answer.text,
+            chunk_ids=answer.chunk_ids,
         )
-    await advisor.record_vote(
-        Vote("slack", "C1:9.0", "U3", 1, "팀 리더는 무슨 일을 하나요?", "", [], time.time())
+    await chat.record_vote(
+        "slack",
+        message_ref="C1:9.0",
+        user_id="U3",
+        vote=1,
+        question=question,
+        answer="",
+        chunk_ids=[],
     )
-    report = await advisor.report(parse_since("7d"))
+    report = await build_report(advisor.state, advisor.retriever.embedder, parse_since("7d"))
     assert (report.declined_total, report.not_helpful_total) == (3, 2)
     # Two each: the down-voted answer ranks first (a tie goes to "not helpful"), then pasta.
     team, pasta = report.groups[:2]

@@ -24,7 +24,7 @@ from bot.chat.service import (
     source_lines,
 )
 from bot.models import Answer, Citation, Question
-from bot.state import MemoryStateStore, StateUnavailable, Vote
+from bot.state import MemoryStateStore, StateUnavailable
 from core.settings import Settings
 
 
@@ -75,14 +75,6 @@ class StubAdvisor:
         finally:
             self._running = False
 
-    async def record_vote(self, vote: Vote) -> None:
-        await self.state.record_vote(vote)
-
-    async def report(self, since_s: float) -> Any:
-        if self.report_fails:
-            raise RuntimeError("no database")
-        return _Report({})
-
     def note_state(self, *, reachable: bool) -> None:
         self.outages.append(not reachable)
 
@@ -105,7 +97,16 @@ def service_for(settings: Settings) -> Callable[..., tuple[ChatService, StubAdvi
     def build(state: Any = None, **overrides: Any) -> tuple[ChatService, StubAdvisor]:
         configured = settings.model_copy(update=overrides)
         advisor = StubAdvisor(configured, state if state is not None else MemoryStateStore())
-        return ChatService(configured, advisor), advisor
+
+        async def report(since_s: float) -> Any:
+            if advisor.report_fails:
+                raise RuntimeError("no database")
+            return _Report({})
+
+        chat = ChatService(
+            configured, advisor, reports=report, sources=lambda ids: [f"doc › {i}" for i in ids]
+        )
+        return chat, advisor
 
     return build
 
@@ -196,6 +197,7 @@ async def test_a_vote_is_stored_or_gets_a_reference(service_for) -> None:
     assert await chat.record_vote("slack", vote=-1, chunk_ids=["c1"], **vote) == VoteRecorded(-1)
     [stored] = await store.votes()
     assert (stored.platform, stored.vote, stored.chunk_ids) == ("slack", -1, ["c1"])
+    assert stored.sources == ["doc › c1"]
 
     down, _ = service_for(DownStore())
     failed = await down.record_vote("discord", vote=1, chunk_ids=[], **vote)

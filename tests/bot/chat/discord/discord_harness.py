@@ -11,7 +11,7 @@ from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, Rest
 
 from bot.chat.discord_app import CareerBot
 from bot.models import Answer, Question
-from bot.state import StateStore, StateUnavailable, Vote
+from bot.state import StateStore, StateUnavailable
 from core.settings import Settings
 
 #: MESSAGE_CREATE dispatch -> reply POST (ms), per answered message, for the closing summary.
@@ -181,12 +181,6 @@ class FailingAdvisor:
     async def reingest(self) -> Any:
         raise RuntimeError("disk full")
 
-    async def record_vote(self, vote: Vote) -> None:
-        await self.state.record_vote(vote)
-
-    async def report(self, since_s: float) -> Any:
-        raise RuntimeError("no report here")
-
     def note_state(self, *, reachable: bool) -> None:
         """The real advisor logs store outages; this one has none to log."""
 
@@ -230,12 +224,6 @@ class ScriptedAdvisor:
 
     async def recorded(self, conversation_id: str) -> None:
         await self.real.recorded(conversation_id)
-
-    async def record_vote(self, vote: Vote) -> None:
-        await self.real.record_vote(vote)
-
-    async def report(self, since_s: float) -> Any:
-        return await self.real.report(since_s)
 
     async def close(self) -> None:
         return None
