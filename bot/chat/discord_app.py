@@ -30,20 +30,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.analysis import language_of
-from bot.chat.service import (
-    RATED_KINDS,
-    AdvisorLike,
-    ChatService,
-    Picture,
-    ReingestDone,
-    ReingestFailed,
-    ReingestOutcome,
-    ReportReady,
-    VoteRecorded,
-    build_chat_service,
-    new_ref,
-    source_lines,
-)
+from bot.chat import service as chat_rules
+from bot.chat.service import AdvisorLike, ChatService
 from bot.messages import help_text, say
 from bot.models import Answer, Question
 from core.settings import Settings
@@ -73,7 +61,7 @@ COLOUR_DECLINE = discord.Colour(0x95A5A6)
 COLOUR_HELP = discord.Colour(0x1ABC9C)
 
 #: Kinds of answer that are shown as an answer card with feedback buttons.
-CARD_KINDS = RATED_KINDS
+CARD_KINDS = chat_rules.RATED_KINDS
 
 ZWJ = "\u200d"
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
@@ -244,7 +232,7 @@ class Reply:
 
 def _source_fields(answer: Answer) -> list[tuple[str, str]]:
     """The sources as embed fields of at most 1,024 characters each."""
-    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in source_lines(answer)]
+    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in chat_rules.source_lines(answer)]
     values: list[str] = []
     for line in lines:
         if values and len(values[-1]) + 1 + len(line) <= FIELD_VALUE_LIMIT:
@@ -330,7 +318,7 @@ def render_text(value: str, *, markdown: bool = False) -> list[Reply]:
 
 def render_plain_answer(answer: Answer) -> list[Reply]:
     """The answer as plain content, for when Discord refuses an embed."""
-    lines = source_lines(answer)
+    lines = chat_rules.source_lines(answer)
     sources = ("\n\n" + say("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
     return render_text(answer.text + sources)
 
@@ -372,7 +360,9 @@ def read_answer_message(message: discord.Message) -> AnswerRecord:
     return AnswerRecord(question, "\n".join(answer_parts), chunk_ids)
 
 
-def _with_file(first: dict[str, Any] | None, picture: Picture | None) -> dict[str, Any] | None:
+def _with_file(
+    first: dict[str, Any] | None, picture: chat_rules.Picture | None
+) -> dict[str, Any] | None:
     """The first message's extra arguments, with the picture attached (a fresh discord.File
     each time: a File is consumed by sending it)."""
     if picture is None:
@@ -526,7 +516,7 @@ class CareerCog(commands.Cog):
                 answer = await self._ask(question, message.author.id, channel.id)
             await self._deliver_answer(channel.send, answer, question, first=first, sent=sent)
         except Exception:
-            ref = new_ref()
+            ref = chat_rules.new_ref()
             logger.exception("could not answer Discord message %s (ref %s)", message.id, ref)
             apology = render_text(say("error", language, ref=ref), markdown=True)
             with contextlib.suppress(discord.HTTPException):
@@ -574,7 +564,7 @@ class CareerCog(commands.Cog):
             post = functools.partial(interaction.followup.send, wait=True)
             await self._deliver_answer(post, answer, question, sent=sent)
         except Exception:
-            ref = new_ref()
+            ref = chat_rules.new_ref()
             logger.exception("/career ask failed (ref %s)", ref)
             await self._respond_ephemeral(
                 interaction, say("error", language, ref=ref), replace_thinking=not sent
@@ -603,7 +593,7 @@ class CareerCog(commands.Cog):
             with contextlib.suppress(discord.HTTPException):
                 await self._respond_ephemeral(interaction, phrase("reingest_started", language))
 
-        async def announce(outcome: ReingestOutcome) -> None:
+        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
             await self._announce(interaction, self._reingest_message(outcome, language))
 
         # Decided before the first await, so a second request can never slip in between.
@@ -631,7 +621,7 @@ class CareerCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.chat.report(since_s)
-        if isinstance(result, ReportReady):
+        if isinstance(result, chat_rules.ReportReady):
             replies = render_text(result.text)
         else:
             replies = render_text(phrase("report_failed", language, ref=result.ref), markdown=True)
@@ -649,10 +639,10 @@ class CareerCog(commands.Cog):
         return language
 
     @staticmethod
-    def _reingest_message(outcome: ReingestOutcome, language: str) -> str:
-        if isinstance(outcome, ReingestFailed):
+    def _reingest_message(outcome: chat_rules.ReingestOutcome, language: str) -> str:
+        if isinstance(outcome, chat_rules.ReingestFailed):
             return phrase("reingest_failed", language, ref=outcome.ref)
-        if not isinstance(outcome, ReingestDone):
+        if not isinstance(outcome, chat_rules.ReingestDone):
             return phrase("reingest_busy", language)
         summary = outcome.summary
         message = phrase("reingest_done", language, **summary)
@@ -686,7 +676,7 @@ class CareerCog(commands.Cog):
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        ref = new_ref()
+        ref = chat_rules.new_ref()
         logger.error("slash command failed (ref %s)", ref, exc_info=error)
         with contextlib.suppress(discord.HTTPException):
             await self._respond_ephemeral(
@@ -793,7 +783,7 @@ class CareerCog(commands.Cog):
             answer=record.answer,
             chunk_ids=record.chunk_ids,
         )
-        if not isinstance(result, VoteRecorded):
+        if not isinstance(result, chat_rules.VoteRecorded):
             await self._respond_ephemeral(
                 interaction, phrase("vote_failed", language, ref=result.ref)
             )
@@ -933,7 +923,7 @@ def build_discord_bot(
 ) -> CareerBot:
     """The Discord bot around an advisor (through `chat`, by default a chat service of its
     own); `options` go to `discord.Client` (tests lower `guild_ready_timeout`)."""
-    return CareerBot(settings, chat or build_chat_service(settings, advisor), **options)
+    return CareerBot(settings, chat or chat_rules.build_chat_service(settings, advisor), **options)
 
 
 async def run_discord(
@@ -945,19 +935,13 @@ async def run_discord(
             "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
             "(Bot > Reset Token) in .env"
         )
-    own = advisor is None
-    if advisor is None:
-        from bot.advisor import build_advisor
-
-        advisor = await build_advisor(settings)
-    if chat is None:
-        chat = build_chat_service(settings, advisor)
-        if own:
-            chat.start_housekeeping()
-    bot = build_discord_bot(settings, advisor, chat=chat)
+    token = settings.discord_token.get_secret_value()
     try:
-        async with bot:
-            await bot.start(settings.discord_token.get_secret_value())
+        async with (
+            chat_rules.serving(settings, advisor=advisor, chat=chat) as service,
+            CareerBot(settings, service) as bot,
+        ):
+            await bot.start(token)
     except discord.LoginFailure:
         raise DiscordSetupError(
             "Discord rejected DISCORD_TOKEN: copy the bot token again from the Developer Portal"
@@ -967,7 +951,3 @@ async def run_discord(
             "Discord refused the Message Content intent: enable it under Bot > Privileged "
             "Gateway Intents in the Developer Portal"
         ) from None
-    finally:
-        if own:
-            await chat.close()
-            await advisor.close()

@@ -15,11 +15,12 @@ typed outcomes back into its own replies. What is decided here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -374,6 +375,31 @@ class ChatService:
     @property
     def in_flight(self) -> set[asyncio.Task[Any]]:
         return set(self._tasks)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
+) -> AsyncIterator[ChatService]:
+    """The chat service a bot runs on: `chat` when given; else one around `advisor`; else one
+    around an advisor of its own, with the retention loop, both closed afterwards."""
+    if chat is not None:
+        yield chat
+        return
+    owned = advisor is None
+    if advisor is None:
+        from bot.advisor import build_advisor
+
+        advisor = await build_advisor(settings)
+    chat = build_chat_service(settings, advisor)
+    if owned:
+        chat.start_housekeeping()
+    try:
+        yield chat
+    finally:
+        if owned:
+            await chat.close()
+            await advisor.close()
 
 
 def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:

@@ -45,6 +45,7 @@ from bot.chat.service import (
     VoteRecorded,
     build_chat_service,
     new_ref,
+    serving,
     source_lines,
 )
 from bot.messages import help_text, say
@@ -976,19 +977,16 @@ async def run_slack(
     chat: ChatService | None = None,
 ) -> None:
     """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`."""
+    check_settings(settings, http=http)
+    async with serving(settings, advisor=advisor, chat=chat) as service:
+        await _serve(SlackBot(settings, service, make_web_client(settings)), http, host, port)
+
+
+async def _serve(bot: SlackBot, http: bool, host: str, port: int) -> None:
+    """Serve `bot` over HTTP or Socket Mode until cancelled, then let its work finish."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    check_settings(settings, http=http)
-    owned = advisor is None
-    if advisor is None:
-        from bot.advisor import build_advisor
-
-        advisor = await build_advisor(settings)
-    if chat is None:
-        chat = build_chat_service(settings, advisor)
-        if owned:
-            chat.start_housekeeping()
-    bot = build_slack_bot(settings, advisor, chat=chat)
+    settings = bot.settings
     runner: web.AppRunner | None = None
     handler: AsyncSocketModeHandler | None = None
     try:
@@ -1013,6 +1011,3 @@ async def run_slack(
         if runner is not None:
             await runner.cleanup()
         await bot.drain(grace_s=10)
-        if owned:
-            await chat.close()
-            await advisor.close()
