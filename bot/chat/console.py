@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.advisor import Advisor
+from bot.chat.service import source_lines
 from bot.messages import help_text, say
 from bot.models import Answer, Question
 from core.settings import Settings
@@ -21,14 +22,7 @@ def render_answer(answer: Answer, *, show_timing: bool = False) -> Group:
     parts: list[Text | Panel] = [Text(answer.text)]
     if answer.citations:
         lines = [Text(say("sources", answer.language), style="bold")]
-        # Rows of one table are separate chunks of the same section: list the section once.
-        grouped: dict[tuple[str, str], list[int]] = {}
-        for c in answer.citations:
-            dated = f" ({c.published})" if c.published else ""
-            grouped.setdefault((f"{c.title}{dated}", c.section or c.source), []).append(c.marker)
-        for (title, section), markers in grouped.items():
-            tags = "".join(f"[{m}]" for m in markers)
-            lines.append(Text(f"{tags} {title} — {section}", style="dim"))
+        lines += [Text(line, style="dim") for line in source_lines(answer)]
         parts.append(Text("\n").join(lines))
     if show_timing:
         t = answer.timing
