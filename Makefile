@@ -38,7 +38,7 @@ test-slow: $(VENV)/.dev
 
 ## make test-stress: the offline suite while STRESS_HOGS busy loops (default: twice the
 ## cores) take the CPU from it, as on a shared CI machine. A test that guesses how long
-## something takes fails here first. ARGS narrows it: make test-stress ARGS=tests/bot/discord
+## something takes fails here first. ARGS narrows it: make test-stress ARGS=tests/bot/chat/discord
 STRESS_HOGS ?= $$(( 2 * $$(nproc) ))
 test-stress: $(VENV)/.dev
 	@hogs=$(STRESS_HOGS); pids=""; \
@@ -59,7 +59,8 @@ eval: $(VENV)/.runtime
 	$(BIN)/career-bot ingest --if-stale
 	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.90
 
-## make bench: the performance figures (a few minutes; ARGS=--quick for a smoke run).
+## make bench: the performance figures (a few minutes; ARGS=--quick for a smoke run,
+## ARGS="--state-url postgresql+asyncpg://..." for a scratch PostgreSQL shared by two replicas).
 bench: $(VENV)/.dev
 	$(BIN)/career-bot ingest --if-stale
 	$(BIN)/career-bot bench $(ARGS)

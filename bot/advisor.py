@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.analysis import (
     GENERIC_WORDS,
@@ -44,14 +44,11 @@ from bot.scope import (
     uncovered_phrases,
     unknown_names,
 )
-from bot.state import StateStore, StateUnavailable, Turn, Vote
+from bot.state import StateStore, StateUnavailable, Turn
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
 from core.korean import Tokenizer, make_tokenizer
 from core.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.report import Report
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +147,6 @@ class Advisor:
         self._reingest = asyncio.Lock()
         self._state_down = False
         self._pending: dict[str, asyncio.Task[None]] = {}
-        self._housekeeping: asyncio.Task[None] | None = None
 
     # -- public API ----------------------------------------------------------------------
     async def ask(self, question: Question) -> Answer:
@@ -177,47 +173,6 @@ class Advisor:
 
     def help(self, language: str = "ko") -> str:
         return help_text(language)
-
-    async def record_vote(self, vote: Vote) -> None:
-        """Store a feedback vote with the documents its answer cited (for the admins' report);
-        StateUnavailable when the store is down."""
-        if not vote.sources and vote.chunk_ids:
-            vote = replace(vote, sources=self.sources_of(vote.chunk_ids))
-        await self.state.record_vote(vote)
-
-    def sources_of(self, chunk_ids: list[str]) -> list[str]:
-        """ "document › section" for each chunk of the snapshot being served, in order."""
-        snap = self.knowledge.snapshot
-        labels: list[str] = []
-        for chunk_id in chunk_ids:
-            index = snap.by_id.get(chunk_id) if snap is not None else None
-            if snap is None or index is None:
-                continue
-            chunk = snap.chunks[index]
-            label = f"{chunk.source} › {chunk.section}" if chunk.section else chunk.source
-            if label not in labels:
-                labels.append(label)
-        return labels
-
-    async def report(self, since_s: float) -> Report:
-        """Declined questions and down-voted answers of the last `since_s` seconds, grouped."""
-        from bot.report import build_report
-
-        return await build_report(self.state, self.retriever.embedder, since_s)
-
-    async def housekeeping(self, every_s: float = 3600.0) -> None:
-        """Apply the retention period now and then every `every_s` (runs until cancelled)."""
-        while True:
-            try:
-                gone = await self.state.purge(self.settings.memory_retention_days)
-                self._state_recovered()
-                if gone:
-                    logger.info("retention: removed %d expired records", gone)
-            except StateUnavailable:
-                self._warn_state()
-            except Exception:
-                logger.exception("retention purge failed")
-            await asyncio.sleep(every_s)
 
     @property
     def reingest_running(self) -> bool:
@@ -649,17 +604,8 @@ class Advisor:
         if self._pending:
             await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
 
-    def start_housekeeping(self) -> None:
-        """Run `housekeeping` in the background until `close` (long-running bots)."""
-        if self._housekeeping is None:
-            self._housekeeping = asyncio.create_task(self.housekeeping())
-
     async def close(self) -> None:
         """Finish pending writes, then release the state store."""
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            await asyncio.gather(self._housekeeping, return_exceptions=True)
-            self._housekeeping = None
         await self.flush()
         await self.state.close()
 
@@ -731,11 +677,9 @@ async def build_advisor(
     state: StateStore | None = None,
     llm: LLMAnswerer | None = None,
     warm: bool = True,
-    housekeeping: bool = False,
 ) -> Advisor:
-    """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM.
-    `housekeeping` (long-running bots) applies the retention period in the background."""
-    from bot.state_sql import SqlStateStore
+    """Wire the advisor from settings: embedder, Kiwi, knowledge base, state store, LLM."""
+    from bot.state.sql import SqlStateStore
     from core.embeddings import make_embeddings
 
     embedder, tokenizer = await asyncio.gather(
@@ -762,6 +706,4 @@ async def build_advisor(
     )
     if warm:
         await advisor.warm_up()
-    if housekeeping:
-        advisor.start_housekeeping()
     return advisor

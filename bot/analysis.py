@@ -244,7 +244,6 @@ GENERIC_WORDS = frozenset(
 class Cleaned:
     text: str
     truncated: bool = False
-    original_chars: int = 0
 
 
 def clean(text: str, max_chars: int) -> Cleaned:
@@ -272,8 +271,8 @@ def clean(text: str, max_chars: int) -> Cleaned:
         # Cut at a word boundary when one is near.
         space = cut.rfind(" ")
         text = (cut[:space] if space > max_chars * 0.8 else cut).strip()
-        return Cleaned(text=text, truncated=True, original_chars=original)
-    return Cleaned(text=text, original_chars=original)
+        return Cleaned(text=text, truncated=True)
+    return Cleaned(text=text)
 
 
 def has_words(text: str) -> bool:

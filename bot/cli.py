@@ -127,7 +127,7 @@ def ingest(
 
 
 def _print_answer(answer: Answer, *, show_timing: bool = False) -> None:
-    from bot.console import render_answer
+    from bot.chat.console import render_answer
 
     out.print(render_answer(answer, show_timing=show_timing))
 
@@ -194,12 +194,16 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
     from bot.advisor import build_advisor
+    from bot.llm import LLMConfigError
     from bot.state import MemoryStateStore
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     try:
         # One-shot answers share no memory with the bots: keep them off the real store.
         return await build_advisor(settings, warm=warm, state=MemoryStateStore())
+    except LLMConfigError as exc:  # the provider's extra is not installed
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -250,7 +254,7 @@ async def _path(settings: Settings, start: str, goal: str, png: Path | None, as_
 @app.command()
 def chat() -> None:
     """An interactive conversation on the console (/help, /reset, /quit)."""
-    from bot.console import run_console
+    from bot.chat.console import run_console
 
     settings = load_settings()
     asyncio.run(run_console(settings, console=out))
@@ -265,7 +269,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Score the advisor on a question set: hits per kind, and every miss with what was missing."""
-    from bot.evaluation import load_cases, run_eval
+    from bot.devtools.evaluation import load_cases, run_eval
 
     if not file.is_file():
         console.print(f"[red]{file} does not exist[/]")
@@ -287,11 +291,12 @@ def evaluate(
 
 def _run_bot(job: Coroutine[Any, Any, None], setup_error: type[Exception]) -> None:
     """Run a bot until interrupted; a setup or index problem is a message, not a traceback."""
+    from bot.llm import LLMConfigError
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     try:
         asyncio.run(job)
-    except setup_error as exc:
+    except (setup_error, LLMConfigError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
@@ -306,14 +311,14 @@ def run() -> None:
     """The main job: the Slack and/or Discord bots when configured, else the console."""
     settings = load_settings()
     if settings.slack_configured or settings.discord_configured:
-        from bot.service import BotSetupError, run_bots
+        from bot.chat.main_job import BotSetupError, run_bots
 
         _run_bot(run_bots(settings), BotSetupError)
     else:
         console.print(
             "No Slack or Discord tokens in the environment: starting the console advisor."
         )
-        from bot.console import run_console
+        from bot.chat.console import run_console
 
         asyncio.run(run_console(settings, console=out))
 
@@ -327,7 +332,7 @@ def slack(
     host: Annotated[str, typer.Option(help="Interface for --http.")] = "0.0.0.0",
 ) -> None:
     """Run the Slack bot (Socket Mode by default)."""
-    from bot.slack_app import SlackConfigError, run_slack
+    from bot.chat.slack_app import SlackConfigError, run_slack
 
     settings = load_settings()
     _run_bot(run_slack(settings, http=http, host=host, port=port), SlackConfigError)
@@ -336,7 +341,7 @@ def slack(
 @app.command()
 def discord() -> None:
     """Run the Discord bot."""
-    from bot.discord_app import DiscordSetupError, run_discord
+    from bot.chat.discord_app import DiscordSetupError, run_discord
 
     settings = load_settings()
     _run_bot(run_discord(settings), DiscordSetupError)
@@ -345,7 +350,7 @@ def discord() -> None:
 async def _with_store(settings: Settings, job: Any) -> Any:
     """Run `job(store)` on the configured state store (STATE_URL, or SQLite under DATA_DIR)."""
     from bot.state import StateUnavailable
-    from bot.state_sql import SqlStateStore
+    from bot.state.sql import SqlStateStore
 
     store = SqlStateStore(settings.state_database_url)
     try:
@@ -378,7 +383,7 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """What the knowledge lacks: declined questions and down-voted answers, grouped."""
-    from bot.report import build_report, parse_since
+    from bot.chat.report import build_report, parse_since
     from core.embeddings import make_embeddings
 
     try:
@@ -410,18 +415,25 @@ def bench(
             "synthetic corpora of 1,000 and 5,000 chunks."
         ),
     ] = False,
+    state_url: Annotated[
+        str,
+        typer.Option(
+            help="PostgreSQL URL the two Slack replicas share (a scratch database: the run "
+            "writes made-up conversations); default: a scratch SQLite file."
+        ),
+    ] = "",
 ) -> None:
     """Measure ingest, answers, the Slack endpoint (one and two replicas), memory, and query
     cost on synthetic corpora of 10,000 and 50,000 chunks, on this machine."""
     from rich.table import Table
 
-    from bot.bench import run_bench
+    from bot.devtools.bench import run_bench
 
     settings = load_settings(log_level="WARNING")
     if not questions.is_file():
         console.print(f"[red]{questions} does not exist[/]")
         raise typer.Exit(2)
-    result = run_bench(settings, questions, quick=quick)
+    result = run_bench(settings, questions, quick=quick, state_url=state_url)
     if not as_json:
         table = Table(title=f"Benchmark ({result['date']}, {result['machine']})")
         table.add_column("measure")

@@ -924,7 +924,6 @@ class _Writer:
         self._quoted: dict[str, list[str]] = {}
         self._seen: set[str] = set()
         self._hint = ""
-        self.truncated = False
         self.missing = ""
         self.figures: list[str] = []  # the quoted statements that hold a number
 
@@ -959,10 +958,7 @@ class _Writer:
         return " " + say("undated", self.language)
 
     def _fits(self, addition: str) -> bool:
-        if self._size() + len(addition) + 1 > self.max_chars:
-            self.truncated = True
-            return False
-        return True
+        return self._size() + len(addition) + 1 <= self.max_chars
 
     def intro(self, text: str) -> None:
         self.lines.append(say("intro_general", self.language) if self.general else text)

@@ -101,7 +101,6 @@ class Snapshot:
     roles: Catalogue = field(default_factory=Catalogue)
     by_id: dict[str, int] = field(default_factory=dict)
     vocabulary: frozenset[str] = frozenset()
-    loaded_at: float = 0.0
     #: Things computed once per snapshot by the parts that use them (compiled role names...).
     derived: dict[str, Any] = field(default_factory=dict)
 
@@ -176,7 +175,6 @@ def load_snapshot(store: IndexStore, identity: str) -> Snapshot:
         roles=roles,
         by_id={c.id: i for i, c in enumerate(chunks)},
         vocabulary=vocabulary,
-        loaded_at=time.monotonic(),
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -356,15 +355,3 @@ def as_vectorstore(store: IndexStore, embeddings: Any) -> Any:
     return Chroma(
         client=store.client, collection_name=pointer.collection, embedding_function=embeddings
     )
-
-
-def wait_for_pointer(store: IndexStore, timeout_s: float = 10.0) -> Pointer:
-    """Poll until a generation is published (used by tests and start-up scripts)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        pointer = store.pointer()
-        if pointer is not None:
-            return pointer
-        if time.monotonic() > deadline:
-            raise IndexMissing("no index has been published yet; run `career-bot ingest`")
-        time.sleep(0.2)

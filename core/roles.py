@@ -104,11 +104,6 @@ class Catalogue(PublishedData):
     def ladder(self) -> list[Role]:
         return sorted((r for r in self.roles if r.track == "ladder"), key=lambda r: r.level)
 
-    def best_paid(self) -> list[Role]:
-        """Roles with a pay note ranking them among the highest-paid, in the documents' order."""
-        ranked = [r for r in self.roles if r.pay and r.level >= 4]
-        return sorted(ranked, key=lambda r: -r.level)
-
 
 class _LineLoader(yaml.SafeLoader):
     """A YAML loader that remembers the line of every mapping (as `__line__`)."""

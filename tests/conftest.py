@@ -16,10 +16,15 @@ from core.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
 
-# Tests never read a developer's .env or talk to real services.
+# Tests never read a developer's .env or environment, nor talk to real services: every
+# setting (DATA_DIR, EMBEDDINGS, FUSION, tokens, ...) comes from the test itself. Settings are
+# matched by their field names, so a setting added later is covered too; `.env` is switched
+# off for every Settings built in this process (the CLI's included).
+_SETTINGS = {name.upper() for name in Settings.model_fields}
 for _name in list(os.environ):
-    if _name.startswith(("SLACK_", "DISCORD_", "LLM_", "CHROMA_", "STATE_URL")):
+    if _name.upper() in _SETTINGS or _name.startswith(("SLACK_", "DISCORD_", "LLM_", "CHROMA_")):
         del os.environ[_name]
+Settings.model_config["env_file"] = None
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

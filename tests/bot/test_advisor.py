@@ -14,7 +14,8 @@ import pytest
 from bot import compose
 from bot.advisor import Advisor, build_advisor
 from bot.models import Answer, Question
-from bot.state import SqlStateStore, StateUnavailable
+from bot.state import StateUnavailable
+from bot.state.sql import SqlStateStore
 from core.index import IndexMissing, StoreUnavailable
 from core.settings import Settings
 

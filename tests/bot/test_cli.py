@@ -122,3 +122,26 @@ def test_bad_configuration_is_reported_without_a_traceback(env: dict[str, str]) 
     assert wrong.exit_code == 2
     assert "SLACK_BOT_TOKEN should start with 'xoxb-'" in wrong.output  # type: ignore[attr-defined]
     assert "token-without-prefix" not in wrong.output  # type: ignore[attr-defined]
+
+
+def test_an_llm_provider_without_a_model_stops_with_exit_2(env: dict[str, str]) -> None:
+    result = run({**env, "LLM_PROVIDER": "openai", "LLM_BASE_URL": ""}, "ask", "hi")
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert "LLM_MODEL" in result.output  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_bad_log_level_stops_every_command_with_exit_2(env: dict[str, str]) -> None:
+    for args in (["ask", "hi"], ["ingest", "--if-stale"], ["run"]):
+        result = run({**env, "LOG_LEVEL": "chatty"}, *args)
+        assert result.exit_code == 2, (args, result.output)  # type: ignore[attr-defined]
+        assert "LOG_LEVEL" in result.output  # type: ignore[attr-defined]
+        assert "Traceback" not in result.output  # type: ignore[attr-defined]
+
+
+def test_a_state_url_password_is_never_shown(env: dict[str, str]) -> None:
+    url = "postgresql+asyncpg://bot:hunter2-secret@127.0.0.1:9/db"
+    result = run({**env, "STATE_URL": url, "LOG_LEVEL": "loud"}, "ask", "hi")
+    assert result.exit_code == 2
+    assert "hunter2-secret" not in result.output  # type: ignore[attr-defined]

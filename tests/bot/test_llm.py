@@ -21,6 +21,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from llm_fake_server import FakeOpenAI, passages, quoting
+from pydantic import ValidationError
 
 from bot.llm import (
     NO_KEY,
@@ -271,15 +272,26 @@ def llm_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 def test_make_llm_needs_a_model(llm_settings: Callable[..., Settings]) -> None:
+    # Settings refuse it at start-up; make_llm still refuses settings built around that check.
+    with pytest.raises(ValidationError, match="LLM_MODEL"):
+        llm_settings(llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1")
+    unchecked = llm_settings().model_copy(
+        update={"llm_provider": "openai", "llm_base_url": "http://127.0.0.1:9/v1"}
+    )
     with pytest.raises(LLMConfigError, match="LLM_MODEL"):
-        make_llm(llm_settings(llm_provider="openai", llm_base_url="http://127.0.0.1:9/v1"))
+        make_llm(unchecked)
 
 
 def test_make_llm_needs_a_key_for_the_openai_cloud(
     llm_settings: Callable[..., Settings],
 ) -> None:
+    with pytest.raises(ValidationError, match="LLM_API_KEY"):
+        llm_settings(llm_provider="openai", llm_model="gpt-4o-mini")
+    unchecked = llm_settings().model_copy(
+        update={"llm_provider": "openai", "llm_model": "gpt-4o-mini"}
+    )
     with pytest.raises(LLMConfigError, match="LLM_API_KEY"):
-        make_llm(llm_settings(llm_provider="openai", llm_model="gpt-4o-mini"))
+        make_llm(unchecked)
 
 
 @pytest.mark.parametrize(

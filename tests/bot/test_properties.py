@@ -1,7 +1,7 @@
 """Property-based tests of the advisor: any text at all gets a bounded, cited, safe answer.
 
 The strategies for hostile text are defined here and shared with the Slack and Discord
-property tests (tests/bot/slack/test_slack_properties.py, tests/bot/discord/...).
+property tests (tests/bot/chat/slack/test_slack_properties.py, tests/bot/chat/discord/...).
 """
 
 from __future__ import annotations

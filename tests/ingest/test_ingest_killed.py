@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.advisor import build_advisor
-from bot.loopback.processes import ChromaServer, bot_command
+from bot.devtools.loopback.processes import ChromaServer, bot_command
 from bot.models import Question
 from bot.state import MemoryStateStore
 from core.index import IndexStore

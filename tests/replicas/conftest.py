@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.loopback.processes import ChromaServer
+from bot.devtools.loopback.processes import ChromaServer
 from tests.conftest import KNOWLEDGE
 from tests.replicas.replica_harness import (
     PG_BIN,

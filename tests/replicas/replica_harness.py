@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.loopback.processes import ChromaServer, free_port
-from bot.loopback.slack import FakeSlack
-from bot.loopback.slack_load import start_replica, stop_replica
+from bot.devtools.loopback.processes import ChromaServer, free_port
+from bot.devtools.loopback.slack import FakeSlack
+from bot.devtools.loopback.slack_load import start_replica, stop_replica
 from tests.conftest import KNOWLEDGE
 
 BOT_TOKEN = "xoxb-5555-6666-replicabottoken"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.state import StateUnavailable
-from bot.state_sql import PG_TIMEOUT_S, SqlStateStore
+from bot.state.sql import PG_TIMEOUT_S, SqlStateStore
 from tests.replicas.replica_harness import NEEDS_POSTGRES, PrivatePostgres
 
 pytestmark = NEEDS_POSTGRES

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.loopback.slack_load import CHANNEL, LoadReport, SentMessage, peak_rss_mb, run_load
-from bot.slack_app import escape_mrkdwn
+from bot.chat.slack_app import escape_mrkdwn
+from bot.devtools.loopback.slack_load import CHANNEL, LoadReport, SentMessage, peak_rss_mb, run_load
 from tests.replicas.questions import FOLLOW_UPS, LoadQuestion, career_questions
 from tests.replicas.replica_harness import (
     NEEDS_POSTGRES,
@@ -29,10 +29,12 @@ from tests.replicas.replica_harness import (
 pytestmark = [pytest.mark.slow, NEEDS_POSTGRES]
 
 _SOURCE_LINE = re.compile(r"^(?:\[\d+\])+ (.+)$")
+#: A source line ends with its document's date when it has one: "[1] title — section (2024-05)".
+_DATED = re.compile(r" \(\d{4}[-\d]*\)$")
 
 
 def cited_sections(message: SentMessage) -> set[str]:
-    """The document sections an answer's sources block names ("[1] title — section")."""
+    """The document sections an answer's sources block names ("[1] title — section (date)")."""
     sections = set()
     for call in message.answers[0] if message.answers else []:
         for block in call.args.get("blocks") or []:
@@ -40,7 +42,7 @@ def cited_sections(message: SentMessage) -> set[str]:
                 continue
             for element in block.get("elements") or []:
                 for line in str(element.get("text", "")).splitlines():
-                    match = _SOURCE_LINE.match(line)
+                    match = _SOURCE_LINE.match(_DATED.sub("", line))
                     if match and " — " in match.group(1):
                         sections.add(match.group(1).split(" — ", 1)[1].split(" > ")[-1])
     return sections

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.loopback.processes import ChromaServer, bot_command
+from bot.devtools.loopback.processes import ChromaServer, bot_command
 from core.index import IndexStore, Pointer
 from core.settings import Settings
 from tests.conftest import KNOWLEDGE, REPO, make_settings

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from bot.advisor import build_advisor
 from bot.cli import app
+from bot.devtools.loopback.processes import ChromaServer, bot_command, free_port
 from bot.knowledge import load_snapshot
-from bot.loopback.processes import ChromaServer, bot_command, free_port
 from bot.messages import say
 from bot.models import Question
 from bot.state import MemoryStateStore

@@ -1,0 +1,953 @@
+"""The Discord surface: a thin discord.py 2.x adapter around the advisor.
+
+It only translates: a mention, a DM or a `/career` slash command becomes a `Question`; the
+`Answer` becomes an embed (answer, sources) with persistent helpful / not helpful buttons.
+Everything it sends pings nobody (`AllowedMentions.none()` on the bot and on every send).
+
+The feedback buttons must work after a restart, when nothing of the answer is left in memory.
+The answer message itself carries what a vote needs: the question is the embed's author line,
+the answer is the embed description and the cited chunk ids are listed in the footer. Reading
+them back from `interaction.message` needs no storage, works on any replica and lasts exactly
+as long as the message (and so its buttons) does; the state store's claim rows would not do,
+as they expire after a day and hold no payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import io
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.analysis import language_of
+from bot.chat import service as chat_rules
+from bot.chat.service import AdvisorLike, ChatService
+from bot.messages import help_text, say
+from bot.models import Answer, Question
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Stable custom ids: the persistent view registered at start-up answers clicks on any answer.
+VOTE_UP_ID = "career:vote:up"
+VOTE_DOWN_ID = "career:vote:down"
+
+#: Ping nobody: no @everyone/@here, roles, users, nor the author of the message replied to.
+NO_PINGS = discord.AllowedMentions.none()
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT_LIMIT = 2000
+DESCRIPTION_LIMIT = 4096
+FIELD_VALUE_LIMIT = 1024
+FIELD_NAME_LIMIT = 256
+FIELDS_PER_EMBED = 25
+AUTHOR_LIMIT = 256
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000  # all embeds of one message together
+EMBEDS_PER_MESSAGE = 10
+
+COLOUR_ANSWER = discord.Colour(0x2E86DE)
+COLOUR_DECLINE = discord.Colour(0x95A5A6)
+COLOUR_HELP = discord.Colour(0x1ABC9C)
+
+#: Kinds of answer that are shown as an answer card with feedback buttons.
+CARD_KINDS = chat_rules.RATED_KINDS
+
+ZWJ = "\u200d"
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+_MENTION_SYNTAX = re.compile(r"<@([!&]?\d+)>")
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+#: What the Discord surface says in its own words (the advisor's phrases are in bot.messages).
+TEXT: dict[str, dict[str, str]] = {
+    "helpful": {"ko": "도움이 됐어요", "en": "Helpful"},
+    "not_helpful": {"ko": "도움이 안 됐어요", "en": "Not helpful"},
+    "evidence": {"ko": "근거 조각", "en": "Evidence"},
+    "continued": {"ko": "계속", "en": "continued"},
+    "commands": {"ko": "명령어", "en": "Commands"},
+    "commands_list": {
+        "ko": (
+            "`/career ask` 질문하기 · `/career help` 도움말 · `/career reingest` 문서 재색인(관리자) · "
+            "`/career report` 부족한 지식 보고서(관리자)\n"
+            "채널에서 저를 멘션하거나 DM으로 물어봐도 돼요. 제 답변에 답장하면 대화가 이어져요."
+        ),
+        "en": (
+            "`/career ask` ask a question · `/career help` this help · "
+            "`/career reingest` re-index the documents (admins) · "
+            "`/career report` what the knowledge lacks (admins)\n"
+            "You can also mention me in a channel or DM me. Reply to my answer to follow up."
+        ),
+    },
+    "vote_up": {
+        "ko": "피드백 고마워요! 👍 기록했어요.",
+        "en": "Thanks for the feedback! 👍 noted.",
+    },
+    "vote_down": {
+        "ko": "피드백 고마워요. 👎 기록했고, 답변을 개선하는 데 쓸게요.",
+        "en": "Thanks for the feedback. 👎 noted; we'll use it to improve.",
+    },
+    "vote_failed": {
+        "ko": "지금은 피드백을 저장하지 못했어요. 잠시 후 다시 눌러 주세요. (참조 번호: {ref})",
+        "en": "I couldn't save your feedback just now. Please try again shortly. (reference: {ref})",
+    },
+    "reingest_denied": {
+        "ko": "문서 재색인은 서버 관리 권한이 있는 멤버나 지정된 관리자만 할 수 있어요.",
+        "en": "Only members with Manage Server or the configured admins can re-index the documents.",
+    },
+    "reingest_busy": {
+        "ko": "이미 문서 재색인이 진행 중이에요. 끝나면 결과를 알려 드릴게요.",
+        "en": "A re-index is already running. I'll post the result when it is done.",
+    },
+    "reingest_started": {
+        "ko": "문서 재색인을 시작했어요. 그동안에도 기존 색인으로 계속 답해요. 끝나면 이 채널에 알려 드릴게요.",
+        "en": (
+            "Re-indexing the documents. I keep answering from the current index meanwhile "
+            "and will post here when it is done."
+        ),
+    },
+    "reingest_done": {
+        "ko": (
+            "문서 재색인이 끝났어요 ({seconds:.1f}초). 문서 {documents}개, 조각 {chunks}개: "
+            "추가 {added}, 변경 {updated}, 삭제 {removed}, 그대로 {unchanged}."
+        ),
+        "en": (
+            "Re-index finished in {seconds:.1f} s. {documents} documents, {chunks} chunks: "
+            "{added} added, {updated} updated, {removed} removed, {unchanged} unchanged."
+        ),
+    },
+    "reingest_skipped": {"ko": "건너뛴 파일: {files}", "en": "Skipped: {files}"},
+    "report_denied": {
+        "ko": "보고서는 서버 관리 권한이 있는 멤버나 지정된 관리자만 볼 수 있어요.",
+        "en": "Only members with Manage Server or the configured admins can see the report.",
+    },
+    "report_bad_period": {
+        "ko": "기간을 알아볼 수 없어요: {value}. 예: 7d, 24h, 2w",
+        "en": "Unknown period: {value}. Try 7d, 24h or 2w.",
+    },
+    "report_failed": {
+        "ko": "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref})",
+        "en": "Could not build the report; please try again shortly. (reference: {ref})",
+    },
+    "reingest_failed": {
+        "ko": "문서 재색인에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref})",
+        "en": "The re-index failed; I keep answering from the current index. (reference: {ref})",
+    },
+}
+
+
+def phrase(key: str, language: str, **values: object) -> str:
+    """The adapter's message `key` in the language ('ko' or 'en'), with values filled in."""
+    return say(key, language, table=TEXT, **values)
+
+
+class DiscordSetupError(RuntimeError):
+    """The Discord bot cannot start; the message says which setting or portal switch to fix."""
+
+
+# -- text safety and limits ---------------------------------------------------------------------
+def defuse(value: str) -> str:
+    """Break @everyone/@here and <@id> mention syntax with a zero-width joiner (belt and braces:
+    allowed_mentions already pings nobody)."""
+    return _MENTION_SYNTAX.sub(f"<@{ZWJ}\\1>", _MASS_MENTION.sub(f"@{ZWJ}\\1", value))
+
+
+def undefuse(value: str) -> str:
+    """The text back from `defuse` (used when reading an answer off a message)."""
+    return value.replace(f"@{ZWJ}", "@")
+
+
+def escape(value: str) -> str:
+    """Plain text as Discord markdown that renders literally, with mentions defused."""
+    return discord.utils.escape_markdown(defuse(value), ignore_links=True)
+
+
+def unescape(value: str) -> str:
+    """The plain text back from `escape` (for reading an answer off a message)."""
+    return undefuse(_ESCAPED.sub(r"\1", value))
+
+
+def clip(value: str, limit: int) -> str:
+    """At most `limit` characters, marking a cut with an ellipsis."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def _cut_point(value: str, limit: int) -> int:
+    window = value[:limit]
+    for separator in ("\n\n", "\n", ". ", "다. ", " "):
+        at = window.rfind(separator)
+        if at >= limit // 2:
+            return at + len(separator)
+    return limit
+
+
+def split_text(value: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at paragraph, line, sentence or word ends."""
+    pieces: list[str] = []
+    rest = value.strip()
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def split_escaped(value: str, limit: int, *, size: int | None = None) -> list[str]:
+    """`split_text` for text that is escaped afterwards: each escaped piece fits `limit`.
+
+    `size` is how long the raw pieces are cut (`limit` at first): a piece that escaping grows
+    past `limit` (markdown characters) is cut finer, its escaped parts still held to `limit`.
+    """
+    out: list[str] = []
+    for piece in split_text(value, size or limit):
+        escaped = escape(piece)
+        if len(escaped) <= limit or len(piece) == 1:
+            out.append(escaped)
+        else:
+            smaller = max(1, min(len(piece) - 1, limit * len(piece) // len(escaped)))
+            out.extend(split_escaped(piece, limit, size=smaller))
+    return out
+
+
+# -- rendering ----------------------------------------------------------------------------------
+@dataclass
+class Reply:
+    """One Discord message: text and/or embeds, and whether it carries the feedback buttons."""
+
+    content: str = ""
+    embeds: list[discord.Embed] = field(default_factory=list)
+    votes: bool = False
+
+
+def _source_fields(answer: Answer) -> list[tuple[str, str]]:
+    """The sources as embed fields of at most 1,024 characters each."""
+    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in chat_rules.source_lines(answer)]
+    values: list[str] = []
+    for line in lines:
+        if values and len(values[-1]) + 1 + len(line) <= FIELD_VALUE_LIMIT:
+            values[-1] += "\n" + line
+        else:
+            values.append(line)
+    name = say("sources", answer.language)
+    more = f"{name} ({phrase('continued', answer.language)})"
+    return [(name if i == 0 else more, v) for i, v in enumerate(values)]
+
+
+def _evidence_footer(answer: Answer) -> str:
+    ids = list(dict.fromkeys(answer.chunk_ids))
+    if not ids:
+        return ""
+    label = phrase("evidence", answer.language)
+    footer = f"{label}: "
+    for chunk_id in ids:
+        if len(footer) + len(chunk_id) + 1 > FOOTER_LIMIT:
+            break
+        footer += chunk_id + " "
+    return footer.rstrip()
+
+
+def render_answer(answer: Answer, question: str) -> list[Reply]:
+    """The answer as Discord messages within every limit; the last one carries the buttons.
+
+    Each message's first embed shows the question as its author line; the sources go in
+    fields and the cited chunk ids in the footer of the last embed.
+    """
+    colour = COLOUR_DECLINE if answer.abstained else COLOUR_ANSWER
+    asked = clip(defuse(" ".join(question.split())), AUTHOR_LIMIT)
+    footer = _evidence_footer(answer)
+    # Room for the author line (any message's first embed) and the footer (the last embed).
+    room = EMBED_TOTAL_LIMIT - len(asked) - len(footer)
+    pieces = split_escaped(answer.text, DESCRIPTION_LIMIT) or ["\u200b"]
+    embeds = [discord.Embed(description=piece, colour=colour) for piece in pieces]
+    for name, value in _source_fields(answer):
+        name = clip(name, FIELD_NAME_LIMIT)
+        tail = embeds[-1]
+        if len(tail.fields) == FIELDS_PER_EMBED or len(tail) + len(name) + len(value) > room:
+            tail = discord.Embed(colour=colour)
+            embeds.append(tail)
+        tail.add_field(name=name, value=value, inline=False)
+    if footer:
+        embeds[-1].set_footer(text=footer)
+    messages = _pack(embeds, budget=EMBED_TOTAL_LIMIT - len(asked))
+    if asked:
+        for group in messages:
+            group[0].set_author(name=asked)
+    replies = [Reply(embeds=group) for group in messages]
+    replies[-1].votes = answer.kind in CARD_KINDS
+    return replies
+
+
+def _pack(embeds: list[discord.Embed], budget: int) -> list[list[discord.Embed]]:
+    """Group embeds into messages: at most ten and `budget` characters per message."""
+    messages: list[list[discord.Embed]] = [[]]
+    size = 0
+    for embed in embeds:
+        if messages[-1] and (len(messages[-1]) == EMBEDS_PER_MESSAGE or size + len(embed) > budget):
+            messages.append([])
+            size = 0
+        messages[-1].append(embed)
+        size += len(embed)
+    return messages
+
+
+def render_text(value: str, *, markdown: bool = False) -> list[Reply]:
+    """Plain message content in pieces of at most 2,000 characters.
+
+    Args:
+        value: the text to send.
+        markdown: True when the text is ours and may use markdown; document or user text is
+            escaped so it renders literally.
+    """
+    if markdown:
+        pieces = split_text(defuse(value), CONTENT_LIMIT)
+    else:
+        pieces = split_escaped(value, CONTENT_LIMIT)
+    return [Reply(content=piece) for piece in pieces or ["\u200b"]]
+
+
+def render_plain_answer(answer: Answer) -> list[Reply]:
+    """The answer as plain content, for when Discord refuses an embed."""
+    lines = chat_rules.source_lines(answer)
+    sources = ("\n\n" + say("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
+    return render_text(answer.text + sources)
+
+
+def render_help(language: str) -> discord.Embed:
+    """The advisor's help text and the slash commands, as an embed."""
+    embed = discord.Embed(description=help_text(language), colour=COLOUR_HELP)
+    embed.add_field(
+        name=phrase("commands", language), value=phrase("commands_list", language), inline=False
+    )
+    return embed
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """What a vote stores, read back from the answer message."""
+
+    question: str
+    answer: str
+    chunk_ids: list[str]
+
+
+def read_answer_message(message: discord.Message) -> AnswerRecord:
+    """Recover the question, answer text and cited chunk ids from an answer message."""
+    question = ""
+    answer_parts: list[str] = []
+    chunk_ids: list[str] = []
+    labels = tuple(f"{label}: " for label in TEXT["evidence"].values())
+    for embed in message.embeds:
+        if not question and embed.author and embed.author.name:
+            question = undefuse(embed.author.name)
+        if embed.description and embed.description != "\u200b":
+            answer_parts.append(unescape(embed.description))
+        footer = embed.footer.text if embed.footer else None
+        if footer:
+            for label in labels:
+                if footer.startswith(label):
+                    chunk_ids.extend(footer[len(label) :].split())
+    return AnswerRecord(question, "\n".join(answer_parts), chunk_ids)
+
+
+def _with_file(
+    first: dict[str, Any] | None, picture: chat_rules.Picture | None
+) -> dict[str, Any] | None:
+    """The first message's extra arguments, with the picture attached (a fresh discord.File
+    each time: a File is consumed by sending it)."""
+    if picture is None:
+        return first
+    return (first or {}) | {"file": discord.File(io.BytesIO(picture.data), filename=picture.name)}
+
+
+# -- the feedback buttons -----------------------------------------------------------------------
+VoteHandler = Callable[[discord.Interaction, int], Awaitable[None]]
+#: channel.send or interaction.followup.send
+Post = Callable[..., Awaitable[Any]]
+
+
+class VoteButton(discord.ui.Button["VoteView"]):
+    """One feedback button; a click calls the handler with +1 or -1."""
+
+    def __init__(self, on_vote: VoteHandler, vote: int, *, label: str, emoji: str, custom_id: str):
+        super().__init__(
+            label=label, emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=custom_id
+        )
+        self._on_vote = on_vote
+        self._vote = vote
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await self._on_vote(interaction, self._vote)
+
+
+class VoteView(discord.ui.View):
+    """Helpful / not helpful. No timeout and stable custom ids: registered once with
+    `bot.add_view`, it answers clicks on every answer, also those sent before a restart."""
+
+    def __init__(self, on_vote: VoteHandler, language: str = "ko") -> None:
+        super().__init__(timeout=None)
+        self.add_item(
+            VoteButton(
+                on_vote, +1, label=phrase("helpful", language), emoji="👍", custom_id=VOTE_UP_ID
+            )
+        )
+        self.add_item(
+            VoteButton(
+                on_vote,
+                -1,
+                label=phrase("not_helpful", language),
+                emoji="👎",
+                custom_id=VOTE_DOWN_ID,
+            )
+        )
+
+
+# -- the cog --------------------------------------------------------------------------------------
+def _locale_language(interaction: discord.Interaction) -> str:
+    return "en" if str(interaction.locale).startswith("en") else "ko"
+
+
+@contextlib.asynccontextmanager
+async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Show "typing…" while the body runs; failing to show it never blocks the answer."""
+    indicator = channel.typing()
+    entered = False
+    try:
+        await indicator.__aenter__()
+        entered = True
+    except discord.HTTPException as exc:
+        logger.debug("could not show typing: %s", exc)
+    try:
+        yield
+    finally:
+        if entered:
+            await indicator.__aexit__(None, None, None)
+
+
+class CareerCog(commands.Cog):
+    """Mentions, DMs, `/career` commands and feedback, translated to and from the advisor."""
+
+    career = app_commands.Group(
+        name="career", description="콜센터 경력 도우미 · Call-center career advisor"
+    )
+
+    def __init__(self, bot: commands.Bot, settings: Settings, chat: ChatService) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.chat = chat
+        #: The handlers still running: discord.py runs each event in a task of its own.
+        self._handling: set[asyncio.Task[Any]] = set()
+
+    async def cog_unload(self) -> None:
+        for task in self.chat.in_flight:
+            task.cancel()
+
+    def _track(self) -> None:
+        """Count the running handler (the current task) in flight until it ends."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._handling:
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every `/career` command passes here first, in its handler's task: track it."""
+        self._track()
+        return True
+
+    async def drain(self, grace_s: float = 30.0) -> bool:
+        """Wait for the handlers and re-ingests still running; True once none is left, False
+        if some still run after `grace_s`. Tests wait on it before asserting an absence.
+
+        A handler counts from its first step: discord.py creates its task while it reads the
+        event, so every event the bot has read by now is waited for."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while pending := self._handling | self.chat.in_flight:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
+        return True
+
+    # -- messages ------------------------------------------------------------------------------
+    @commands.Cog.listener("on_message")
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer a mention, a reply to the bot, or any DM, as a reply to that message."""
+        self._track()
+        if message.author.bot or message.webhook_id is not None:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        me = self.bot.user
+        if me is None:
+            return
+        question = self._addressed_text(message, me)
+        if question is None:
+            return
+        if not await self.chat.claim(f"discord:msg:{message.id}"):
+            return
+        language = language_of(question) if question else "ko"
+        channel = message.channel
+        first = {"reference": message.to_reference(fail_if_not_exists=False)}
+        sent: list[Any] = []
+        try:
+            limited = await self.chat.admit("discord", str(message.author.id))
+            if limited is not None:
+                wait = limited.seconds
+                notice = render_text(say("rate_limited", language, seconds=wait), markdown=True)
+                await self._deliver(channel.send, notice, first=first, sent=sent)
+                return
+            if not question:
+                await self._deliver(
+                    channel.send, [Reply(embeds=[render_help(language)])], first=first
+                )
+                return
+            async with _typing(channel):
+                answer = await self._ask(question, message.author.id, channel.id)
+            await self._deliver_answer(channel.send, answer, question, first=first, sent=sent)
+        except Exception:
+            ref = chat_rules.new_ref()
+            logger.exception("could not answer Discord message %s (ref %s)", message.id, ref)
+            apology = render_text(say("error", language, ref=ref), markdown=True)
+            with contextlib.suppress(discord.HTTPException):
+                await self._deliver(channel.send, apology, first=first)
+
+    def _addressed_text(self, message: discord.Message, me: discord.ClientUser) -> str | None:
+        """The question without the bot's mention, or None when the message is not for the bot.
+
+        Addressed: any DM, a mention of the bot (or of its managed role), a reply to the bot.
+        """
+        role = message.guild.self_role if message.guild is not None else None
+        mentioned = me in message.mentions or (role is not None and role in message.role_mentions)
+        ref = message.reference
+        replied = ref.resolved if ref is not None else None
+        to_me = isinstance(replied, discord.Message) and replied.author.id == me.id
+        if not (message.guild is None or mentioned or to_me):
+            return None
+        content = re.sub(rf"<@!?{me.id}>", " ", message.content)
+        if role is not None:
+            content = content.replace(f"<@&{role.id}>", " ")
+        return content.strip()
+
+    # -- slash commands ------------------------------------------------------------------------
+    @career.command(
+        name="ask", description="콜센터 경력 질문하기 · Ask a call-center career question"
+    )
+    @app_commands.describe(question="질문 · Your question")
+    async def ask_command(self, interaction: discord.Interaction, question: str) -> None:
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
+            return
+        language = language_of(question)
+        limited = await self.chat.admit("discord", str(interaction.user.id))
+        if limited is not None:
+            wait = limited.seconds
+            await self._respond_ephemeral(interaction, say("rate_limited", language, seconds=wait))
+            return
+        await interaction.response.defer(thinking=True)
+        sent: list[Any] = []
+        try:
+            answer = await self._ask(question, interaction.user.id, interaction.channel_id)
+            if answer.kind != "empty" and answer.kind not in CARD_KINDS:
+                # The advisor's own apology ("error", "unavailable"): only for the asker.
+                await self._respond_ephemeral(interaction, answer.text)
+                return
+            post = functools.partial(interaction.followup.send, wait=True)
+            await self._deliver_answer(post, answer, question, sent=sent)
+        except Exception:
+            ref = chat_rules.new_ref()
+            logger.exception("/career ask failed (ref %s)", ref)
+            await self._respond_ephemeral(
+                interaction, say("error", language, ref=ref), replace_thinking=not sent
+            )
+
+    @career.command(name="help", description="도움말 · What I can answer")
+    async def help_command(self, interaction: discord.Interaction) -> None:
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
+            return
+        await interaction.response.send_message(
+            embed=render_help(_locale_language(interaction)),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @career.command(
+        name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
+    )
+    async def reingest_command(self, interaction: discord.Interaction) -> None:
+        language = await self._admin_language(interaction, "reingest_denied")
+        if language is None:
+            return
+        logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
+
+        async def started() -> None:
+            with contextlib.suppress(discord.HTTPException):
+                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
+
+        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
+            await self._announce(interaction, self._reingest_message(outcome, language))
+
+        # Decided before the first await, so a second request can never slip in between.
+        if not self.chat.start_reingest(announce, first=started):
+            await self._respond_ephemeral(interaction, phrase("reingest_busy", language))
+
+    @career.command(
+        name="report",
+        description="부족한 지식 보고서(관리자) · What the knowledge lacks (admins)",
+    )
+    @app_commands.describe(period="기간 · Period, e.g. 7d, 24h, 2w")
+    async def report_command(self, interaction: discord.Interaction, period: str = "7d") -> None:
+        """Declined questions and down-voted answers, grouped; only the admin sees it."""
+        from bot.chat.report import parse_since
+
+        language = await self._admin_language(interaction, "report_denied")
+        if language is None:
+            return
+        try:
+            since_s = parse_since(period)
+        except ValueError:
+            await self._respond_ephemeral(
+                interaction, phrase("report_bad_period", language, value=period[:40])
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.chat.report(since_s)
+        if isinstance(result, chat_rules.ReportReady):
+            replies = render_text(result.text)
+        else:
+            replies = render_text(phrase("report_failed", language, ref=result.ref), markdown=True)
+        await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
+
+    async def _admin_language(self, interaction: discord.Interaction, denied: str) -> str | None:
+        """An admin command's language once it is claimed and asked by an admin; None (and
+        anyone else told so, privately) otherwise."""
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
+            return None
+        language = _locale_language(interaction)
+        if not self._is_admin(interaction):
+            await self._respond_ephemeral(interaction, phrase(denied, language))
+            return None
+        return language
+
+    @staticmethod
+    def _reingest_message(outcome: chat_rules.ReingestOutcome, language: str) -> str:
+        if isinstance(outcome, chat_rules.ReingestFailed):
+            return phrase("reingest_failed", language, ref=outcome.ref)
+        if not isinstance(outcome, chat_rules.ReingestDone):
+            return phrase("reingest_busy", language)
+        summary = outcome.summary
+        message = phrase("reingest_done", language, **summary)
+        if summary.get("skipped"):
+            files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
+            message += "\n" + phrase("reingest_skipped", language, files=files)
+        return message
+
+    async def _announce(self, interaction: discord.Interaction, message: str) -> None:
+        """A public follow-up in the command's channel, or a plain channel message once the
+        15-minute interaction token has expired."""
+        replies = render_text(message, markdown=True)
+        try:
+            await self._deliver(interaction.followup.send, replies)
+            return
+        except discord.HTTPException as exc:
+            logger.info("re-ingest follow-up failed (%s); posting in the channel", exc.status)
+        channel = interaction.channel
+        if isinstance(channel, discord.abc.Messageable):
+            with contextlib.suppress(discord.HTTPException):
+                await self._deliver(channel.send, replies)
+
+    def _is_admin(self, interaction: discord.Interaction) -> bool:
+        # The member's permissions as Discord resolved them for this interaction.
+        permissions = interaction.permissions
+        manages = interaction.guild_id is not None and (
+            permissions.manage_guild or permissions.administrator
+        )
+        return self.chat.is_admin("discord", str(interaction.user.id), manages_server=manages)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        ref = chat_rules.new_ref()
+        logger.error("slash command failed (ref %s)", ref, exc_info=error)
+        with contextlib.suppress(discord.HTTPException):
+            await self._respond_ephemeral(
+                interaction, say("error", _locale_language(interaction), ref=ref)
+            )
+
+    async def _respond_ephemeral(
+        self, interaction: discord.Interaction, message: str, *, replace_thinking: bool = True
+    ) -> None:
+        """Tell only the user. After a public defer the first follow-up would take over the
+        public "thinking…" message, so that message is deleted first."""
+        content = render_text(message, markdown=True)[0].content
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                content, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        if replace_thinking:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # -- sending -------------------------------------------------------------------------------
+    async def _deliver_answer(
+        self,
+        post: Post,
+        answer: Answer,
+        question: str,
+        *,
+        first: dict[str, Any] | None = None,
+        sent: list[Any] | None = None,
+    ) -> None:
+        """The answer card (or the advisor's plain message); plain text if Discord refuses
+        the embed, so the user always gets the answer."""
+        picture = await self.chat.picture(answer)
+        if answer.kind == "empty":
+            replies = [Reply(embeds=[render_help(answer.language)])]
+        elif answer.kind in CARD_KINDS:
+            replies = render_answer(answer, question)
+        else:
+            replies = render_text(answer.text, markdown=True)
+        try:
+            await self._deliver(
+                post,
+                replies,
+                language=answer.language,
+                first=_with_file(first, picture),
+                sent=sent,
+            )
+        except discord.HTTPException as exc:
+            if exc.status != 400 or answer.kind not in CARD_KINDS:
+                raise
+            logger.warning("Discord refused the answer card (%s); sending plain text", exc.text)
+            plain = render_plain_answer(answer)
+            await self._deliver(
+                post, plain, first=None if sent else _with_file(first, picture), sent=sent
+            )
+
+    async def _deliver(
+        self,
+        post: Post,
+        replies: list[Reply],
+        *,
+        language: str = "ko",
+        first: dict[str, Any] | None = None,
+        sent: list[Any] | None = None,
+    ) -> None:
+        """Post the messages in order with `post` (channel.send or followup.send), pinging
+        nobody; `first` holds extra arguments for the first one (the reply reference)."""
+        for i, reply in enumerate(replies):
+            kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
+            if i == 0 and first:
+                kwargs.update(first)
+            if reply.content:
+                kwargs["content"] = reply.content
+            if reply.embeds:
+                kwargs["embeds"] = reply.embeds
+            view = VoteView(self.record_vote, language) if reply.votes else None
+            if view is not None:
+                kwargs["view"] = view
+            message = await post(**kwargs)
+            if sent is not None:
+                sent.append(message)
+            if view is not None:
+                # The persistent view from setup_hook handles every click; dropping this copy
+                # keeps discord.py's view store from growing with each answer.
+                view.stop()
+
+    # -- feedback ------------------------------------------------------------------------------
+    async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
+        """Store a helpful / not helpful click with the answer it is about."""
+        self._track()
+        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
+            return
+        message = interaction.message
+        record = read_answer_message(message) if message is not None else AnswerRecord("", "", [])
+        language = language_of(record.answer) if record.answer else _locale_language(interaction)
+        result = await self.chat.record_vote(
+            "discord",
+            message_ref=str(message.id if message is not None else interaction.id),
+            user_id=str(interaction.user.id),
+            vote=vote,
+            question=record.question,
+            answer=record.answer,
+            chunk_ids=record.chunk_ids,
+        )
+        if not isinstance(result, chat_rules.VoteRecorded):
+            await self._respond_ephemeral(
+                interaction, phrase("vote_failed", language, ref=result.ref)
+            )
+            return
+        key = "vote_up" if vote > 0 else "vote_down"
+        await self._respond_ephemeral(interaction, phrase(key, language))
+
+    # -- shared state, failing open -------------------------------------------------------------
+    async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:
+        """Ask the advisor; the conversation is the channel (or thread) and the user."""
+        return await self.chat.answer(
+            Question(
+                text=text,
+                user_id=str(user_id),
+                conversation_id=f"discord:{channel_id}:{user_id}",
+                platform="discord",
+            )
+        )
+
+
+# -- the bot --------------------------------------------------------------------------------------
+def api_base_url(url: str) -> str:
+    """The REST base discord.py prefixes to every route: `<url>/api/v10` unless given."""
+    base = url.rstrip("/")
+    if not re.search(r"/api/v\d+$", base):
+        base += f"/api/v{discord.http.INTERNAL_API_VERSION}"
+    return base
+
+
+def point_at(settings: Settings) -> Callable[[], None]:
+    """Send REST and gateway traffic to DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL when set.
+
+    discord.py keeps both as class attributes (process-wide); returns a function that puts
+    the previous values back.
+    """
+    route_base = discord.http.Route.BASE
+    gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    if settings.discord_api_base_url:
+        discord.http.Route.BASE = api_base_url(settings.discord_api_base_url)
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+    def restore() -> None:
+        discord.http.Route.BASE = route_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+
+    return restore
+
+
+def make_intents() -> discord.Intents:
+    """Guilds, guild and DM messages, and message content (a privileged intent)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = True
+    return intents
+
+
+class CareerBot(commands.Bot):
+    """The bot: loads the cog and the persistent feedback view, syncs `/career` at start-up."""
+
+    def __init__(self, settings: Settings, chat: ChatService, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=make_intents(),
+            allowed_mentions=NO_PINGS,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.chat = chat
+        self._restore: Callable[[], None] | None = None
+        self._cog: CareerCog | None = None
+
+    async def login(self, token: str) -> None:
+        if self._restore is None:
+            self._restore = point_at(self.settings)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        cog = CareerCog(self, self.settings, self.chat)
+        await self.add_cog(cog)
+        self._cog = cog
+        self.add_view(VoteView(cog.record_vote))
+        await self.sync_commands()
+
+    async def drain(self, grace_s: float = 30.0) -> bool:
+        """Wait for the messages, commands and clicks being handled; True once none is left
+        (see `CareerCog.drain`)."""
+        return await self._cog.drain(grace_s) if self._cog is not None else True
+
+    async def sync_commands(self) -> None:
+        """Guild sync (instant) for DISCORD_GUILD_IDS, else global sync. A failure is logged,
+        not fatal: the bot still answers mentions and DMs."""
+        guilds: list[discord.Object | None] = [
+            discord.Object(id=g) for g in self.settings.discord_guild_ids
+        ] or [None]
+        for guild in guilds:
+            where = f"guild {guild.id}" if guild is not None else "globally"
+            try:
+                if guild is not None:
+                    self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                logger.error(
+                    "could not sync slash commands %s (%s %s); is the bot in that server, "
+                    "invited with the applications.commands scope?",
+                    where,
+                    exc.status,
+                    exc.text,
+                )
+            else:
+                logger.info("synced %d slash commands %s", len(synced), where)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: the cog answers messages (this keeps "@bot 질문" from being
+        parsed as an unknown command)."""
+
+    async def on_ready(self) -> None:
+        user = self.user
+        logger.info(
+            "Discord bot ready as %s (%s) in %d guilds", user, user and user.id, len(self.guilds)
+        )
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self._restore is not None:
+                self._restore()
+                self._restore = None
+
+
+def build_discord_bot(
+    settings: Settings, advisor: AdvisorLike, *, chat: ChatService | None = None, **options: Any
+) -> CareerBot:
+    """The Discord bot around an advisor (through `chat`, by default a chat service of its
+    own); `options` go to `discord.Client` (tests lower `guild_ready_timeout`)."""
+    return CareerBot(settings, chat or chat_rules.build_chat_service(settings, advisor), **options)
+
+
+async def run_discord(
+    settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
+) -> None:
+    """Run the Discord bot until it is closed. Builds the advisor unless one is given."""
+    if settings.discord_token is None:
+        raise DiscordSetupError(
+            "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
+            "(Bot > Reset Token) in .env"
+        )
+    token = settings.discord_token.get_secret_value()
+    try:
+        async with (
+            chat_rules.serving(settings, advisor=advisor, chat=chat) as service,
+            CareerBot(settings, service) as bot,
+        ):
+            await bot.start(token)
+    except discord.LoginFailure:
+        raise DiscordSetupError(
+            "Discord rejected DISCORD_TOKEN: copy the bot token again from the Developer Portal"
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise DiscordSetupError(
+            "Discord refused the Message Content intent: enable it under Bot > Privileged "
+            "Gateway Intents in the Developer Portal"
+        ) from None

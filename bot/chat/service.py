@@ -1,0 +1,431 @@
+"""The chat rules every platform shares, once: the surfaces render, this decides.
+
+A platform adapter (Slack, Discord, the console) translates its events into calls here and the
+typed outcomes back into its own replies. What is decided here and nowhere else:
+
+- exactly-once handling across replicas (`claim`), failing open when the store is down;
+- the per-user rate limit and its retry-after (`admit`);
+- the admin gate (`is_admin`) and the admin commands: a re-ingest started or refused as busy
+  (`start_reingest`), the admins' report (`report`);
+- recording a vote with the documents its answer cited (`record_vote`);
+- error reference ids (`new_ref`), which answers can be rated (`RATED_KINDS`), and the source
+  lines under an answer (`source_lines`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bot.advisor import ReingestBusy
+from bot.chat.report import Report
+from bot.models import Answer, Question
+from bot.state import RateDecision, StateStore, StateUnavailable, Vote
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Answer kinds a user can rate: real answers and declines (a "not helpful" decline tells the
+#: admins what the documents are missing). Errors, help and empty questions are not rated.
+RATED_KINDS = frozenset({"answer", "out_of_scope"})
+
+Platform = Literal["slack", "discord", "console"]
+
+
+def new_ref() -> str:
+    """A short reference id for a failure: logged with the traceback, shown to the user."""
+    return secrets.token_hex(4)
+
+
+def source_lines(answer: Answer) -> list[str]:
+    """One line per cited section, in marker order: "[1][2] title — section (date)".
+
+    Several chunks of one section are one source to a reader, so their markers share a line.
+    """
+    grouped: dict[tuple[str, str, str], list[int]] = {}
+    for c in answer.citations:
+        key = (c.title or c.source, c.section or "", c.published or "")
+        grouped.setdefault(key, []).append(c.marker)
+    lines = []
+    for (title, section, published), markers in grouped.items():
+        where = f"{title} — {section}" if section else title
+        dated = f" ({published})" if published else ""
+        lines.append("".join(f"[{m}]" for m in markers) + f" {where}{dated}")
+    return lines
+
+
+@dataclass(frozen=True)
+class RateLimited:
+    """The user asked too often: told to wait `seconds` (at least one)."""
+
+    seconds: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class ReingestDone:
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReingestFailed:
+    ref: str
+
+
+@dataclass(frozen=True)
+class ReingestRefused:
+    """Another process (a CLI ingest) held the ingest lock."""
+
+
+ReingestOutcome = ReingestDone | ReingestFailed | ReingestRefused
+
+
+@dataclass(frozen=True)
+class ReportReady:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReportFailed:
+    ref: str
+
+
+@dataclass(frozen=True)
+class VoteRecorded:
+    vote: int
+
+
+@dataclass(frozen=True)
+class VoteFailed:
+    ref: str
+
+
+class AdvisorLike(Protocol):
+    """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
+
+    settings: Settings
+    state: StateStore
+
+    @property
+    def reingest_running(self) -> bool: ...
+    async def ask(self, question: Question) -> Answer: ...
+    async def recorded(self, conversation_id: str) -> None: ...
+    def help(self, language: str = "ko") -> str: ...
+    async def reingest(self) -> Any: ...
+    def note_state(self, *, reachable: bool) -> None: ...
+    async def close(self) -> None: ...
+
+
+#: Draws the career-path picture of a path answer (PNG bytes), or None.
+Pictures = Callable[[Answer], Awaitable[bytes | None]]
+
+
+@dataclass(frozen=True)
+class Picture:
+    name: str
+    data: bytes
+
+
+class ChatService:
+    """The platform-neutral chat rules, over the shared state store and the advisor's admin
+    operations. One per process, shared by every surface."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        advisor: AdvisorLike,
+        *,
+        pictures: Pictures | None = None,
+        ready: Callable[[], Awaitable[Any]] | None = None,
+        reports: Callable[[float], Awaitable[Report]] | None = None,
+        sources: Callable[[list[str]], list[str]] | None = None,
+    ) -> None:
+        """`pictures` draws career-path pictures, `ready` checks the served index, `reports`
+        builds the admins' report and `sources` names the documents a vote's chunks are from;
+        without them there are no pictures, the health check passes, the report fails with a
+        reference and votes keep only their chunk ids."""
+        self.settings = settings
+        self.advisor = advisor
+        self._pictures = pictures
+        self._ready = ready
+        self._reports = reports
+        self._sources = sources
+        self._reingest: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    @property
+    def state(self) -> StateStore:
+        return self.advisor.state
+
+    async def ready(self) -> None:
+        """Raises while the served index cannot be read (health checks)."""
+        if self._ready is not None:
+            await self._ready()
+
+    # -- questions ---------------------------------------------------------------------------
+    def help(self, language: str) -> str:
+        return self.advisor.help(language)
+
+    async def answer(self, question: Question) -> Answer:
+        """The advisor's answer (never raises for the advisor's own failures), its turn stored
+        before it is posted: a follow-up may reach another replica right after the answer."""
+        answer = await self.advisor.ask(question)
+        await self.advisor.recorded(question.conversation_id)
+        return answer
+
+    async def picture(self, answer: Answer) -> Picture | None:
+        """The career-path picture for a path answer, or None. A picture that cannot be drawn
+        is logged and left out: the text answer still goes."""
+        if not answer.path or answer.kind not in RATED_KINDS or self._pictures is None:
+            return None
+        from bot.paths import picture_name
+
+        try:
+            data = await self._pictures(answer)
+        except Exception:
+            logger.warning("could not draw the career-path picture", exc_info=True)
+            return None
+        return Picture(picture_name(answer), data) if data else None
+
+    # -- shared state, failing open ---------------------------------------------------------
+    def _noted(self, *, reachable: bool) -> None:
+        # The advisor logs the outage and the recovery once per process, whoever saw them.
+        self.advisor.note_state(reachable=reachable)
+
+    async def _state_call(self, call: Awaitable[Any], fallback: Any) -> Any:
+        try:
+            result = await call
+        except StateUnavailable:
+            self._noted(reachable=False)
+            return fallback
+        self._noted(reachable=True)
+        return result
+
+    async def claim(self, key: str) -> bool:
+        """True when this process should handle the event: exactly once across replicas, and
+        always when the store is down (an answer twice beats no answer)."""
+        return bool(await self._state_call(self.state.claim(key), True))
+
+    async def claimed(self, key: str) -> bool:
+        """Has any replica claimed `key`? False when the store is down."""
+        return bool(await self._state_call(self.state.claimed(key), False))
+
+    async def has_turns(self, conversation_id: str) -> bool:
+        """Does the conversation have a remembered turn? False when the store is down."""
+        turns = await self._state_call(
+            self.state.recent_turns(conversation_id, 1, self.settings.memory_idle_minutes * 60),
+            [],
+        )
+        return bool(turns)
+
+    async def admit(self, platform: Platform, user_id: str) -> RateLimited | None:
+        """None when the user may ask now; else how long to wait. Open when the store is down."""
+        limit = self.settings.rate_limit_per_minute
+        allowed = RateDecision(allowed=True, count=0, limit=limit, retry_after_s=0.0)
+        decision: RateDecision = await self._state_call(
+            self.state.hit_rate(f"{platform}:{user_id}", limit), allowed
+        )
+        if decision.allowed:
+            return None
+        logger.info("%s: rate limited user %s (%d/min)", platform, user_id, decision.limit)
+        return RateLimited(seconds=max(1, math.ceil(decision.retry_after_s)), limit=limit)
+
+    # -- admins ------------------------------------------------------------------------------
+    def is_admin(self, platform: Platform, user_id: str, *, manages_server: bool = False) -> bool:
+        """Admins are listed in SLACK_ADMIN_USER_IDS / DISCORD_ADMIN_USER_IDS; on Discord a
+        member who may manage the server (`manages_server`) is one too."""
+        if platform == "slack":
+            return user_id in self.settings.slack_admin_user_ids
+        if platform == "discord":
+            listed = {str(i) for i in self.settings.discord_admin_user_ids}
+            return user_id in listed or manages_server
+        return False
+
+    @property
+    def reingest_running(self) -> bool:
+        running = self._reingest is not None and not self._reingest.done()
+        return running or self.advisor.reingest_running
+
+    def start_reingest(
+        self,
+        announce: Callable[[ReingestOutcome], Awaitable[None]],
+        *,
+        first: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
+        """Start a re-ingest in the background; False (nothing started) when one is running.
+
+        Decided without an await, so a second request right after this one is told it is
+        busy. `first` runs before the ingest (a "started" notice), `announce` gets the outcome.
+        """
+        if self.reingest_running:
+            return False
+        self._reingest = self.spawn(self._reingest_run(announce, first))
+        return True
+
+    async def _reingest_run(
+        self,
+        announce: Callable[[ReingestOutcome], Awaitable[None]],
+        first: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        if first is not None:
+            try:
+                await first()
+            except Exception:
+                logger.warning("could not send the re-ingest notice", exc_info=True)
+        outcome: ReingestOutcome
+        try:
+            report = await self.advisor.reingest()
+        except ReingestBusy:
+            outcome = ReingestRefused()
+        except Exception:
+            ref = new_ref()
+            logger.exception("re-ingest failed (ref %s)", ref)
+            outcome = ReingestFailed(ref)
+        else:
+            summary = report.summary() if hasattr(report, "summary") else dict(report)
+            logger.info("re-ingest finished: %s", summary)
+            outcome = ReingestDone(summary)
+        try:
+            await announce(outcome)
+        except Exception:
+            logger.exception("could not announce the re-ingest outcome")
+
+    async def report(self, since_s: float) -> ReportReady | ReportFailed:
+        """The admins' report of the last `since_s` seconds, rendered as text."""
+        try:
+            if self._reports is None:
+                raise RuntimeError("this chat service has no report source")
+            return ReportReady((await self._reports(since_s)).render())
+        except Exception:
+            ref = new_ref()
+            logger.exception("the admins' report failed (ref %s)", ref)
+            return ReportFailed(ref)
+
+    # -- votes -------------------------------------------------------------------------------
+    async def record_vote(
+        self,
+        platform: Platform,
+        *,
+        message_ref: str,
+        user_id: str,
+        vote: int,
+        question: str,
+        answer: str,
+        chunk_ids: list[str],
+    ) -> VoteRecorded | VoteFailed:
+        """Store a helpful (+1) / not helpful (-1) click with the answer it is about."""
+        record = Vote(
+            platform=platform,
+            message_ref=message_ref,
+            user_id=user_id,
+            vote=vote,
+            question=question,
+            answer=answer,
+            chunk_ids=chunk_ids,
+            created_at=time.time(),
+            sources=self._sources(chunk_ids) if self._sources is not None else [],
+        )
+        try:
+            await self.state.record_vote(record)
+        except Exception as exc:
+            ref = new_ref()
+            if isinstance(exc, StateUnavailable):
+                logger.warning("%s: could not store a vote (ref %s): %s", platform, ref, exc)
+            else:
+                logger.exception("%s: could not store a vote (ref %s)", platform, ref)
+            return VoteFailed(ref)
+        return VoteRecorded(vote)
+
+    # -- background work ---------------------------------------------------------------------
+    def start_housekeeping(self) -> None:
+        """Apply the retention period in the background until `close` (long-running bots)."""
+        from bot.state.retention import apply_retention
+
+        if self._housekeeping is None:
+            self._housekeeping = asyncio.create_task(
+                apply_retention(
+                    self.state,
+                    self.settings.memory_retention_days,
+                    note_state=self.advisor.note_state,
+                )
+            )
+
+    async def close(self) -> None:
+        """Stop the retention loop (the advisor is closed by whoever built it)."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` in the background, waited for by `drain`."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def in_flight(self) -> set[asyncio.Task[Any]]:
+        return set(self._tasks)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
+) -> AsyncIterator[ChatService]:
+    """The chat service a bot runs on: `chat` when given; else one around `advisor`; else one
+    around an advisor of its own, with the retention loop, both closed afterwards."""
+    if chat is not None:
+        yield chat
+        return
+    owned = advisor is None
+    if advisor is None:
+        from bot.advisor import build_advisor
+
+        advisor = await build_advisor(settings)
+    chat = build_chat_service(settings, advisor)
+    if owned:
+        chat.start_housekeeping()
+    try:
+        yield chat
+    finally:
+        if owned:
+            await chat.close()
+            await advisor.close()
+
+
+def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
+    """The chat service around an advisor. A real `Advisor` also lends its served index for
+    the health check and the career-path pictures; a stand-in answers without them."""
+    from bot.advisor import Advisor
+
+    if not isinstance(advisor, Advisor):
+        return ChatService(settings, advisor)
+    from bot.chat.report import build_report, sources_of
+
+    knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
+
+    async def draw(answer: Answer) -> bytes | None:
+        from bot.paths import picture_for
+
+        return await picture_for(await knowledge.current(), answer)
+
+    async def report(since_s: float) -> Report:
+        return await build_report(advisor.state, embedder, since_s)
+
+    return ChatService(
+        settings,
+        advisor,
+        pictures=draw,
+        ready=knowledge.current,
+        reports=report,
+        sources=lambda chunk_ids: sources_of(knowledge.snapshot, chunk_ids),
+    )

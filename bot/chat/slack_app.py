@@ -1,0 +1,1013 @@
+"""The Slack surface: a thin slack-bolt adapter around the platform-neutral advisor.
+
+It translates Slack events, the `/career` slash command and the feedback buttons into
+`Question`s, and the advisor's `Answer`s into Block Kit replies. Everything Slack-specific
+(payload shapes, mrkdwn escaping, message limits, de-duplication keys) stays in this module.
+
+Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
+(`career-bot slack --http`, `POST /slack/events` verified with the signing secret by Bolt,
+plus `GET /healthz`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import ClientError, web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.analysis import language_of
+from bot.chat.service import (
+    RATED_KINDS,
+    ChatService,
+    RateLimited,
+    ReingestDone,
+    ReingestFailed,
+    ReingestOutcome,
+    ReportReady,
+    VoteRecorded,
+    build_chat_service,
+    new_ref,
+    serving,
+    source_lines,
+)
+from bot.messages import help_text, say
+from bot.models import Answer, Question
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.chat.service import AdvisorLike
+
+logger = logging.getLogger(__name__)
+
+# Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
+SECTION_TEXT_LIMIT = 3000
+CONTEXT_TEXT_LIMIT = 2000
+MAX_BLOCKS = 50
+MESSAGE_TEXT_LIMIT = 4000
+BUTTON_VALUE_LIMIT = 2000
+
+PROGRESS_REACTION = "hourglass_flowing_sand"
+ACTION_HELPFUL = "feedback_helpful"
+ACTION_NOT_HELPFUL = "feedback_not_helpful"
+FEEDBACK_BLOCK_ID = "feedback"
+#: Message subtypes written by a person; everything else (edits, deletions, joins, bot
+#: messages, ...) is ignored.
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
+HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
+REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
+REPORT_WORDS = frozenset({"report", "보고서"})
+#: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
+#: how to write one). Several words ("report writing tips") are a question.
+_PERIOD_LIKE = re.compile(r"^\S{1,12}$")
+#: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
+THREAD_CACHE_SIZE = 5000
+
+#: Framing text only this surface needs. Admin-facing replies are bilingual on purpose:
+#: a command word like "reingest" says nothing about the admin's language.
+_TEXT: dict[str, dict[str, str]] = {
+    "helpful": {"ko": "👍 도움이 됐어요", "en": "👍 Helpful"},
+    "not_helpful": {"ko": "👎 도움이 안 됐어요", "en": "👎 Not helpful"},
+    "thanks_up": {
+        "ko": "의견 고마워요! 도움이 됐다니 기뻐요.",
+        "en": "Thanks for the feedback! Glad it helped.",
+    },
+    "thanks_down": {
+        "ko": "의견 고마워요. 더 나은 답을 만드는 데 참고할게요.",
+        "en": "Thanks for the feedback. We'll use it to improve the answers.",
+    },
+    "working": {"ko": "⏳ 찾아보는 중이에요…", "en": "⏳ Looking that up…"},
+    "path_picture": {"ko": "경력 경로 그림", "en": "Career path picture"},
+    "asked": {"ko": "{user} 님의 질문: {question}", "en": "{user} asked: {question}"},
+    "not_admin": {
+        "ko": (
+            "재수집은 관리자(SLACK_ADMIN_USER_IDS)만 실행할 수 있어요. "
+            "(Only admins listed in SLACK_ADMIN_USER_IDS can run a re-ingest.)"
+        ),
+    },
+    "report_not_admin": {
+        "ko": (
+            "보고서는 관리자(SLACK_ADMIN_USER_IDS)만 볼 수 있어요. "
+            "(Only admins listed in SLACK_ADMIN_USER_IDS can see the report.)"
+        ),
+    },
+    "report_bad_period": {
+        "ko": (
+            "기간을 알아볼 수 없어요: {value}. 예: `/career report 7d` "
+            "(Unknown period: {value}. Try `/career report 7d`, 24h or 2w.)"
+        ),
+    },
+    "report_failed": {
+        "ko": (
+            "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref}) "
+            "(Could not build the report; please try again shortly. Reference: {ref})"
+        ),
+    },
+    "reingest_started": {
+        "ko": (
+            "문서 재수집을 시작했어요. 그동안에도 기존 색인으로 계속 답해요. 끝나면 결과를 "
+            "알려 드릴게요. (Re-ingest started; answers keep coming from the current index "
+            "until it finishes.)"
+        ),
+    },
+    "reingest_busy": {
+        "ko": (
+            "재수집이 이미 진행 중이에요. 끝나면 결과를 알려 드릴게요. "
+            "(A re-ingest is already running; its report will follow.)"
+        ),
+    },
+    "reingest_done": {"ko": "✅ 재수집 완료 (re-ingest finished)"},
+    "reingest_failed": {
+        "ko": (
+            "재수집에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref}) "
+            "(Re-ingest failed; still answering from the previous index. Reference: {ref})"
+        ),
+    },
+}
+
+
+def _t(key: str, language: str = "ko", **values: object) -> str:
+    return say(key, language, table=_TEXT, **values)
+
+
+class SlackConfigError(RuntimeError):
+    """A setting the Slack bot needs is missing or malformed (the message names it)."""
+
+
+# -- text helpers ------------------------------------------------------------------------
+
+_MASS_MENTION = re.compile(r"([@＠])(channel|here|everyone)", re.IGNORECASE)
+#: mrkdwn has no escape character, so formatting characters become look-alikes that render
+#: the same but cannot pair up ("9시~6시, 월~금" must not turn into strikethrough).
+_LOOKALIKES = str.maketrans(
+    {
+        "*": "∗",  # U+2217 asterisk operator
+        "_": "ˍ",  # U+02CD modifier letter low macron
+        "~": "∼",  # U+223C tilde operator
+        "`": "ˋ",  # U+02CB modifier letter grave accent
+    }
+)
+_LEADING_QUOTE = re.compile(r"^(&gt;)", re.MULTILINE)
+_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make any text safe to show in mrkdwn: no mentions, no links, no formatting.
+
+    `&`, `<`, `>` are escaped so `<!channel>`, `<@U..>`, `<!subteam^..>` and links cannot be
+    formed; plain "@channel"/"@here"/"@everyone" get a zero-width joiner so they do not
+    look like (or, with link_names, become) pings; `* _ ~ \\`` become look-alike characters
+    and a quote marker at the start of a line gets a soft hyphen, so they render literally.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MASS_MENTION.sub(lambda m: f"{m.group(1)}\u200d{m.group(2)}", text)
+    text = text.translate(_LOOKALIKES)
+    return _LEADING_QUOTE.sub("\u00ad\\1", text)
+
+
+def plain_question(text: str, bot_user_id: str | None = None) -> str:
+    """Slack message text -> the plain question: the bot's mention removed, markup unwrapped."""
+
+    def unwrap(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith("@"):
+            if bot_user_id and target[1:] == bot_user_id:
+                return ""
+            return "@" + (label or target[1:])
+        if target.startswith("#"):
+            return "#" + (label or target[1:])
+        if target.startswith("!"):
+            name = target[1:]
+            if label:
+                return label if label.startswith("@") or name.startswith("date") else "@" + label
+            if name.startswith("subteam^"):
+                return "@" + name.split("^", 1)[1]
+            return "@" + name
+        return label or target
+
+    text = _SLACK_MARKUP.sub(unwrap, text or "")
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def _safe_cut(text: str, limit: int) -> int:
+    """An index <= limit to cut escaped text at without splitting an `&...;` entity."""
+    cut = limit
+    amp = text.rfind("&", max(0, cut - 5), cut)
+    if amp != -1 and text.find(";", amp, cut) == -1:
+        cut = amp
+    return max(cut, 1)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Shorten escaped text to `limit` characters (with an ellipsis), never mid-entity."""
+    if len(text) <= limit:
+        return text
+    return text[: _safe_cut(text, limit - 1)].rstrip() + "…"
+
+
+def split_text(text: str, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
+    """Split text into pieces of at most `limit` characters, at line breaks where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a whole piece: cut at a space
+            if current:
+                pieces.append(current)
+                current = ""
+            cut = _safe_cut(line, limit)
+            space = line.rfind(" ", limit // 2, cut)
+            cut = space + 1 if space > 0 else cut
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = line
+    if current.strip():
+        pieces.append(current)
+    return [p for p in pieces if p.strip()] or [""]
+
+
+# -- Block Kit ---------------------------------------------------------------------------
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack does not auto-link names or URLs in text we did not mark up ourselves.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def feedback_value(question: str, answer: Answer) -> str:
+    """What a feedback button carries: enough to store the vote without any lookup.
+
+    JSON with the language, the cited chunk ids, the question and the answer text, the texts
+    shortened so the whole value stays within Slack's 2,000 characters.
+    """
+    data: dict[str, Any] = {
+        "l": answer.language,
+        "c": answer.chunk_ids[:20],
+        "q": question[:500],
+        "a": answer.text,
+    }
+    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    while len(value) > BUTTON_VALUE_LIMIT:
+        over = len(value) - BUTTON_VALUE_LIMIT
+        if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
+            data["c"] = data["c"][:-1]
+        else:
+            key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
+            data[key] = data[key][: max(0, len(data[key]) - over - 8)]
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def parse_feedback_value(value: str) -> dict[str, Any]:
+    """The inverse of `feedback_value`; tolerant of values from older versions."""
+    try:
+        data = json.loads(value)
+    except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    chunks = data.get("c")
+    return {
+        "language": data.get("l") if data.get("l") in ("ko", "en") else "ko",
+        "chunk_ids": [str(c) for c in chunks] if isinstance(chunks, list) else [],
+        "question": str(data.get("q") or ""),
+        "answer": str(data.get("a") or ""),
+    }
+
+
+def sources_block(answer: Answer) -> dict[str, Any] | None:
+    """A context block listing the cited documents as "[n] title — section"."""
+    if not answer.citations:
+        return None
+    lines = [f"*{say('sources', answer.language)}*"]
+    for line in source_lines(answer):
+        marks, _, where = line.partition(" ")
+        lines.append(f"{marks} {escape_mrkdwn(where)}")
+    return {"type": "context", "elements": [_mrkdwn(truncate("\n".join(lines), 2000))]}
+
+
+def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
+    value = feedback_value(question, answer)
+    lang = answer.language
+    return {
+        "type": "actions",
+        "block_id": FEEDBACK_BLOCK_ID,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ACTION_HELPFUL,
+                "text": {"type": "plain_text", "text": _t("helpful", lang), "emoji": True},
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": ACTION_NOT_HELPFUL,
+                "text": {"type": "plain_text", "text": _t("not_helpful", lang), "emoji": True},
+                "value": value,
+            },
+        ],
+    }
+
+
+@dataclass
+class SlackMessage:
+    """One chat.postMessage worth of reply: the notification text and the blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def render_answer(
+    answer: Answer, *, question: str, header: list[dict[str, Any]] | None = None
+) -> list[SlackMessage]:
+    """The answer as Block Kit messages within Slack's limits.
+
+    Section blocks hold the (escaped) answer, at most 3,000 characters each; the sources
+    context block and the feedback buttons close the last message; a reply needing more than
+    50 blocks continues in further messages. Each message's `text` (the notification and
+    accessibility fallback) stays under 4,000 characters.
+    """
+    body = escape_mrkdwn(answer.text) if answer.text.strip() else "…"
+    sections = [
+        {"type": "section", "text": _mrkdwn(piece)}
+        for piece in split_text(body, SECTION_TEXT_LIMIT)
+    ]
+    tail: list[dict[str, Any]] = []
+    sources = sources_block(answer)
+    if sources is not None:
+        tail.append(sources)
+    if answer.kind in RATED_KINDS:
+        tail.append(feedback_block(question, answer))
+    messages: list[SlackMessage] = []
+    pending = list(header or []) + sections
+    while len(pending) + len(tail) > MAX_BLOCKS:
+        size = min(MAX_BLOCKS, len(pending) - 1)  # keep a section for the closing message
+        messages.append(_message(pending[:size]))
+        pending = pending[size:]
+    messages.append(_message(pending + tail))
+    return messages
+
+
+def _message(blocks: list[dict[str, Any]]) -> SlackMessage:
+    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    return SlackMessage(text=truncate(text, MESSAGE_TEXT_LIMIT), blocks=blocks)
+
+
+def _plain_message(text: str) -> SlackMessage:
+    escaped = escape_mrkdwn(text)
+    return SlackMessage(
+        text=truncate(escaped, MESSAGE_TEXT_LIMIT),
+        blocks=[
+            {"type": "section", "text": _mrkdwn(piece)}
+            for piece in split_text(escaped, SECTION_TEXT_LIMIT)
+        ][:MAX_BLOCKS],
+    )
+
+
+def _format_report(summary: dict[str, Any]) -> str:
+    keys = ("documents", "chunks", "added", "updated", "removed", "unchanged")
+    parts = [f"{k} {summary.get(k, 0)}" for k in keys]
+    parts.append(f"skipped {len(summary.get('skipped') or [])}")
+    parts.append(f"{float(summary.get('seconds') or 0):.1f} s")
+    lines = [" · ".join(parts)]
+    for skip in (summary.get("skipped") or [])[:10]:
+        lines.append(f"• skipped {skip.get('source', '?')}: {skip.get('reason', '')}")
+    return "\n".join(lines)
+
+
+# -- the bot -----------------------------------------------------------------------------
+
+
+def make_web_client(settings: Settings) -> AsyncWebClient:
+    """The production Web API client: SLACK_API_URL, with retries for 429s and outages."""
+    if settings.slack_bot_token is None:
+        raise SlackConfigError("SLACK_BOT_TOKEN is not set")
+    base_url = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else settings.slack_api_url + "/"
+    )
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=base_url,
+        timeout=30,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            # Sleeps for the response's Retry-After before trying again.
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class _Target:
+    """Where a reply goes and which conversation it belongs to."""
+
+    team: str
+    channel: str
+    user: str
+    conversation_id: str
+    thread_ts: str | None  # None: top level (a DM)
+    source_ts: str | None = None  # the user's message (for the progress reaction)
+    is_dm: bool = False
+
+
+class SlackBot:
+    """The Bolt app and the listeners that translate between Slack and the advisor."""
+
+    def __init__(self, settings: Settings, chat: ChatService, client: AsyncWebClient) -> None:
+        self.settings = settings
+        self.chat = chat
+        # Socket Mode requests skip signature checks; without a signing secret HTTP requests
+        # must still fail verification, so an unguessable one stands in.
+        secret = settings.slack_signing_secret
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=secret.get_secret_value() if secret else secrets.token_hex(32),
+            # Ack first (Bolt does it for events, listeners call ack() first for commands and
+            # actions) and answer afterwards, so Slack never waits or retries.
+            process_before_response=False,
+            name="career-advisor",
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._threads: OrderedDict[str, float] = OrderedDict()
+        self.app.event("app_mention")(self._on_event)
+        self.app.event("message")(self._on_event)
+        self.app.command("/career")(self._on_command)
+        self.app.action(ACTION_HELPFUL)(self._on_vote)
+        self.app.action(ACTION_NOT_HELPFUL)(self._on_vote)
+
+    @property
+    def client(self) -> AsyncWebClient:
+        return self.app.client
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def drain(self, grace_s: float = 30.0) -> None:
+        """Wait for in-flight answers and re-ingests (graceful shutdown, tests)."""
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            # Bolt starts a listener as its own task after the ack: give it a moment to begin.
+            await asyncio.sleep(0.05)
+            pending = self._tasks | self.chat.in_flight
+            if not pending:
+                return
+            await asyncio.wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
+
+    async def _tracked(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await work
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application for HTTP mode: POST /slack/events and GET /healthz."""
+        app = web.Application()
+        app.router.add_post("/slack/events", self._http_events)
+        app.router.add_get("/healthz", self._http_health)
+        return app
+
+    async def _http_events(self, request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def _http_health(self, request: web.Request) -> web.Response:
+        try:
+            await self.chat.ready()
+        except Exception as exc:
+            logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
+            return web.json_response({"status": "unavailable"}, status=503)
+        return web.json_response(
+            {
+                "status": "ok",
+                "reingest_running": self.chat.reingest_running,
+                # Events, commands and clicks acknowledged but not yet handled to the end.
+                "in_flight": len(self._tasks | self.chat.in_flight),
+            }
+        )
+
+    def _remember_thread(self, channel: str, thread_ts: str) -> None:
+        key = f"{channel}:{thread_ts}"
+        self._threads[key] = time.time()
+        self._threads.move_to_end(key)
+        while len(self._threads) > THREAD_CACHE_SIZE:
+            self._threads.popitem(last=False)
+
+    async def _is_bot_thread(self, team: str, channel: str, thread_ts: str) -> bool:
+        """Did the bot answer in this thread? Memory first, then the shared store: a turn of
+        the thread's conversation, or (for a declined question, which leaves no turn) a
+        replica's claim on the thread's first message."""
+        if f"{channel}:{thread_ts}" in self._threads:
+            return True
+        if await self.chat.has_turns(f"slack:{team}:{channel}:{thread_ts}"):
+            return True
+        return await self.chat.claimed(f"slack:msg:{channel}:{thread_ts}")
+
+    # -- events -----------------------------------------------------------------------------
+    async def _on_event(self, body: dict[str, Any], context: Any) -> None:
+        await self._tracked(self._handle_event(body, context))
+
+    async def _handle_event(self, body: dict[str, Any], context: Any) -> None:
+        event = body.get("event") or {}
+        if event.get("subtype") in PERSON_SUBTYPES and not event.get("bot_id"):
+            target, text = await self._event_target(body, event, context)
+            if target is None:
+                return
+            event_id = body.get("event_id")
+            # A mention arrives twice (app_mention and message, different event ids, same
+            # channel+ts) and retries repeat the event id: both claims must be won.
+            if event_id and not await self.chat.claim(f"slack:event:{event_id}"):
+                logger.debug("slack: event %s already handled", event_id)
+                return
+            if not await self.chat.claim(f"slack:msg:{target.channel}:{event['ts']}"):
+                logger.debug("slack: message %s:%s already answered", target.channel, event["ts"])
+                return
+            await self._answer(target, text)
+
+    async def _event_target(
+        self, body: dict[str, Any], event: dict[str, Any], context: Any
+    ) -> tuple[_Target | None, str]:
+        user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+        bot_user = context.bot_user_id
+        if not (user and channel and ts) or user == bot_user:
+            return None, ""
+        raw = event.get("text") or ""
+        team = str(body.get("team_id") or event.get("team") or "T")
+        thread_ts = event.get("thread_ts")
+        is_dm = event.get("channel_type") == "im"
+        mentioned = event.get("type") == "app_mention" or bool(bot_user and f"<@{bot_user}" in raw)
+        if is_dm:
+            conv = f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
+            target = _Target(team, channel, user, conv, thread_ts, ts, is_dm=True)
+        else:
+            if not mentioned and not (
+                thread_ts and await self._is_bot_thread(team, channel, thread_ts)
+            ):
+                return None, ""
+            root = thread_ts or ts
+            target = _Target(team, channel, user, f"slack:{team}:{channel}:{root}", root, ts)
+        return target, plain_question(raw, bot_user)
+
+    async def _answer(self, target: _Target, text: str) -> None:
+        """Answer one message: rate limit, progress reaction, advisor, Block Kit reply."""
+        lang = language_of(text) if text else "ko"
+        reacted = False
+        try:
+            limited = await self.chat.admit("slack", target.user)
+            if limited is not None:
+                await self._tell_rate_limited(target, lang, limited)
+                return
+            if text.lower() in HELP_WORDS - {""}:  # "@bot help": what it can do, not a decline
+                await self._post(target, [_plain_message(self.chat.help(lang))])
+                return
+            reacted = await self._react("reactions_add", target)
+            answer = await self.chat.answer(
+                Question(
+                    text=text,
+                    user_id=target.user,
+                    conversation_id=target.conversation_id,
+                    platform="slack",
+                )
+            )
+            first_ts = await self._post(target, render_answer(answer, question=text))
+            await self._upload_picture(target, answer, first_ts)
+        except Exception:
+            await self._apologise(target, lang)
+        finally:
+            if reacted:
+                await self._react("reactions_remove", target)
+
+    async def _post(self, target: _Target, messages: list[SlackMessage]) -> str | None:
+        first_ts: str | None = None
+        for message in messages:
+            response = await self.client.chat_postMessage(
+                channel=target.channel,
+                thread_ts=target.thread_ts,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            first_ts = first_ts or response.get("ts")
+        if target.thread_ts and not target.is_dm:
+            self._remember_thread(target.channel, target.thread_ts)
+        return first_ts
+
+    async def _upload_picture(self, target: _Target, answer: Answer, first_ts: str | None) -> None:
+        """Upload the career-path picture into the answer's thread (files upload v2).
+
+        The text answer is already posted: a failed upload is logged, never apologised for.
+        """
+        picture = await self.chat.picture(answer)
+        if picture is None:
+            return
+        try:
+            await self.client.files_upload_v2(
+                channel=target.channel,
+                thread_ts=target.thread_ts or first_ts,
+                file=picture.data,
+                filename=picture.name,
+                title=_t("path_picture", answer.language),
+            )
+        except Exception:
+            logger.warning("slack: could not upload the career-path picture", exc_info=True)
+
+    async def _apologise(self, target: _Target, lang: str) -> None:
+        """Log the failure with a reference id and tell the user; never raises."""
+        ref = new_ref()
+        logger.exception(
+            "slack: answering failed (ref %s, channel %s, user %s)",
+            ref,
+            target.channel,
+            target.user,
+        )
+        try:
+            await self._post(target, [_plain_message(say("error", lang, ref=ref))])
+        except Exception:
+            logger.exception("slack: could not post the apology either (ref %s)", ref)
+
+    async def _tell_rate_limited(self, target: _Target, lang: str, limited: RateLimited) -> None:
+        text = escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds))
+        try:
+            if target.is_dm:
+                await self.client.chat_postMessage(
+                    channel=target.channel, thread_ts=target.thread_ts, text=text
+                )
+            else:
+                await self.client.chat_postEphemeral(
+                    channel=target.channel, user=target.user, thread_ts=target.thread_ts, text=text
+                )
+        except SlackApiError as exc:
+            logger.info(
+                "slack: ephemeral failed (%s); replying in the thread", exc.response.get("error")
+            )
+            try:
+                await self.client.chat_postMessage(
+                    channel=target.channel, thread_ts=target.thread_ts, text=text
+                )
+            except SlackApiError:
+                logger.exception("slack: could not send the rate-limit notice")
+
+    async def _react(self, method: str, target: _Target) -> bool:
+        if not target.source_ts:
+            return False
+        try:
+            await getattr(self.client, method)(
+                channel=target.channel, timestamp=target.source_ts, name=PROGRESS_REACTION
+            )
+        except (SlackApiError, ClientError, TimeoutError) as exc:  # cosmetic only: missing
+            # scope, already_reacted, Slack unreachable after the client's retries, ...
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
+            logger.debug("slack: %s failed: %s", method, error)
+            return False
+        return True
+
+    # -- /career ----------------------------------------------------------------------------
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any
+    ) -> None:
+        text = (body.get("text") or "").strip()
+        word = text.lower()
+        user = str(body.get("user_id") or "")
+        if word in HELP_WORDS:
+            await ack(text=help_text("ko") + "\n\n" + help_text("en"))
+            return
+        if word in REINGEST_WORDS:
+            await self._reingest_command(ack, body, respond, user)
+            return
+        first, _, period = word.partition(" ")
+        period = period.strip()
+        # "report", "report 7d": the admins' report; "보고서 잘 쓰는 법?" is a question.
+        if first in REPORT_WORDS and (not period or _PERIOD_LIKE.match(period)):
+            await self._report_command(ack, respond, user, period or "7d")
+            return
+        await ack()
+        await self._tracked(self._command_question(body, respond, text))
+
+    async def _reingest_command(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
+    ) -> None:
+        if not await self._admin(ack, user, "reingest", "not_admin"):
+            return
+        logger.info("slack: re-ingest requested by %s", user)
+        channel = str(body.get("channel_id") or "")
+
+        async def announce(outcome: ReingestOutcome) -> None:
+            await self._reingest_done(respond, channel, outcome)
+
+        # Started before the ack so a second request right after this one is told it's busy.
+        if not self.chat.start_reingest(announce):
+            await ack(text=_t("reingest_busy"))
+            return
+        await ack(text=_t("reingest_started"))
+
+    async def _admin(
+        self, ack: Callable[..., Awaitable[Any]], user: str, command: str, refusal: str
+    ) -> bool:
+        """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
+        if self.chat.is_admin("slack", user):
+            return True
+        logger.info("slack: refused /career %s for non-admin %s", command, user)
+        await ack(text=_t(refusal))
+        return False
+
+    async def _report_command(
+        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, period: str
+    ) -> None:
+        """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
+        from bot.chat.report import parse_since
+
+        if not await self._admin(ack, user, "report", "report_not_admin"):
+            return
+        try:
+            since_s = parse_since(period)
+        except ValueError:
+            await ack(text=_t("report_bad_period", value=period[:40]))
+            return
+        await ack()
+        await self._tracked(self._report(respond, since_s))
+
+    async def _report(self, respond: Any, since_s: float) -> None:
+        result = await self.chat.report(since_s)
+        if isinstance(result, ReportReady):
+            text = result.text
+        else:
+            text = _t("report_failed", ref=result.ref)
+        await self._command_reply(respond, "", text, ephemeral=True)
+
+    async def _reingest_done(self, respond: Any, channel: str, outcome: ReingestOutcome) -> None:
+        if isinstance(outcome, ReingestDone):
+            text = f"{_t('reingest_done')}\n{_format_report(outcome.summary)}"
+            await self._command_reply(respond, channel, text)
+        elif isinstance(outcome, ReingestFailed):
+            await self._command_reply(respond, channel, _t("reingest_failed", ref=outcome.ref))
+        else:
+            await self._command_reply(respond, channel, _t("reingest_busy"), ephemeral=True)
+
+    async def _command_reply(
+        self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
+    ) -> None:
+        """Post a command's outcome in its channel, or through response_url when we can't."""
+        message = _plain_message(text)
+        if not ephemeral:
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel, text=message.text, blocks=message.blocks
+                )
+                return
+            except SlackApiError as exc:
+                logger.info("slack: cannot post in %s (%s)", channel, exc.response.get("error"))
+        try:
+            await respond(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral" if ephemeral else "in_channel",
+            )
+        except Exception:
+            logger.exception("slack: could not deliver a command reply")
+
+    async def _command_question(self, body: dict[str, Any], respond: Any, text: str) -> None:
+        """`/career <question>`: a status message in the channel, updated with the answer.
+
+        Posting with chat.postMessage (rather than only the response_url) gives the answer a
+        timestamp, so the channel sees the question, votes refer to a real message and a
+        reply in its thread continues the conversation. Where the bot is not a member (a DM
+        between other people, a private channel) the response_url is the fallback.
+        """
+        channel = str(body.get("channel_id") or "")
+        question = plain_question(text)
+        lang = language_of(question)
+        posted: list[str] = []  # the status message's ts once it is in the channel
+        try:
+            await self._command_answer(body, respond, question, lang, posted)
+        except Exception:
+            ref = new_ref()
+            logger.exception("slack: /career failed (ref %s, channel %s)", ref, channel)
+            apology = _plain_message(say("error", lang, ref=ref))
+            try:
+                if posted:  # the apology replaces "working…"
+                    await self.client.chat_update(
+                        channel=channel, ts=posted[0], text=apology.text, blocks=apology.blocks
+                    )
+                else:
+                    await respond(text=apology.text, response_type="ephemeral")
+            except Exception:
+                logger.exception("slack: could not post the apology either (ref %s)", ref)
+
+    async def _command_answer(
+        self, body: dict[str, Any], respond: Any, question: str, lang: str, posted: list[str]
+    ) -> None:
+        """Answer `/career <question>`; the status message's ts goes into `posted`."""
+        team = str(body.get("team_id") or "T")
+        channel = str(body.get("channel_id") or "")
+        user = str(body.get("user_id") or "")
+        trigger = body.get("trigger_id")
+        if trigger and not await self.chat.claim(f"slack:cmd:{trigger}"):
+            return
+        limited = await self.chat.admit("slack", user)
+        if limited is not None:
+            await respond(
+                text=escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds)),
+                response_type="ephemeral",
+            )
+            return
+        who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
+        asked = _t("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
+        header = [{"type": "context", "elements": [_mrkdwn(asked)]}]
+        status_ts: str | None = None
+        try:
+            status = await self.client.chat_postMessage(
+                channel=channel,
+                text=truncate(f"{asked} — {_t('working', lang)}", MESSAGE_TEXT_LIMIT),
+                blocks=[*header, {"type": "section", "text": _mrkdwn(_t("working", lang))}],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            status_ts = status.get("ts")
+            if status_ts:
+                posted.append(status_ts)
+        except SlackApiError as exc:
+            logger.info("slack: /career falls back to response_url (%s)", exc.response.get("error"))
+        conv = f"slack:{team}:{channel}:{status_ts or user}"
+        answer = await self.chat.answer(
+            Question(text=question, user_id=user, conversation_id=conv, platform="slack")
+        )
+        messages = render_answer(answer, question=question, header=header)
+        if status_ts:
+            first, rest = messages[0], messages[1:]
+            await self.client.chat_update(
+                channel=channel, ts=status_ts, text=first.text, blocks=first.blocks
+            )
+            if rest:
+                await self._post(_Target(team, channel, user, conv, status_ts), rest)
+            self._remember_thread(channel, status_ts)
+            target = _Target(team, channel, user, conv, status_ts)
+            await self._upload_picture(target, answer, status_ts)
+        else:
+            for message in messages[:5]:  # a response_url takes five messages
+                await respond(text=message.text, blocks=message.blocks, response_type="in_channel")
+
+    # -- feedback buttons -------------------------------------------------------------------
+    async def _on_vote(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any
+    ) -> None:
+        await ack()
+        await self._tracked(self._record_vote(body, respond))
+
+    async def _record_vote(self, body: dict[str, Any], respond: Any) -> None:
+        action = (body.get("actions") or [{}])[0]
+        data = parse_feedback_value(action.get("value") or "")
+        lang = data["language"]
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        message_ts = str(container.get("message_ts") or message.get("ts") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
+        result = await self.chat.record_vote(
+            "slack",
+            message_ref=f"{channel}:{message_ts}",
+            user_id=user,
+            vote=vote,
+            question=data["question"],
+            answer=data["answer"],
+            chunk_ids=data["chunk_ids"],
+        )
+        if isinstance(result, VoteRecorded):
+            reply = _t("thanks_up" if vote > 0 else "thanks_down", lang)
+        else:
+            reply = say("error", lang, ref=result.ref)
+        text = escape_mrkdwn(reply)
+        # Only the voter sees the acknowledgement.
+        if body.get("response_url"):
+            try:
+                await respond(text=text, response_type="ephemeral", replace_original=False)
+                return
+            except Exception as exc:
+                logger.info("slack: response_url failed (%s); using chat.postEphemeral", exc)
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text=text,
+                thread_ts=message.get("thread_ts"),
+            )
+        except SlackApiError as exc:
+            logger.warning("slack: could not acknowledge a vote: %s", exc.response.get("error"))
+
+
+def build_slack_bot(
+    settings: Settings,
+    advisor: AdvisorLike,
+    *,
+    client: AsyncWebClient | None = None,
+    chat: ChatService | None = None,
+) -> SlackBot:
+    """The bot with its Bolt app; `client` defaults to the production Web API client and
+    `chat` to a chat service of its own around `advisor`."""
+    return SlackBot(
+        settings, chat or build_chat_service(settings, advisor), client or make_web_client(settings)
+    )
+
+
+def build_slack_app(
+    settings: Settings, advisor: AdvisorLike, *, client: AsyncWebClient | None = None
+) -> AsyncApp:
+    """An AsyncApp with every listener registered (events, /career, feedback buttons)."""
+    return build_slack_bot(settings, advisor, client=client).app
+
+
+def check_settings(settings: Settings, *, http: bool) -> None:
+    """Fail fast, naming the missing setting (never its value)."""
+    missing = ["SLACK_BOT_TOKEN"] if settings.slack_bot_token is None else []
+    if http and settings.slack_signing_secret is None:
+        missing.append("SLACK_SIGNING_SECRET")
+    if not http and settings.slack_app_token is None:
+        missing.append("SLACK_APP_TOKEN")
+    if missing:
+        mode = "HTTP mode (--http)" if http else "Socket Mode"
+        raise SlackConfigError(
+            f"Slack {mode} needs {' and '.join(missing)}; set it in .env "
+            "(the Slack section of README.md says where Slack shows each token)."
+        )
+    prefixes = [("SLACK_BOT_TOKEN", settings.slack_bot_token, "xoxb-")]
+    if not http:
+        prefixes.append(("SLACK_APP_TOKEN", settings.slack_app_token, "xapp-"))
+    for name, value, prefix in prefixes:
+        if value is not None and not value.get_secret_value().startswith(prefix):
+            raise SlackConfigError(f"{name} should start with '{prefix}'; check the value in .env")
+
+
+async def run_slack(
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    advisor: AdvisorLike | None = None,
+    chat: ChatService | None = None,
+) -> None:
+    """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`."""
+    check_settings(settings, http=http)
+    async with serving(settings, advisor=advisor, chat=chat) as service:
+        await _serve(SlackBot(settings, service, make_web_client(settings)), http, host, port)
+
+
+async def _serve(bot: SlackBot, http: bool, host: str, port: int) -> None:
+    """Serve `bot` over HTTP or Socket Mode until cancelled, then let its work finish."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    settings = bot.settings
+    runner: web.AppRunner | None = None
+    handler: AsyncSocketModeHandler | None = None
+    try:
+        if http:
+            runner = web.AppRunner(bot.web_app(), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            logger.info(
+                "Slack bot serving POST /slack/events and GET /healthz on %s:%d", host, port
+            )
+        else:
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(
+                bot.app, app_token=settings.slack_app_token.get_secret_value()
+            )
+            await handler.connect_async()
+            logger.info("Slack bot connected in Socket Mode")
+        await asyncio.Event().wait()
+    finally:
+        if handler is not None:
+            await handler.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        await bot.drain(grace_s=10)

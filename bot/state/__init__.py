@@ -1,0 +1,29 @@
+"""The state store: what the bot remembers between messages and shares between replicas.
+
+`base` is the interface and its records, `memory` the in-process store for one-shot runs,
+`sql` the persistent SQLite / PostgreSQL store (imported on its own: it pulls in SQLAlchemy).
+"""
+
+from __future__ import annotations
+
+from bot.state.base import (
+    CLAIM_TTL_S,
+    SCHEMA_VERSION,
+    RateDecision,
+    StateStore,
+    StateUnavailable,
+    Turn,
+    Vote,
+)
+from bot.state.memory import MemoryStateStore
+
+__all__ = [
+    "CLAIM_TTL_S",
+    "SCHEMA_VERSION",
+    "MemoryStateStore",
+    "RateDecision",
+    "StateStore",
+    "StateUnavailable",
+    "Turn",
+    "Vote",
+]

@@ -1,0 +1,83 @@
+"""What the bot remembers: conversation turns, claimed events, rate-limit windows, feedback.
+
+This module is the interface (`StateStore`) and the records it holds; `bot.state.memory` is an
+in-memory implementation for one-shot runs and `bot.state.sql.SqlStateStore` the persistent one, through SQLAlchemy's async
+engine: SQLite under DATA_DIR for one process, PostgreSQL (`STATE_URL=postgresql+asyncpg://...`)
+shared by several replicas. Every write that decides something between replicas (claiming an
+event, counting a rate-limit window) is a single atomic statement there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+#: Bumped with every change to the stored tables; `SqlStateStore.start` migrates older ones.
+SCHEMA_VERSION = 2
+CLAIM_TTL_S = 24 * 3600
+
+
+class StateUnavailable(RuntimeError):
+    """The store cannot be reached; callers degrade instead of failing the user."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+    focus: str
+    topic: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after_s: float
+
+
+@dataclass(frozen=True)
+class Vote:
+    platform: str
+    message_ref: str
+    user_id: str
+    vote: int
+    question: str
+    answer: str
+    chunk_ids: list[str]
+    created_at: float
+    #: The documents the answer cited ("title › section"), kept so the admins' report can name
+    #: them after a re-ingest has replaced the chunks.
+    sources: list[str] = field(default_factory=list)
+
+
+class StateStore(Protocol):
+    """What the advisor and the adapters need from shared state."""
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]: ...
+    async def record_exchange(
+        self,
+        conversation_id: str,
+        user_id: str,
+        platform: str,
+        question: str,
+        answer: str | None,
+        *,
+        focus: str = "",
+        topic: str = "",
+        abstained: bool = False,
+        kind: str = "answer",
+    ) -> None: ...
+    async def reset_conversation(self, conversation_id: str) -> None: ...
+    async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
+    async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
+    async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision: ...
+    async def record_vote(self, vote: Vote) -> None: ...
+    async def votes(self, since: float = 0.0) -> list[Vote]: ...
+    async def declined(self, since: float = 0.0) -> list[str]: ...
+    async def forget_user(self, user_id: str) -> int: ...
+    async def purge(self, retention_days: float) -> int: ...

@@ -1,0 +1,109 @@
+"""`StateStore` in process memory, for one-shot runs and tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bot.state.base import CLAIM_TTL_S, RateDecision, Turn, Vote
+
+
+class MemoryStateStore:
+    """`StateStore` in process memory: for one-shot runs (`career-bot ask`, `eval`) that must
+    not touch, or wait for, a real store. Forgets everything when the process ends."""
+
+    def __init__(self, *, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._turns: dict[str, list[tuple[str, Turn]]] = {}
+        self._claims: dict[str, float] = {}
+        self._windows: dict[tuple[str, int], int] = {}
+        self._votes: dict[tuple[str, str, str], Vote] = {}
+        self._asks: list[tuple[str, str, bool, float]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def record_exchange(
+        self,
+        conversation_id: str,
+        user_id: str,
+        platform: str,
+        question: str,
+        answer: str | None,
+        *,
+        focus: str = "",
+        topic: str = "",
+        abstained: bool = False,
+        kind: str = "answer",
+    ) -> None:
+        now = self._clock()
+        if answer is not None:
+            turn = Turn(question, answer, focus, topic, now)
+            self._turns.setdefault(conversation_id, []).append((user_id, turn))
+        self._asks.append((user_id, question, abstained, now))
+
+    async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
+        turns = [t for _, t in self._turns.get(conversation_id, [])][-limit:]
+        if not turns or self._clock() - turns[-1].created_at > idle_s:
+            return []
+        return turns
+
+    async def reset_conversation(self, conversation_id: str) -> None:
+        self._turns.pop(conversation_id, None)
+
+    async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        now = self._clock()
+        if now - self._claims.get(key, -1e18) < ttl_s:
+            return False
+        self._claims[key] = now
+        return True
+
+    async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        return self._clock() - self._claims.get(key, -1e18) < ttl_s
+
+    async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision:
+        now = self._clock()
+        start = int(now // window_s) * window_s
+        count = self._windows.get((user_key, start), 0) + 1
+        self._windows[(user_key, start)] = count
+        return RateDecision(count <= limit, count, limit, max(0.0, start + window_s - now))
+
+    async def record_vote(self, vote: Vote) -> None:
+        self._votes[(vote.platform, vote.message_ref, vote.user_id)] = vote
+
+    async def votes(self, since: float = 0.0) -> list[Vote]:
+        return [v for v in self._votes.values() if v.created_at >= since]
+
+    async def declined(self, since: float = 0.0) -> list[str]:
+        return [q for _, q, abstained, at in self._asks if abstained and at >= since]
+
+    async def forget_user(self, user_id: str) -> int:
+        gone = 0
+        for conv in list(self._turns):
+            kept = [(u, t) for u, t in self._turns[conv] if u != user_id]
+            gone += len(self._turns[conv]) - len(kept)
+            self._turns[conv] = kept
+        votes = [k for k in self._votes if k[2] == user_id]
+        for k in votes:
+            del self._votes[k]
+        asks = len(self._asks)
+        self._asks = [a for a in self._asks if a[0] != user_id]
+        return gone + len(votes) + asks - len(self._asks)
+
+    async def purge(self, retention_days: float) -> int:
+        now = self._clock()
+        cutoff = now - retention_days * 86400
+        gone = 0
+        for conv in list(self._turns):
+            kept = [(u, t) for u, t in self._turns[conv] if t.created_at >= cutoff]
+            gone += len(self._turns[conv]) - len(kept)
+            self._turns[conv] = kept
+        asks = len(self._asks)
+        self._asks = [a for a in self._asks if a[3] >= cutoff]
+        expired = [k for k, at in self._claims.items() if now - at >= CLAIM_TTL_S]
+        for k in expired:
+            del self._claims[k]
+        return gone + asks - len(self._asks) + len(expired)

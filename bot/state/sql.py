@@ -1,0 +1,491 @@
+"""`StateStore` over SQLAlchemy async: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.state.base import (
+    CLAIM_TTL_S,
+    SCHEMA_VERSION,
+    RateDecision,
+    StateUnavailable,
+    Turn,
+    Vote,
+)
+
+logger = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+turns = Table(
+    "turns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(300), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("focus", String(200), nullable=False, default=""),
+    Column("topic", String(200), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Index("ix_turns_conv", "conversation_id", "created_at"),
+    Index("ix_turns_user", "user_id"),
+    Index("ix_turns_created", "created_at"),  # retention (schema 2)
+)
+claims = Table(
+    "claims",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("user_key", String(250), primary_key=True),
+    Column("window_start", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(20), nullable=False),
+    Column("message_ref", String(300), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("vote", Integer, nullable=False),  # +1 helpful, -1 not helpful
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("chunk_ids", Text, nullable=False),  # JSON list
+    Column("created_at", Float, nullable=False),
+    Column("sources", Text, nullable=False, server_default="[]"),  # JSON list (schema 2)
+    UniqueConstraint("platform", "message_ref", "user_id", name="uq_feedback_vote"),
+)
+asks = Table(
+    "asks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(20), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("abstained", Integer, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_asks_user", "user_id"),
+    Index("ix_asks_created", "created_at"),  # retention and the report (schema 2)
+)
+
+
+def _schema_2(conn: Connection) -> None:
+    """Schema 2: votes remember the documents the answer cited; turns and asked questions are
+    indexed by time, so the hourly retention purge does not scan them whole."""
+    columns = {c["name"] for c in inspect(conn).get_columns("feedback")}
+    if "sources" not in columns:
+        conn.execute(text("ALTER TABLE feedback ADD COLUMN sources TEXT NOT NULL DEFAULT '[]'"))
+    for table, name in ((turns, "ix_turns_created"), (asks, "ix_asks_created")):
+        next(i for i in table.indexes if i.name == name).create(conn, checkfirst=True)
+
+
+#: version -> the step that brings a store at version-1 to it. Steps are idempotent, so a
+#: replica that dies half-way leaves a store the next start finishes migrating.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _schema_2}
+
+#: Seconds a PostgreSQL connect or statement may take before the store counts as unreachable.
+PG_TIMEOUT_S = 3.0
+
+#: Any constant: PostgreSQL advisory lock held while one replica creates or migrates the schema.
+_SCHEMA_LOCK = 0x63617265
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and one writer work at once; NORMAL sync is durable across crashes of
+    the process (only a power cut can lose the last turns), and saves an fsync per answer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class SqlStateStore:
+    """`StateStore` over SQLAlchemy async: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+
+    def __init__(self, url: str, *, clock: Any = time.time) -> None:
+        self.url = url
+        self._clock = clock
+        self._engine: AsyncEngine | None = None
+        self._started = False
+        self._starting = asyncio.Lock()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            if self.url.startswith("sqlite"):
+                path = self.url.split("///", 1)[-1]
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._engine = create_async_engine(self.url, connect_args={"timeout": 15})
+                event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+            else:
+                # A server that hangs (a dropped network, a stuck host) must fail a call as
+                # fast as one that refuses it, or every answer waits on it: bound the connect
+                # and every statement, the pre-ping included (asyncpg's own options).
+                asyncpg = self.url.startswith("postgresql+asyncpg")
+                self._engine = create_async_engine(
+                    self.url,
+                    pool_pre_ping=True,
+                    pool_size=5,
+                    max_overflow=5,
+                    pool_timeout=5,
+                    connect_args={"timeout": PG_TIMEOUT_S, "command_timeout": PG_TIMEOUT_S}
+                    if asyncpg
+                    else {},
+                )
+        return self._engine
+
+    async def start(self) -> None:
+        """Create the schema on first start, migrate an older one in place (keeping its
+        conversations and feedback), and refuse one newer than this code."""
+        try:
+            async with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Replicas starting together: one creates/migrates, the others wait.
+                    await conn.execute(text(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})"))
+                await conn.run_sync(metadata.create_all)
+                row = (await conn.execute(select(schema_info.c.version))).first()
+                if row is None:
+                    await conn.execute(insert(schema_info).values(id=1, version=SCHEMA_VERSION))
+                elif row.version > SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"the state store has schema version {row.version}, newer than this "
+                        f"bot's {SCHEMA_VERSION}; upgrade the bot"
+                    )
+                elif row.version < SCHEMA_VERSION:
+                    for version in range(row.version + 1, SCHEMA_VERSION + 1):
+                        await conn.run_sync(MIGRATIONS[version])
+                        logger.info("state store migrated to schema version %d", version)
+                    await conn.execute(update(schema_info).values(version=SCHEMA_VERSION))
+        except (SQLAlchemyError, OSError, ConnectionError) as exc:
+            raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
+        self._started = True
+
+    async def schema_version(self) -> int:
+        """The version the store is at (0 before the first start)."""
+
+        async def go(conn: Any) -> int:
+            if not await conn.run_sync(lambda c: inspect(c).has_table("schema_info")):
+                return 0
+            row = (await conn.execute(select(schema_info.c.version))).first()
+            return int(row.version) if row else 0
+
+        version: int = await self._run(go, ensure=False)
+        return version
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def _run(self, fn: Any, *, ensure: bool = True) -> Any:
+        if ensure and not self._started:
+            # The store was down when the bot started: create/migrate the schema now, once
+            # (the calls that arrive meanwhile wait for that start instead of racing it).
+            async with self._starting:
+                if not self._started:
+                    await self.start()
+        try:
+            async with self.engine.begin() as conn:
+                return await fn(conn)
+        except IntegrityError:
+            raise
+        except (SQLAlchemyError, OSError, ConnectionError) as exc:
+            raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
+
+    async def record_exchange(
+        self,
+        conversation_id: str,
+        user_id: str,
+        platform: str,
+        question: str,
+        answer: str | None,
+        *,
+        focus: str = "",
+        topic: str = "",
+        abstained: bool = False,
+        kind: str = "answer",
+    ) -> None:
+        """Log a question (for the admins' report) and, when answered, remember the turn: one
+        transaction."""
+        now = self._clock()
+
+        async def go(conn: Any) -> None:
+            if answer is not None:
+                await conn.execute(
+                    insert(turns).values(
+                        conversation_id=conversation_id,
+                        user_id=user_id,
+                        platform=platform,
+                        question=question,
+                        answer=answer,
+                        focus=focus,
+                        topic=topic,
+                        created_at=now,
+                    )
+                )
+            await conn.execute(
+                insert(asks).values(
+                    platform=platform,
+                    user_id=user_id,
+                    question=question[:4000],
+                    abstained=int(abstained),
+                    kind=kind,
+                    created_at=now,
+                )
+            )
+
+        await self._run(go)
+
+    async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
+        """The last `limit` turns, oldest first; a conversation idle longer than `idle_s` is new."""
+        now = self._clock()
+
+        async def go(conn: Any) -> list[Turn]:
+            rows = (
+                await conn.execute(
+                    select(turns)
+                    .where(turns.c.conversation_id == conversation_id)
+                    .order_by(turns.c.created_at.desc(), turns.c.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            if not rows or now - rows[0].created_at > idle_s:
+                return []
+            return [
+                Turn(r.question, r.answer, r.focus, r.topic, r.created_at) for r in reversed(rows)
+            ]
+
+        result: list[Turn] = await self._run(go)
+        return result
+
+    async def reset_conversation(self, conversation_id: str) -> None:
+        async def go(conn: Any) -> None:
+            await conn.execute(delete(turns).where(turns.c.conversation_id == conversation_id))
+
+        await self._run(go)
+
+    async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        """Atomically claim an event key: True for exactly one caller across all replicas.
+
+        One statement: insert the key, or take over a claim of it that has expired. Expired
+        claims of other keys are left to `purge` (a scan per event would grow with traffic).
+        """
+        now = self._clock()
+
+        async def go(conn: Any) -> bool:
+            stmt = (
+                self._upsert(claims)
+                .values(key=key[:300], created_at=now)
+                .on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"created_at": now},
+                    where=claims.c.created_at < now - ttl_s,
+                )
+            )
+            return bool((await conn.execute(stmt)).rowcount == 1)
+
+        claimed: bool = await self._run(go)
+        return claimed
+
+    def _upsert(self, table: Table) -> Any:
+        """INSERT ... ON CONFLICT for this store's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        """Has some replica claimed `key` (and the claim not expired)? Read-only."""
+        since = self._clock() - ttl_s
+
+        async def go(conn: Any) -> bool:
+            row = await conn.execute(
+                select(claims.c.key).where(claims.c.key == key[:300], claims.c.created_at >= since)
+            )
+            return row.first() is not None
+
+        found: bool = await self._run(go)
+        return found
+
+    async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision:
+        """Count one request in the user's current fixed window (one atomic upsert)."""
+        now = self._clock()
+        start = int(now // window_s) * window_s
+
+        async def go(conn: Any) -> int:
+            base = self._upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
+            stmt = base.on_conflict_do_update(
+                index_elements=["user_key", "window_start"],
+                set_={"count": rate_windows.c.count + 1},
+            ).returning(rate_windows.c.count)
+            # Finished windows are dropped by `purge`, not on every request.
+            return int((await conn.execute(stmt)).scalar_one())
+
+        count = await self._run(go)
+        return RateDecision(
+            allowed=count <= limit,
+            count=count,
+            limit=limit,
+            retry_after_s=max(0.0, start + window_s - now),
+        )
+
+    async def record_vote(self, vote: Vote) -> None:
+        """Store a vote; voting again on the same answer replaces the earlier vote."""
+
+        values = {
+            "vote": vote.vote,
+            "question": vote.question,
+            "answer": vote.answer,
+            "chunk_ids": json.dumps(vote.chunk_ids),
+            "sources": json.dumps(vote.sources, ensure_ascii=False),
+            "created_at": vote.created_at or self._clock(),
+        }
+
+        async def go(conn: Any) -> None:
+            # One statement: two clicks at once (two replicas) cannot both insert.
+            await conn.execute(
+                self._upsert(feedback)
+                .values(
+                    platform=vote.platform,
+                    message_ref=vote.message_ref,
+                    user_id=vote.user_id,
+                    **values,
+                )
+                .on_conflict_do_update(
+                    index_elements=["platform", "message_ref", "user_id"], set_=values
+                )
+            )
+
+        await self._run(go)
+
+    async def votes(self, since: float = 0.0) -> list[Vote]:
+        async def go(conn: Any) -> list[Vote]:
+            rows = (
+                await conn.execute(
+                    select(feedback).where(feedback.c.created_at >= since).order_by(feedback.c.id)
+                )
+            ).all()
+            return [
+                Vote(
+                    r.platform,
+                    r.message_ref,
+                    r.user_id,
+                    r.vote,
+                    r.question,
+                    r.answer,
+                    json.loads(r.chunk_ids),
+                    r.created_at,
+                    json.loads(r.sources or "[]"),
+                )
+                for r in rows
+            ]
+
+        result: list[Vote] = await self._run(go)
+        return result
+
+    async def declined(self, since: float = 0.0) -> list[str]:
+        """Questions the bot declined since a time (for the admins' report)."""
+
+        async def go(conn: Any) -> list[str]:
+            rows = await conn.execute(
+                select(asks.c.question).where(asks.c.abstained == 1, asks.c.created_at >= since)
+            )
+            return [r.question for r in rows]
+
+        result: list[str] = await self._run(go)
+        return result
+
+    async def forget_user(self, user_id: str) -> int:
+        """Delete everything stored about one user; returns how many rows went."""
+
+        async def go(conn: Any) -> int:
+            total = 0
+            for table in (turns, feedback, asks):
+                res = await conn.execute(delete(table).where(table.c.user_id == user_id))
+                total += res.rowcount or 0
+            res = await conn.execute(
+                delete(rate_windows).where(
+                    rate_windows.c.user_key.endswith(f":{user_id}", autoescape=True)
+                )
+            )
+            return total + (res.rowcount or 0)
+
+        count: int = await self._run(go)
+        return count
+
+    async def purge(self, retention_days: float) -> int:
+        """Retention: drop conversation turns and asked-question records older than the
+        retention period, claims past their TTL and finished rate-limit windows. Feedback votes
+        stay until `forget_user` (they are what the admins' report is made of)."""
+        now = self._clock()
+        cutoff = now - retention_days * 86400
+
+        async def go(conn: Any) -> int:
+            gone = 0
+            for stmt in (
+                delete(turns).where(turns.c.created_at < cutoff),
+                delete(asks).where(asks.c.created_at < cutoff),
+                delete(claims).where(claims.c.created_at < now - CLAIM_TTL_S),
+                delete(rate_windows).where(rate_windows.c.window_start < now - 3600),
+            ):
+                gone += (await conn.execute(stmt)).rowcount or 0
+            return gone
+
+        count: int = await self._run(go)
+        return count
+
+    async def count(self, table_name: str) -> int:
+        """Rows in a table (tests and reports)."""
+        table = metadata.tables[table_name]
+
+        async def go(conn: Any) -> int:
+            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+        result: int = await self._run(go)
+        return result

@@ -1,0 +1,362 @@
+"""`/career ask|help|reingest` through INTERACTION_CREATE, the callback and follow-up webhooks."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from discord_harness import (
+    MANAGER_PERMISSIONS,
+    FailingAdvisor,
+    ScriptedAdvisor,
+    ask,
+    asking,
+    custom_ids,
+    guild_message,
+    is_followup,
+    raw_mass_mention,
+    settle,
+    text_of,
+)
+from fake_discord import BOT_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscord, RestCall, payload
+
+from bot.advisor import build_advisor
+from bot.chat.discord_app import VOTE_DOWN_ID, VOTE_UP_ID, CareerBot
+from bot.state.sql import SqlStateStore
+from core.settings import Settings
+
+ZWJ = "\u200d"
+
+
+def slash(fake: FakeDiscord, name: str, **changes: Any) -> dict[str, Any]:
+    return fake.interaction(f"interaction_career_{name}", **changes)
+
+
+async def interact(fake: FakeDiscord, data: dict[str, Any]) -> int:
+    start = len(fake.calls)
+    await fake.dispatch("INTERACTION_CREATE", data)
+    return start
+
+
+def is_callback(data: dict[str, Any]) -> Callable[[RestCall], bool]:
+    return lambda c: c.path == f"/interactions/{data['id']}/{data['token']}/callback"
+
+
+async def test_commands_are_synced_to_the_configured_guild(
+    career_bot: CareerBot, fake_discord: FakeDiscord
+) -> None:
+    [career] = fake_discord.commands[GUILD_ID]
+    assert career["name"] == "career"
+    options = {o["name"]: o for o in career["options"]}
+    assert set(options) == {"ask", "help", "reingest", "report"}
+    assert options["ask"]["options"][0]["name"] == "question"
+    assert options["ask"]["options"][0]["required"] is True
+    assert options["report"]["options"][0]["name"] == "period"
+    assert options["report"]["options"][0].get("required", False) is False
+    assert "global" not in fake_discord.commands
+
+
+async def test_commands_sync_globally_without_guild_ids(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    await start_bot(discord_settings(discord_guild_ids=""), advisor)
+    assert [c["name"] for c in fake_discord.commands["global"]] == ["career"]
+    assert GUILD_ID not in fake_discord.commands
+
+
+async def test_failed_sync_is_logged_and_the_bot_still_answers(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_discord.fail_next(
+        "PUT",
+        rf"/applications/{BOT_ID}/guilds/{GUILD_ID}/commands",
+        403,
+        {"message": "Missing Access", "code": 50001},
+    )
+    await start_bot(discord_settings(), advisor)
+    assert "could not sync slash commands guild" in caplog.text
+    call = await ask(fake_discord, guild_message(fake_discord, "콜센터 직책 목록"))
+    assert call.json["embeds"]
+
+
+async def test_ask_defers_then_follows_up_with_the_answer_card(
+    career_bot: CareerBot, fake_discord: FakeDiscord
+) -> None:
+    data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+    start = await interact(fake_discord, data)
+    defer = await fake_discord.wait_for(is_callback(data), after=start)
+    followup = await fake_discord.wait_for(is_followup(data), after=start)
+
+    assert defer.json == {"type": 5}  # deferred channel message, public "thinking…"
+    assert defer.query == {"with_response": "1"}
+    assert followup.query["wait"] == "1"
+    assert followup.at > defer.at
+    body = followup.json
+    assert body["allowed_mentions"] == {"parse": []}
+    [embed] = body["embeds"]
+    assert "팀 리더" in embed["description"]
+    assert embed["author"]["name"] == "팀 리더는 어떤 일을 하나요?"
+    assert embed["fields"][0]["name"] == "출처"
+    assert custom_ids(body) == [VOTE_UP_ID, VOTE_DOWN_ID]
+    assert not body.get("flags")
+
+
+async def test_ask_then_mention_share_the_conversation(
+    career_bot: CareerBot, fake_discord: FakeDiscord
+) -> None:
+    data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+    start = await interact(fake_discord, data)
+    await fake_discord.wait_for(is_followup(data), after=start)
+    call = await ask(fake_discord, guild_message(fake_discord, "그 역할에 필요한 기술은?"))
+    said = text_of(call.json)
+    assert "업무 및 서비스 지식" in said or "멀티태스킹" in said
+
+
+async def test_help_is_ephemeral(career_bot: CareerBot, fake_discord: FakeDiscord) -> None:
+    data = slash(fake_discord, "help")
+    start = await interact(fake_discord, data)
+    callback = await fake_discord.wait_for(is_callback(data), after=start)
+    assert callback.json["type"] == 4
+    message = callback.json["data"]
+    assert message["flags"] == EPHEMERAL
+    assert message["allowed_mentions"] == {"parse": []}
+    said = text_of(message)
+    assert "콜센터 경력 도우미" in said
+    assert "/career reingest" in said
+
+
+async def test_ask_failure_is_an_ephemeral_apology_with_a_reference(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    settings = discord_settings()
+    await start_bot(settings, FailingAdvisor(settings, advisor.state))
+    data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+    start = await interact(fake_discord, data)
+    followup = await fake_discord.wait_for(is_followup(data), after=start)
+
+    methods = [(c.method, c.path.rsplit("/", 1)[-1]) for c in fake_discord.calls[start:]]
+    # defer, then drop the public "thinking…" message, then tell only the asker
+    assert methods == [("POST", "callback"), ("DELETE", "@original"), ("POST", data["token"])]
+    assert followup.json["flags"] == EPHEMERAL
+    assert followup.json["content"].startswith("죄송해요, 답변을 만드는 중에 문제가 생겼어요.")
+    assert "참조 번호: " in followup.json["content"]
+    assert "exploded" not in followup.json["content"]
+    assert fake_discord.messages[followup.response["id"]]["flags"] == EPHEMERAL
+
+
+async def test_ask_is_rate_limited_ephemerally(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    frozen_state: SqlStateStore,
+    fake_discord: FakeDiscord,
+) -> None:
+    await start_bot(discord_settings(rate_limit_per_minute=1), advisor)
+    first = asking(fake_discord, "콜센터 직책 목록")
+    start = await interact(fake_discord, first)
+    await fake_discord.wait_for(is_followup(first), after=start)
+    second = asking(fake_discord, "콜센터에서 일하는 것의 장단점은?")
+    start = await interact(fake_discord, second)
+    callback = await fake_discord.wait_for(is_callback(second), after=start)
+    assert callback.json["type"] == 4
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert callback.json["data"]["content"] == "질문이 너무 많아요. 15초 후에 다시 물어봐 주세요."
+
+
+async def test_reingest_is_refused_without_manage_server(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    scripted = ScriptedAdvisor(advisor, [{"documents": 9}])
+    bot = await start_bot(discord_settings(), scripted)
+    data = slash(fake_discord, "reingest")  # a plain member: no Manage Server
+    start = await interact(fake_discord, data)
+    callback = await fake_discord.wait_for(is_callback(data), after=start)
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert "서버 관리 권한" in callback.json["data"]["content"]
+    await settle(fake_discord, bot)
+    assert scripted.reingests == 0
+    assert len(fake_discord.calls) == start + 1
+
+
+@pytest.mark.parametrize("where", ["guild", "dm"])
+async def test_reingest_by_a_listed_admin(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+    where: str,
+) -> None:
+    report = {
+        "documents": 2,
+        "chunks": 84,
+        "added": 0,
+        "updated": 1,
+        "removed": 0,
+        "unchanged": 1,
+        "skipped": [{"source": "broken.pdf", "reason": "unsupported type"}],
+        "seconds": 1.25,
+    }
+    scripted = ScriptedAdvisor(advisor, [report])
+    await start_bot(discord_settings(discord_admin_user_ids=USER_A), scripted)
+    data = slash(fake_discord, "reingest")
+    if where == "dm":
+        for key in ("guild_id", "guild", "member", "guild_locale"):
+            data.pop(key)
+        data["user"] = payload("interaction_career_ask")["member"]["user"]
+        data["channel_id"] = data["channel"]["id"] = "1250000000000000001"
+        data["channel"] = {"id": "1250000000000000001", "type": 1, "flags": 0}
+        data["context"] = 1
+    start = await interact(fake_discord, data)
+    report_call = await fake_discord.wait_for(is_followup(data), after=start)
+    assert scripted.reingests == 1
+    assert report_call.json["content"] == (
+        "문서 재색인이 끝났어요 (1.2초). 문서 2개, 조각 84개: 추가 0, 변경 1, 삭제 0, 그대로 1.\n"
+        "건너뛴 파일: broken.pdf"
+    )
+    assert not report_call.json.get("flags")  # the report is for the channel
+
+
+async def test_reingest_failure_is_reported_with_a_reference(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    scripted = ScriptedAdvisor(advisor, [OSError("disk full")])
+    await start_bot(discord_settings(), scripted)
+    data = slash(fake_discord, "reingest")
+    data["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, data)
+    report = await fake_discord.wait_for(is_followup(data), after=start)
+    assert report.json["content"].startswith(
+        "문서 재색인에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: "
+    )
+    assert "disk" not in report.json["content"]
+
+
+@pytest.fixture
+async def scratch_advisor(
+    tmp_path: Path, index_dir: Path, settings_factory: Callable[..., Settings]
+) -> Any:
+    """A real advisor over its own copy of the index and of knowledge/, with "@everyone"
+    written into one document (re-ingest must not disturb the session index)."""
+    data = tmp_path / "data"
+    shutil.copytree(index_dir, data)
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(settings_factory().knowledge_dir, knowledge)
+    doc = knowledge / "call-center-highest-positions.txt"
+    text = doc.read_text(encoding="utf-8")
+    assert "멀티태스킹" in text
+    doc.write_text(text.replace("멀티태스킹", "멀티태스킹 @everyone"), encoding="utf-8")
+    # (settings_factory cannot take data_dir: make_settings gets it positionally)
+    scratch = settings_factory().model_copy(update={"knowledge_dir": knowledge, "data_dir": data})
+    adv = await build_advisor(scratch)
+    yield adv
+    await adv.close()
+
+
+async def test_reingest_runs_in_the_background_and_documents_never_ping(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    scratch_advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    settings = discord_settings().model_copy(
+        update={
+            "knowledge_dir": scratch_advisor.settings.knowledge_dir,
+            "data_dir": scratch_advisor.settings.data_dir,
+        }
+    )
+    await start_bot(settings, scratch_advisor)
+    question = "팀 리더에게 필요한 기술은?"
+
+    data = slash(fake_discord, "reingest")
+    data["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, data)
+    started = await fake_discord.wait_for(is_callback(data), after=start)
+    assert started.json["data"]["flags"] == EPHEMERAL
+    assert "재색인을 시작했어요" in started.json["data"]["content"]
+
+    # A second request while it runs is told so.
+    again = slash(fake_discord, "reingest")
+    again["member"]["permissions"] = MANAGER_PERMISSIONS
+    again["member"]["user"]["id"] = USER_B
+    at = await interact(fake_discord, again)
+    busy = await fake_discord.wait_for(is_callback(again), after=at)
+    assert "이미 문서 재색인이 진행 중이에요" in busy.json["data"]["content"]
+
+    # Answers keep coming from the old index meanwhile.
+    during = await ask(fake_discord, guild_message(fake_discord, question), measure=False)
+    assert "멀티태스킹" in text_of(during.json)
+
+    report = await fake_discord.wait_for(is_followup(data), after=start, within=60)
+    assert report.at > during.at
+    assert report.json["content"].startswith("문서 재색인이 끝났어요")
+    assert "변경 1" in report.json["content"]
+
+    after = await ask(fake_discord, guild_message(fake_discord, question, author=USER_B))
+    body = after.json
+    assert f"멀티태스킹 @{ZWJ}everyone" in body["embeds"][0]["description"]
+    assert not raw_mass_mention(body)
+    assert body["allowed_mentions"] == {"parse": []}
+
+
+def reporting(fake: FakeDiscord, period: str | None = None) -> dict[str, Any]:
+    data = slash(fake, "reingest")
+    data["data"]["options"] = [{"type": 1, "name": "report"}]
+    if period is not None:
+        data["data"]["options"][0]["options"] = [{"type": 3, "name": "period", "value": period}]
+    return data
+
+
+async def test_report_is_ephemeral_for_admins_only_and_never_pings(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+) -> None:
+    for question in ["@everyone 피자 맛집 <@&1120345678901234999>?"] * 2 + ["주식 투자 방법?"]:
+        await advisor.state.record_exchange("c", "9", "discord", question, None, abstained=True)
+    await start_bot(discord_settings(), advisor)
+
+    refused = reporting(fake_discord)  # a plain member
+    start = await interact(fake_discord, refused)
+    callback = await fake_discord.wait_for(is_callback(refused), after=start)
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert "서버 관리 권한" in callback.json["data"]["content"]
+
+    bad = reporting(fake_discord, "someday")
+    bad["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, bad)
+    callback = await fake_discord.wait_for(is_callback(bad), after=start)
+    assert "someday" in callback.json["data"]["content"]
+
+    data = reporting(fake_discord, "7d")
+    data["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, data)
+    deferred = await fake_discord.wait_for(is_callback(data), after=start)
+    assert deferred.json["type"] == 5  # "thinking…", shown only to the admin
+    assert deferred.json["data"]["flags"] == EPHEMERAL
+    report = await fake_discord.wait_for(is_followup(data), after=start)
+    assert report.json["flags"] == EPHEMERAL
+    content = report.json["content"]
+    assert "3 declined" in content
+    assert content.index("피자 맛집") < content.index("주식 투자")
+    assert not raw_mass_mention(report.json)
+    assert report.json["allowed_mentions"]["parse"] == []

@@ -1,0 +1,239 @@
+"""The chat rules every platform shares, checked once on the service itself."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.advisor import ReingestBusy
+from bot.chat.service import (
+    ChatService,
+    RateLimited,
+    ReingestDone,
+    ReingestFailed,
+    ReingestOutcome,
+    ReingestRefused,
+    ReportFailed,
+    ReportReady,
+    VoteFailed,
+    VoteRecorded,
+    new_ref,
+    source_lines,
+)
+from bot.models import Answer, Citation, Question
+from bot.state import MemoryStateStore, StateUnavailable
+from core.settings import Settings
+
+
+class _Report:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def summary(self) -> dict[str, Any]:
+        return self.values
+
+    def render(self) -> str:
+        return "report text"
+
+
+class StubAdvisor:
+    """Implements `AdvisorLike`: canned answers, a re-ingest that waits to be released."""
+
+    def __init__(self, settings: Settings, state: Any) -> None:
+        self.settings = settings
+        self.state = state
+        self.release = asyncio.Event()
+        self.reingest_outcome: Any = {"documents": 2}
+        self.report_fails = False
+        self.recorded_for: list[str] = []
+        self.outages: list[bool] = []
+        self._running = False
+
+    @property
+    def reingest_running(self) -> bool:
+        return self._running
+
+    async def ask(self, question: Question) -> Answer:
+        return Answer(text=f"answer to {question.text}", language="en", kind="answer")
+
+    async def recorded(self, conversation_id: str) -> None:
+        self.recorded_for.append(conversation_id)
+
+    def help(self, language: str = "ko") -> str:
+        return f"help {language}"
+
+    async def reingest(self) -> Any:
+        self._running = True
+        try:
+            await self.release.wait()
+            if isinstance(self.reingest_outcome, Exception):
+                raise self.reingest_outcome
+            return _Report(self.reingest_outcome)
+        finally:
+            self._running = False
+
+    def note_state(self, *, reachable: bool) -> None:
+        self.outages.append(not reachable)
+
+    async def close(self) -> None:
+        return None
+
+
+class DownStore:
+    """Every call raises StateUnavailable."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        async def down(*args: Any, **kwargs: Any) -> Any:
+            raise StateUnavailable("down")
+
+        return down
+
+
+@pytest.fixture
+def service_for(settings: Settings) -> Callable[..., tuple[ChatService, StubAdvisor]]:
+    def build(state: Any = None, **overrides: Any) -> tuple[ChatService, StubAdvisor]:
+        configured = settings.model_copy(update=overrides)
+        advisor = StubAdvisor(configured, state if state is not None else MemoryStateStore())
+
+        async def report(since_s: float) -> Any:
+            if advisor.report_fails:
+                raise RuntimeError("no database")
+            return _Report({})
+
+        chat = ChatService(
+            configured, advisor, reports=report, sources=lambda ids: [f"doc › {i}" for i in ids]
+        )
+        return chat, advisor
+
+    return build
+
+
+async def test_an_event_is_claimed_exactly_once_and_fails_open(service_for) -> None:
+    chat, _advisor = service_for()
+    assert await chat.claim("slack:event:1")
+    assert not await chat.claim("slack:event:1")
+    assert await chat.claimed("slack:event:1")
+
+    down, down_advisor = service_for(DownStore())
+    assert await down.claim("x")
+    assert await down.claim("x")
+    assert not await down.claimed("x")
+    assert down_advisor.outages == [True, True, True]
+
+
+async def test_the_rate_limit_counts_per_platform_and_user(service_for) -> None:
+    chat, _ = service_for(rate_limit_per_minute=2)
+    assert await chat.admit("slack", "U1") is None
+    assert await chat.admit("slack", "U1") is None
+    limited = await chat.admit("slack", "U1")
+    assert isinstance(limited, RateLimited)
+    assert 1 <= limited.seconds <= 60
+    assert limited.limit == 2
+    assert await chat.admit("discord", "U1") is None  # another platform's user
+
+    down, _ = service_for(DownStore(), rate_limit_per_minute=0)
+    assert await down.admit("slack", "U1") is None  # fails open
+
+
+def test_admins_are_the_listed_users_or_discord_server_managers(service_for) -> None:
+    chat, _ = service_for(slack_admin_user_ids=["UADMIN"], discord_admin_user_ids=[42])
+    assert chat.is_admin("slack", "UADMIN")
+    assert not chat.is_admin("slack", "UOTHER")
+    assert not chat.is_admin("slack", "UOTHER", manages_server=True)
+    assert chat.is_admin("discord", "42")
+    assert chat.is_admin("discord", "7", manages_server=True)
+    assert not chat.is_admin("discord", "7")
+    assert not chat.is_admin("console", "UADMIN")
+
+
+async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_for) -> None:
+    chat, advisor = service_for()
+    outcomes: list[ReingestOutcome] = []
+    notices: list[str] = []
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        outcomes.append(outcome)
+
+    async def first() -> None:
+        notices.append("started")
+
+    assert chat.start_reingest(announce, first=first)
+    assert chat.reingest_running
+    assert not chat.start_reingest(announce)  # busy: nothing more starts
+    advisor.release.set()
+    await asyncio.gather(*chat.in_flight)
+    assert notices == ["started"]
+    assert outcomes == [ReingestDone({"documents": 2})]
+    assert not chat.reingest_running
+
+    advisor.reingest_outcome = RuntimeError("disk full")
+    assert chat.start_reingest(announce)
+    await asyncio.gather(*chat.in_flight)
+    assert isinstance(outcomes[-1], ReingestFailed)
+    assert len(outcomes[-1].ref) == 8
+
+    advisor.reingest_outcome = ReingestBusy("a CLI ingest holds the lock")
+    assert chat.start_reingest(announce)
+    await asyncio.gather(*chat.in_flight)
+    assert outcomes[-1] == ReingestRefused()
+
+
+async def test_the_report_is_text_or_a_reference(service_for) -> None:
+    chat, advisor = service_for()
+    assert await chat.report(3600) == ReportReady("report text")
+    advisor.report_fails = True
+    failed = await chat.report(3600)
+    assert isinstance(failed, ReportFailed)
+    assert len(failed.ref) == 8
+
+
+async def test_a_vote_is_stored_or_gets_a_reference(service_for) -> None:
+    store = MemoryStateStore()
+    chat, _ = service_for(store)
+    vote = {"message_ref": "C1:1.0", "user_id": "U1", "question": "q", "answer": "a"}
+    assert await chat.record_vote("slack", vote=-1, chunk_ids=["c1"], **vote) == VoteRecorded(-1)
+    [stored] = await store.votes()
+    assert (stored.platform, stored.vote, stored.chunk_ids) == ("slack", -1, ["c1"])
+    assert stored.sources == ["doc › c1"]
+
+    down, _ = service_for(DownStore())
+    failed = await down.record_vote("discord", vote=1, chunk_ids=[], **vote)
+    assert isinstance(failed, VoteFailed)
+
+
+async def test_an_answer_is_stored_before_it_is_returned(service_for) -> None:
+    chat, advisor = service_for()
+    question = Question(text="hi", user_id="U1", conversation_id="slack:T:C:1", platform="slack")
+    answer = await chat.answer(question)
+    assert answer.text == "answer to hi"
+    assert advisor.recorded_for == ["slack:T:C:1"]
+    assert await chat.picture(answer) is None  # not a path answer
+
+
+def test_source_lines_group_markers_and_keep_the_date() -> None:
+    def cite(marker: int, section: str, published: str | None = None) -> Citation:
+        return Citation(
+            marker=marker,
+            source="doc.txt",
+            title="문서",
+            section=section,
+            text="t",
+            score=1.0,
+            chunk_id=f"c{marker}",
+            published=published,
+        )
+
+    answer = Answer(
+        text="x",
+        citations=[cite(1, "팀 리더", "2024-05"), cite(2, "팀 리더", "2024-05"), cite(3, "")],
+    )
+    assert source_lines(answer) == ["[1][2] 문서 — 팀 리더 (2024-05)", "[3] 문서"]
+
+
+def test_reference_ids_are_short_and_fresh() -> None:
+    refs = {new_ref() for _ in range(50)}
+    assert len(refs) == 50
+    assert all(len(r) == 8 and int(r, 16) >= 0 for r in refs)

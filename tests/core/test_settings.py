@@ -1,0 +1,67 @@
+"""Settings validate at start-up: a bad value is a message naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import Settings
+
+
+def build(tmp_path: Path, **values: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, **values)  # type: ignore[call-arg]
+
+
+def test_state_url_is_a_secret(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://bot:hunter2@db.example/state"
+    settings = build(tmp_path, state_url=url)
+    assert settings.state_database_url == url
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+    assert build(tmp_path, state_url="").state_url is None
+
+
+def test_log_level_is_checked_and_normalised(tmp_path: Path) -> None:
+    assert build(tmp_path, log_level="debug").log_level == "DEBUG"
+    with pytest.raises(ValidationError, match="log_level"):
+        build(tmp_path, log_level="verbose")
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"llm_provider": "openai", "llm_base_url": "http://127.0.0.1:9/v1"}, "LLM_MODEL"),
+        ({"llm_provider": "openai", "llm_model": "gpt-4o-mini"}, "LLM_API_KEY"),
+        ({"llm_provider": "anthropic", "llm_model": "claude-haiku-4-5"}, "LLM_API_KEY"),
+        ({"llm_provider": "ollama", "llm_model": "m", "llm_timeout_s": 0}, "LLM_TIMEOUT_S"),
+        ({"llm_provider": "gemini"}, "llm_provider"),
+    ],
+)
+def test_llm_configuration_is_checked(tmp_path: Path, values: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValidationError, match=named):
+        build(tmp_path, **values)
+
+
+def test_a_complete_llm_configuration_passes(tmp_path: Path) -> None:
+    settings = build(tmp_path, llm_provider="Ollama", llm_model="qwen2.5:7b")
+    assert settings.llm_provider == "ollama"
+
+
+def test_http_host_and_port_are_settings(tmp_path: Path) -> None:
+    settings = build(tmp_path)
+    assert (settings.http_host, settings.http_port) == ("0.0.0.0", 3000)
+    assert build(tmp_path, http_host="127.0.0.1", http_port=8080).http_port == 8080
+    with pytest.raises(ValidationError, match="http_port"):
+        build(tmp_path, http_port=70000)
+
+
+def test_no_developer_setting_reaches_the_tests() -> None:
+    """conftest.py removes every setting from the environment and switches `.env` off."""
+    import os
+
+    leaked = {name for name in os.environ if name.lower() in Settings.model_fields}
+    assert not leaked
+    assert Settings.model_config.get("env_file") is None
