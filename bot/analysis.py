@@ -352,14 +352,11 @@ def refers_back(text: str, language: str) -> bool:
     return bool(pattern.search(text))
 
 
-def strip_injection(text: str) -> tuple[str, bool]:
-    """Remove instruction-like text aimed at the bot; questions are data, never instructions."""
-    if not _INJECTION.search(text):
-        return text, False
-    # Drop the sentence(s) carrying the instruction and keep any real question around them.
-    parts = re.split(r"(?<=[.!?。])\s+|\n", text)
-    kept = [p for p in parts if not _INJECTION.search(p)]
-    return " ".join(kept).strip(), True
+def instructs_bot(text: str) -> bool:
+    """Does the message carry instructions aimed at the bot? Questions are data, never
+    instructions, and what surrounds an instruction may be part of it: such a message is
+    refused whole."""
+    return bool(_INJECTION.search(text))
 
 
 @dataclass

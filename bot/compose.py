@@ -621,13 +621,15 @@ class Composer:
                 continue
             if not set(other.aspects) & done or not set(other.roles) <= {GENERAL_ROLE}:
                 continue
-            if self._head_aspects(snap, other.text) - asked:
-                continue  # "역할을 수행하기 위한 7가지 기술" is a skills list, not duties
             # The lead-in itself must name the aspect ("7가지 콜센터 기술"), not only the
             # heading above it ("타자 능력" > "다음과 같은 경험이 있으면 이점이 있습니다").
             fit = self._overlap(self._tokens(other.text), concepts)
             rank = fit + 0.5 * fused.get(chunk.id, 0.0)
-            if fit >= SECOND_LIST_FIT and (best is None or rank > best[0]):
+            if fit < SECOND_LIST_FIT or (best is not None and rank <= best[0]):
+                continue
+            # Judged last, as it analyses the lead-in: "역할을 수행하기 위한 7가지 기술" is a
+            # skills list, not duties.
+            if not self._head_aspects(snap, other.text) - asked:
                 best = (rank, chunk)
         if best is not None:
             out.append(best[1])

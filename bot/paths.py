@@ -202,7 +202,7 @@ def read_path_question(
     if m and not resolve_roles(m["a"], snap, forms):
         return PathQuestion("unknown", [], unknown=m["a"].strip())
     if not roles and _PROMOTE_HOW.search(text):
-        roles = ["agent"]
+        roles = [r.id for r in snap.roles.ladder()[:1]]
     if not roles:
         return None
     up = bool(_UP_EN.search(text) or _UP_KO.search(text))

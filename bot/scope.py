@@ -56,11 +56,22 @@ _ENGLISH_FUNCTION = frozenset(
 _RARE_MIN_CHARS = 5
 
 
+def uncovered_words(terms: list[Term], text: str) -> list[str]:
+    """The words the question used for `uncovered` concepts, longest first for each."""
+    low = text.lower()
+    return [
+        p
+        for term in terms
+        if term.kind == "uncovered"
+        for p in sorted((*term.say, *term.ko), key=len, reverse=True)
+        if p.lower() in low
+    ]
+
+
 def uncovered_phrases(terms: list[Term], text: str, language: Language = "ko") -> list[str]:
     """For each `uncovered` concept the question names, what to call it in the reply: in
     Korean the concept's own name ("개인적인 결정", not "그만둘까요"), in English the words the
     question used for it (the concept names are Korean)."""
-    low = text.lower()
     out: list[str] = []
     for term in terms:
         if term.kind != "uncovered":
@@ -68,8 +79,8 @@ def uncovered_phrases(terms: list[Term], text: str, language: Language = "ko") -
         if language == "ko":
             name = term.ko[0]
         else:
-            used = [p for p in (*term.say, *term.ko) if p.lower() in low]
-            name = max(used, key=len) if used else term.name
+            used = uncovered_words([term], text)
+            name = used[0] if used else term.name
         if name not in out:
             out.append(name)
     return out
