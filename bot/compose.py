@@ -78,10 +78,10 @@ COMPANION_FIT = 0.7
 #: A statement this close to a figure question (relative) may give the figure even when it
 #: shares few words with it ("How much of the job is note-taking?" -> "작업의 25%").
 FIGURE_NEAR = 0.6
-#: Advice ("...하십시오", "...하세요") answers "how do I", not "is it" or "what is": pushed down
-#: when the question does not ask how.
+#: Advice ("...하십시오", "...하려면", "도움이 될 수 있습니다") answers "how do I", not "why",
+#: "is it" or "what is": pushed down when the question does not ask how.
 ADVICE_UNASKED = 0.25
-_IMPERATIVE = re.compile(
+_ADVICE = re.compile(
     r"(십시오|세요|하자)\s*[.!]?\s*$|(관리하|피하|줄이|극복하|이기)려면|도움이\s*(될\s*수\s*있|됩니다|돼)"
     r"|피하는\s*데"
 )
@@ -277,7 +277,7 @@ class Composer:
                 on_aspect = bool(aspects & set(unit.aspects))
                 nearness = close.get((hit.chunk.id, at), 0.0)
                 near = overlap >= 0.3 or on_aspect or nearness >= FIGURE_NEAR
-                if not how and _IMPERATIVE.search(unit.text):
+                if not how and _ADVICE.search(unit.text):
                     score -= ADVICE_UNASKED  # "is it hard?" is not "how do I cope?"
                 if units_asked and any(given.search(unit.text) for given in units_asked):
                     score += FIGURE_KIND  # "분당 약 60단어" for "how fast must I type?"
@@ -797,7 +797,7 @@ class Composer:
         writer.intro(say("intro_list", writer.language))
         best = picked[0].score
         if _ASKS_HOW.search(question):
-            advice = [p for p in picked[:6] if _IMPERATIVE.search(p.unit.text)]
+            advice = [p for p in picked[:6] if _ADVICE.search(p.unit.text)]
             if len(advice) >= 2:  # "how do I ...?": the advice, not what the trouble is
                 picked = advice
         for p in picked[:6]:
