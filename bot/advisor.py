@@ -9,7 +9,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -135,7 +135,6 @@ class Advisor:
         tokenizer: Tokenizer,
         retriever: HybridRetriever,
         llm: LLMAnswerer | None = None,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.knowledge = knowledge
@@ -144,7 +143,6 @@ class Advisor:
         self.retriever = retriever
         self.composer = Composer(tokenizer, settings.answer_max_chars)
         self.llm = llm
-        self._clock = clock
         self._reingest = asyncio.Lock()
         self._state_down = False
         self._pending: dict[str, asyncio.Task[None]] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -137,7 +137,6 @@ _ROLE_ITEMS = 6
 class Composition:
     text: str
     citations: list[Citation]
-    sections: list[str] = field(default_factory=list)
     focus_section: str = ""
     #: What the question asked that the quoted statements do not give ("figure"): the reply
     #: says so first and the statements are labelled as general.
@@ -1012,7 +1011,6 @@ class _Writer:
         return Composition(
             text="\n".join(lines) if len(self.lines) > 1 else "",
             citations=self.citations,
-            sections=[c.section for c in self.citations],
             focus_section=self._hint,
             missing=self.missing,
         )

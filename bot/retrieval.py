@@ -55,7 +55,6 @@ class Concept:
 @dataclass
 class Lexical:
     scores: dict[int, float]
-    weights: dict[str, float]
     concepts: list[Concept]
     ms: float
 
@@ -63,10 +62,8 @@ class Lexical:
 @dataclass
 class Retrieved:
     hits: list[Hit]
-    weights: dict[str, float]  # the weighted lexical query that was used
     concepts: list[Concept]
     dense_top: float
-    lexical_top: float
     embed_ms: float
     dense_ms: float
     lexical_ms: float
@@ -146,7 +143,7 @@ class HybridRetriever:
         weights = self.lexical_query(reading)
         scores = dict(snap.bm25.top(weights, LEXICAL_K))
         concepts = self.concepts(reading, snap)
-        return Lexical(scores, weights, concepts, (time.perf_counter() - t0) * 1000)
+        return Lexical(scores, concepts, (time.perf_counter() - t0) * 1000)
 
     def dense(self, snap: Snapshot, vector: np.ndarray) -> tuple[dict[int, float], float]:
         """Cosine similarities of the nearest chunks, from Chroma."""
@@ -187,10 +184,8 @@ class HybridRetriever:
         ]
         return Retrieved(
             hits=hits,
-            weights=lexical.weights,
             concepts=lexical.concepts,
             dense_top=max(dense.values(), default=0.0),
-            lexical_top=max(lexical.scores.values(), default=0.0),
             embed_ms=embed_ms,
             dense_ms=dense_ms,
             lexical_ms=lexical.ms,
