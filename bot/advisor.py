@@ -216,7 +216,6 @@ class Advisor:
                 text=text,
                 language=lang,
                 list_type=False,
-                refers_back=False,
                 injection=True,
                 query=text,
             )
@@ -386,7 +385,6 @@ class Advisor:
             text=stripped,
             language=lang,
             list_type=self._wants_list(stripped, lang, [t.name for t in topics]),
-            refers_back=back,
             injection=False,
             query=query,
             expansions=expansions,

@@ -366,7 +366,6 @@ class Reading:
     text: str  # cleaned question
     language: Language
     list_type: bool
-    refers_back: bool
     injection: bool
     query: str  # what is searched (may carry the conversation's focus)
     expansions: list[str] = field(default_factory=list)
