@@ -85,6 +85,11 @@ def _shown(specifics: list[str]) -> list[str]:
     return out[:_SHOWN_SPECIFICS]
 
 
+def asks_of_role(topics: list[Term]) -> bool:
+    """Only aspects any role has (duties, pay): a question that needs a role to be about."""
+    return bool(topics) and all(t.name in ROLE_ATTRIBUTES for t in topics)
+
+
 def _specific(roles: Iterable[Term]) -> list[Term]:
     """Drop a role whose names all occur inside another matched role's names ("관리자" when
     "고객 계정 관리자" matched)."""
@@ -343,22 +348,35 @@ class Advisor:
         topics = [t for t in terms if t.kind == "topic"]
         back = refers_back(stripped, lang)
         last_focus = next((t.focus for t in reversed(history) if t.focus), "")
+        if history and history[-1].topic and not history[-1].focus and not asks_of_role(topics):
+            # The last turn was about the job in general ("typing speed?"): "why does that
+            # matter?" points at it, not at a role two turns back.
+            last_focus = ""
         if len(roles) == 1 and last_focus and last_focus != roles[0].name and compares(stripped):
             # "그럼 코치는 뭐가 다름?" after the trainer: the two roles side by side.
             before = next((t for t in snap.glossary.terms if t.name == last_focus), None)
             roles = [before, *roles] if before is not None else roles
         focus = roles[0].name if roles else ""
         carried = False
-        about_a_role = bool(topics) and all(t.name in ROLE_ATTRIBUTES for t in topics)
+        about_a_role = asks_of_role(topics)
         if not roles and last_focus and (back or about_a_role):
             focus, carried = last_focus, True
         # "어떻게 관리해?" right after a question about stress is about stress.
         carried_topics: list[Term] = []
         follows = bool(history) and not roles and not topics and not carried
-        if follows and history[-1].topic and (back or self._bare(stripped)):
-            by_name = {t.name: t for t in snap.glossary.terms}
-            carried_topics = [by_name[n] for n in history[-1].topic.split(",") if n in by_name]
+        by_name = {t.name: t for t in snap.glossary.terms}
+        before = [
+            by_name[n] for n in (history[-1].topic if history else "").split(",") if n in by_name
+        ]
+        if follows and before and (back or self._bare(stripped)):
+            carried_topics = before
             topics, terms = carried_topics, terms + carried_topics
+        elif back and before and not roles and all(t.name in ROLE_ATTRIBUTES for t in topics):
+            # "그게 전체 업무에서 얼마나 차지해?" after data entry: "업무" alone is any role's
+            # duties; what "그게" points at is the previous turn's own subject.
+            named = {t.name for t in topics}
+            carried_topics = [t for t in before if t.name not in ROLE_ATTRIBUTES | named]
+            topics, terms = topics + carried_topics, terms + carried_topics
         expansions: list[str] = []
         terms = [t for t in terms if t.kind != "role" or t in roles]
         concepts = [list(term.ko) for term in terms]
@@ -565,7 +583,9 @@ class Advisor:
                     question.user_id,
                     question.platform,
                     reading.text,
-                    None if answer.abstained else answer.text[:4000],
+                    # A decline is forgotten; "not for that role, but in general: ..." is
+                    # a subject the next question can point back at.
+                    None if answer.abstained and not answer.citations else answer.text[:4000],
                     focus=answer.focus,
                     topic=",".join(reading.topics),
                     abstained=answer.abstained,

@@ -90,11 +90,18 @@ _FACT_CUES_EN = ("how much", "how many", "who", "when", "which is", "highest", "
 
 _ANAPHORA_KO = re.compile(
     r"(^|\s)(그|이|저|해당|그런|이런)\s*(직책|역할|직무|자리|일|사람|포지션|분|직업|직위)"
-    r"|그것|이것|그거|이거|거기|그 사람|그들|그분|그 다음|그다음"
+    r"|그것|이것|그거|이거|그게|이게|그건|이건|거기|그 사람|그들|그분|그 다음|그다음"
 )
 _ANAPHORA_EN = re.compile(
     r"\b(that|this|the same|such)\s+(job|role|position|one|person|title)\b"
-    r"|\b(it|they|them|their|he|she|his|her|those)\b|^(and|what about|how about)\b",
+    r"|\b(it|they|them|their|he|she|his|her|those)\b|^(and|what about|how about)\b"
+    # "that"/"this" standing for what was said ("why does that matter?", "push that number
+    # up"), not a relative "that" ("skills that agents need"): after a verb or preposition,
+    # before a word for a figure or a thing, or ending the question.
+    r"|\b(is|are|was|does|do|did|about|with|for|of|on|from|like|mean|means|matter|affect"
+    r"|improve|get|push|raise|lower|beat|hit|need)\s+(that|this)\b"
+    r"|\b(that|this)\s+(number|figure|stat|rate|percentage|metric|thing|part|gig|stuff)\b"
+    r"|\b(that|this)\s*[?!.]*$",
     re.I,
 )
 _INJECTION = re.compile(

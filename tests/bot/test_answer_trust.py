@@ -251,3 +251,31 @@ async def test_a_named_specific_is_echoed_short_and_once(advisor: Advisor) -> No
     assert len(answer.text) < 1500
     twice = await ask(advisor, "is pay in korea different, like in Korea?", conversation="kk")
     assert twice.text.lower().count("'korea'") == 1
+
+
+# -- follow-ups that point back at the job in general -------------------------------------
+
+
+async def test_a_follow_up_about_a_general_topic_keeps_that_topic(advisor: Advisor) -> None:
+    """A "그게" after a question about data entry is data entry, not the agent duty list."""
+    await ask(advisor, "콜센터에서 데이터 입력은 어떤 일이에요?", "share")
+    answer = await ask(advisor, "그게 업무 중 어느 정도야?", "share")
+    assert "25%" in answer.text
+    assert not answer.abstained
+
+
+async def test_that_points_at_the_last_topic_not_an_older_role(advisor: Advisor) -> None:
+    await ask(advisor, "what does a trainer do?", "older-role")
+    await ask(advisor, "how much of the job is data entry?", "older-role")
+    answer = await ask(advisor, "ok but why does that matter so much lol", "older-role")
+    assert not answer.abstained
+    assert "25%" in answer.text or "타이핑" in answer.text
+    assert "트레이너" not in answer.text
+
+
+async def test_a_colloquial_pay_follow_up_is_about_the_role_in_focus(advisor: Advisor) -> None:
+    await ask(advisor, "what does a resource planning manager do?", "gig")
+    answer = await ask(advisor, "is that a well paying job?", "gig")
+    # The documents give no pay for that role: said so, then what they say in general.
+    assert answer.abstained
+    assert answer.text.lower().startswith("the documents don't give the pay")
