@@ -40,6 +40,7 @@ from bot.scope import (
     ASPECT_NAMES,
     GENERAL_WITHOUT_ROLE,
     correct_english,
+    respace_korean,
     uncovered_aspect,
     uncovered_phrases,
     uncovered_words,
@@ -336,7 +337,10 @@ class Advisor:
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
         """Understand the question in the light of the conversation so far."""
         # Messages instructing the bot never get here (`_ask` refuses them first).
-        stripped = correct_english(text, snap, self.tokenizer) if lang == "en" else text
+        if lang == "en":
+            stripped = correct_english(text, snap, self.tokenizer)
+        else:
+            stripped = respace_korean(text, snap)
         terms = snap.glossary.matches(stripped, self.tokenizer.forms)
         specifics = uncovered_phrases(terms, stripped, lang) + unknown_names(
             stripped, lang, snap, self.tokenizer
@@ -365,18 +369,23 @@ class Advisor:
         carried_topics: list[Term] = []
         follows = bool(history) and not roles and not topics and not carried
         by_name = {t.name: t for t in snap.glossary.terms}
-        before = [
+        previous = [
             by_name[n] for n in (history[-1].topic if history else "").split(",") if n in by_name
         ]
-        if follows and before and (back or self._bare(stripped)):
-            carried_topics = before
+        if follows and previous and (back or self._bare(stripped)):
+            carried_topics = previous
             topics, terms = carried_topics, terms + carried_topics
-        elif back and before and not roles and all(t.name in ROLE_ATTRIBUTES for t in topics):
+        elif back and previous and not roles and asks_of_role(topics):
             # "그게 전체 업무에서 얼마나 차지해?" after data entry: "업무" alone is any role's
             # duties; what "그게" points at is the previous turn's own subject.
             named = {t.name for t in topics}
-            carried_topics = [t for t in before if t.name not in ROLE_ATTRIBUTES | named]
+            carried_topics = [t for t in previous if t.name not in ROLE_ATTRIBUTES | named]
             topics, terms = topics + carried_topics, terms + carried_topics
+        elif previous and roles and not topics and (back or self._bare(stripped)):
+            # "and for a call center manager, same ones?" after a team leader's skills: the
+            # new role, asked the same thing.
+            carried_topics = [t for t in previous if t.name in ROLE_ATTRIBUTES]
+            topics, terms = carried_topics, terms + carried_topics
         expansions: list[str] = []
         terms = [t for t in terms if t.kind != "role" or t in roles]
         concepts = [list(term.ko) for term in terms]

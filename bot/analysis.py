@@ -101,7 +101,7 @@ _ANAPHORA_EN = re.compile(
     r"|\b(is|are|was|does|do|did|about|with|for|of|on|from|like|mean|means|matter|affect"
     r"|improve|get|push|raise|lower|beat|hit|need)\s+(that|this)\b"
     r"|\b(that|this)\s+(number|figure|stat|rate|percentage|metric|thing|part|gig|stuff)\b"
-    r"|\b(that|this)\s*[?!.]*$",
+    r"|\b(that|this)\s*[?!.]*$|\bsame\s+(ones?|things?)\b",
     re.I,
 )
 _INJECTION = re.compile(
@@ -131,7 +131,8 @@ _OFF_TASK = re.compile(
 
 #: A question comparing things, or asking of each ("차이", "vs", "각각", "both").
 _COMPARES = re.compile(
-    r"차이|비교|다른\s?점|다르|달라|다릅|다름|각각|둘\s?다|\bvs\.?|versus|compar|differ|\beach\b|\bboth\b",
+    r"차이|비교|다른\s?점|다르|달라|다릅|다름|각각|둘\s?다|\bvs\.?|versus|compar|differ|\bdiff\b"
+    r"|\beach\b|\bboth\b",
     re.I,
 )
 

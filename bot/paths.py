@@ -40,7 +40,7 @@ _PAY_EN = re.compile(
     r"earn\s+the\s+most)\b",
     re.I,
 )
-_PAY_KO = re.compile(r"(?:연봉|급여|임금|돈)\S*\s*(?:\S+\s+)?(?:가장|제일)\s*(?:많이|높)")
+_PAY_KO = re.compile(r"(?:연봉|급여|임금|돈)\S*\s*(?:\S+\s+)?(?:가장|제일|젤|최고로)\s*(?:많이|높)")
 _WHY = re.compile(r"\bwhy\b|왜|이유|따라|depend", re.I)
 _NEXT_EN = re.compile(
     r"\b(?:comes?\s+after|next\s+(?:step|role|level|position)|after\s+being|above|higher\s+than"
@@ -183,11 +183,12 @@ def read_path_question(
     if not snap.roles.roles:
         return None
     roles = resolve_roles(text, snap, forms)
+    # "연봉 젤 높은 직책 순서대로" asks for the pay ranking, not the ladder's order.
+    if (_PAY_EN.search(text) or _PAY_KO.search(text)) and not _WHY.search(text):
+        return PathQuestion("pay", roles)
     ladder = _LADDER_EN.search(text) or _LADDER_KO.search(text) or _TOP.search(text)
     if ladder and len(roles) < 2:
         return PathQuestion("ladder", roles)
-    if (_PAY_EN.search(text) or _PAY_KO.search(text)) and not _WHY.search(text):
-        return PathQuestion("pay", roles)
     if _WHY.search(text):
         return None
     for pattern in (_FROM_TO_EN, _FROM_TO_KO):

@@ -38,6 +38,9 @@ _ENGLISH_FUNCTION = frozenset(
         "im",
         "ok",
         "okay",
+        "vs",
+        "versus",
+        "lol",
         "hi",
         "hello",
         "hey",
@@ -110,6 +113,9 @@ def _compound_of_known(form: str, known: frozenset[str]) -> bool:
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_HANGUL = re.compile(r"[가-힣]")
+#: A ratio or a percentage written as a target ("80/20", "90%").
+_TARGET = re.compile(r"\b\d{1,3}/\d{1,3}\b|\b\d{1,3}%")
 
 
 def _edits(word: str) -> list[str]:
@@ -143,6 +149,26 @@ def correct_english(text: str, snap: Snapshot, tokenizer: Tokenizer) -> str:
         return next((e for e in _edits(low) if e in known and e.isalpha()), word)
 
     return _LATIN_WORD.sub(fix, text)
+
+
+def respace_korean(text: str, snap: Snapshot) -> str:
+    """The question with the documents' several-word Korean names spaced as they write them
+    ("자원계획관리자" -> "자원 계획 관리자"), so the glossary, the name check and the search
+    see the name rather than one unknown word."""
+    phrases: list[tuple[str, str]] | None = snap.derived.get("spaced_phrases")
+    if phrases is None:
+        spaced: dict[str, str] = {}
+        names = [p for t in snap.glossary.terms for p in (*t.say, *t.ko)]
+        names += [r.ko for r in snap.roles.roles]
+        for phrase in names:
+            if " " in phrase and _HANGUL.search(phrase):
+                spaced.setdefault(phrase.replace(" ", ""), phrase)
+        phrases = sorted(spaced.items(), key=lambda kv: -len(kv[0]))
+        snap.derived["spaced_phrases"] = phrases
+    for squashed, phrase in phrases:
+        if squashed in text:
+            text = text.replace(squashed, phrase)
+    return text
 
 
 def _name_like(word: str, at_start: bool) -> bool:
@@ -215,6 +241,9 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
         for year in re.findall(r"\b(?:19|20)\d\d\b", text):
             if year not in known:
                 add(year)
+        for figure in _TARGET.findall(text):
+            if not any(figure in c.text for c in snap.chunks):
+                add(figure)  # "like 80/20?": a target the documents never set
         return found
     morphemes = tokenizer.morphemes(text)
     for at, (form, tag) in enumerate(morphemes):
@@ -237,7 +266,7 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
             add(_eojeol(text, form))
         elif tag == "SL":
             for word in _LATIN_WORD.findall(form):
-                if word.lower() not in known:
+                if word.lower() not in known and word.lower() not in _ENGLISH_FUNCTION:
                     add(word)
         elif tag == "SN" and _YEAR.match(form) and form not in known:
             add(f"{form}년")

@@ -279,3 +279,56 @@ async def test_a_colloquial_pay_follow_up_is_about_the_role_in_focus(advisor: Ad
     # The documents give no pay for that role: said so, then what they say in general.
     assert answer.abstained
     assert answer.text.lower().startswith("the documents don't give the pay")
+
+
+# -- names written without their spaces, comparisons, rankings ---------------------------
+
+
+async def test_a_role_name_written_without_spaces_is_still_that_role(advisor: Advisor) -> None:
+    answer = await ask(advisor, "품질보증전문가랑 자원계획관리자 뭐가 달라?")
+    assert not answer.abstained
+    assert "품질보증 전문가" in answer.text
+    assert "자원 계획 관리자" in answer.text
+
+
+async def test_vs_between_two_korean_roles_is_a_comparison_not_a_name(advisor: Advisor) -> None:
+    answer = await ask(advisor, "트레이너 vs 팀리더 뭐가 다름")
+    assert not answer.abstained
+    assert "'vs'" not in answer.text
+    assert "트레이너" in answer.text
+    assert "팀 리더" in answer.text
+
+
+async def test_a_pay_ranking_in_order_is_the_pay_list_not_the_ladder(advisor: Advisor) -> None:
+    answer = await ask(advisor, "돈 젤 많이 버는 직책 순서로 알려줘")
+    assert "아래에서 위로" not in answer.text
+    first = next(line for line in answer.text.splitlines() if line.startswith("1."))
+    assert "CCO" in first
+
+
+async def test_and_for_another_role_asks_it_the_same_thing(advisor: Advisor) -> None:
+    await ask(advisor, "what skills does a customer service director need?", "and-for")
+    answer = await ask(advisor, "and a team leader?", "and-for")
+    assert "신뢰성" in answer.text  # the team leader's own skills list
+    assert "협상 기술" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("is a 90/10 service level normal for call centers?", "90/10"),
+        ("what does a web developer earn?", "web developer"),
+    ],
+)
+async def test_a_target_figure_or_another_profession_is_not_covered(
+    advisor: Advisor, question: str, named: str
+) -> None:
+    answer = await ask(advisor, question, conversation=named)
+    assert answer.abstained
+    assert answer.text.startswith(f"The documents don't cover '{named}'")
+
+
+async def test_software_to_know_is_the_documents_list_of_tools(advisor: Advisor) -> None:
+    answer = await ask(advisor, "which apps should I be comfortable with for this work?")
+    assert "CRM" in answer.text
+    assert "클라우드 텔레포니" in answer.text
