@@ -19,6 +19,7 @@ from bot.analysis import (
     Language,
     Reading,
     asks_figure,
+    asks_meaning,
     asks_one,
     asks_quantity,
     clean,
@@ -350,6 +351,11 @@ class Advisor:
         terms = [t for t in terms if t.kind != "uncovered"]
         roles = _specific(t for t in terms if t.kind == "role")
         topics = [t for t in terms if t.kind == "topic"]
+        meaning = asks_meaning(stripped)
+        if meaning and not roles:
+            # "What does FCR mean?": the "what does" of a duty question, asking for a meaning.
+            terms = [t for t in terms if t.name != "duties"]
+            topics = [t for t in topics if t.name != "duties"]
         back = refers_back(stripped, lang)
         last_focus = next((t.focus for t in reversed(history) if t.focus), "")
         if history and history[-1].topic and not history[-1].focus and not asks_of_role(topics):
@@ -411,7 +417,7 @@ class Advisor:
         return Reading(
             text=stripped,
             language=lang,
-            list_type=self._wants_list(stripped, lang, [t.name for t in topics]),
+            list_type=not meaning and self._wants_list(stripped, lang, [t.name for t in topics]),
             injection=False,
             query=query,
             expansions=expansions,

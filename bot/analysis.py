@@ -137,6 +137,22 @@ _COMPARES = re.compile(
 )
 
 
+#: A question asking what a word means ("what does FCR mean?", "SLA가 무슨 뜻이야?").
+_MEANING = re.compile(
+    r"\bmean(s|ing)?\b|\bstands? for\b|\bdefin(e|ition)\b|뜻|의미|약자|약어", re.I
+)
+
+
+_ACRONYM = re.compile(r"\b[A-Z]{2,5}s?\b")
+
+
+def asks_meaning(text: str) -> bool:
+    """Does the question ask what a word means ("FCR", "릴레이 통화")? One definition, not a
+    list or a duty. What a skill "means for a rep" is its whole section, so only a short
+    question or one about an acronym counts."""
+    return bool(_MEANING.search(text)) and (bool(_ACRONYM.search(text)) or len(text.split()) <= 5)
+
+
 def compares(text: str) -> bool:
     """Does the question compare things or ask of each one?"""
     return bool(_COMPARES.search(text))

@@ -129,6 +129,29 @@ _FIGURE_UNITS = (
         re.compile(r"하루|매일|일일"),
     ),
 )
+#: A question naming how many things it wants ("the 7 skills", "일곱 가지", "7가지").
+_COUNTED = re.compile(
+    r"\b(?P<n>[2-9]|two|three|four|five|six|seven|eight|nine)\s+(?:main\s+|key\s+)?\w+"
+    r"|(?P<k>[2-9]|두|세|네|다섯|여섯|일곱|여덟|아홉)\s*가지",
+    re.I,
+)
+_COUNT_WORDS = {
+    **dict.fromkeys(["two", "두"], 2),
+    **dict.fromkeys(["three", "세"], 3),
+    **dict.fromkeys(["four", "네"], 4),
+    **dict.fromkeys(["five", "다섯"], 5),
+    **dict.fromkeys(["six", "여섯"], 6),
+    **dict.fromkeys(["seven", "일곱"], 7),
+    **dict.fromkeys(["eight", "여덟"], 8),
+    **dict.fromkeys(["nine", "아홉"], 9),
+}
+
+
+def _count(m: re.Match[str]) -> int:
+    word = (m.group("n") or m.group("k")).lower()
+    return int(word) if word.isdigit() else _COUNT_WORDS[word]
+
+
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 
@@ -408,7 +431,10 @@ class Composer:
         if len(reading.roles) >= 2 and compares(reading.text):
             self._write_per_role(snap, reading, retrieved, writer, aspects)
             return writer
-        anchor = self._anchor(snap, retrieved, roles, aspects) if reading.list_type else None
+        anchor = None
+        if reading.list_type:
+            anchor = self._counted_list(snap, retrieved, reading.text, aspects)
+            anchor = anchor or self._anchor(snap, retrieved, roles, aspects)
         if (
             anchor is not None
             and anchor.chunk.kind == "row"
@@ -465,6 +491,33 @@ class Composer:
         scores = sorted(self._overlap(frozenset(c.tokens), retrieved.concepts) for c in rows)
         others = scores[:-1]
         return scores[-1] > 0 and scores[-1] >= 2 * (sum(others) / len(others))
+
+    def _lists(self, snap: Snapshot) -> list[Chunk]:
+        """Every list with a lead-in, once per snapshot: a question must not pass over every
+        chunk."""
+        lists: list[Chunk] | None = snap.derived.get("lists")
+        if lists is None:
+            lists = [c for c in snap.chunks if c.kind == "list" and self._lead(c) is not None]
+            snap.derived["lists"] = lists
+        return lists
+
+    def _counted_list(
+        self, snap: Snapshot, retrieved: Retrieved, question: str, asked: frozenset[str]
+    ) -> Hit | None:
+        """ "The seven skills": the list whose heading or lead-in counts that many ("7가지 콜센터
+        기술"), on an aspect asked, wherever the search ranked it."""
+        counted = _COUNTED.search(question)
+        if counted is None or not asked:
+            return None
+        mark = f"{_count(counted)}가지"
+        top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
+        for chunk in self._lists(snap):
+            lead = self._lead(chunk)
+            if lead is None or not asked & set(lead.aspects):
+                continue
+            if mark in lead.text or mark in chunk.section.split(" > ")[-1]:
+                return Hit(chunk, 0.0, 0.0, top)
+        return None
 
     def _anchor(
         self,
@@ -559,8 +612,13 @@ class Composer:
             items = [(u.text, c) for c in parts for u in c.units if u.kind == "item"]
             for text, part in items[:_LIST_ITEMS]:
                 writer.bullet(text, Hit(part, 0, 0, anchor.fused))
-            for extra in self._more_lists(
-                snap, retrieved, anchor, roles, frozenset(reading.topics)
+            # "What are the 7 skills?" names the list it wants: that one, not both documents'.
+            counted = _COUNTED.search(reading.text)
+            named = counted is not None and f"{_count(counted)}가지" in f"{lead} {chunk.section}"
+            for extra in (
+                []
+                if named
+                else self._more_lists(snap, retrieved, anchor, roles, frozenset(reading.topics))
             ):
                 self._write_list(extra, writer, _LIST_ITEMS)
         writer.hint_section(chunk.section)
@@ -609,10 +667,7 @@ class Composer:
         concepts = [c for c in retrieved.concepts if c.named and not self._is_role_concept(snap, c)]
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         fused = {h.chunk.id: h.fused / top for h in retrieved.hits}
-        lists = snap.derived.get("lists")
-        if lists is None:  # once per snapshot: a question must not pass over every chunk
-            lists = [c for c in snap.chunks if c.kind == "list" and self._lead(c) is not None]
-            snap.derived["lists"] = lists
+        lists = self._lists(snap)
         best: tuple[float, Chunk] | None = None
         for chunk in lists:
             other = self._lead(chunk)
@@ -881,6 +936,18 @@ class Composer:
                 continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)
+        # Asked for a figure and one chosen statement gives it: the others are padding,
+        # whichever scored first ("컴퓨터 활용 능력이 중요합니다" beside "분당 약 60단어").
+        kinds = [given for asked, given in _FIGURE_UNITS if asked.search(question)]
+        if asks_quantity(question) or kinds:
+            giving = [
+                c
+                for c in chosen
+                if _HAS_FIGURE.search(c.unit.text)
+                and (not kinds or any(g.search(c.unit.text) for g in kinds))
+            ]
+            if giving:
+                chosen = giving
         # A question in parts ("무슨 일을 하고 누구한테 보고해?"): each part it names gets
         # its best statement, unless one already chosen speaks to it.
         for aspect in parts:

@@ -332,3 +332,26 @@ async def test_software_to_know_is_the_documents_list_of_tools(advisor: Advisor)
     answer = await ask(advisor, "which apps should I be comfortable with for this work?")
     assert "CRM" in answer.text
     assert "클라우드 텔레포니" in answer.text
+
+
+# -- padding: the one statement or the one list asked for ---------------------------------
+
+
+async def test_a_figure_question_drops_statements_without_the_figure(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what typing speed is expected of agents?")
+    assert "60단어" in answer.text
+    assert "컴퓨터 활용 능력이 중요" not in answer.text
+
+
+async def test_a_question_naming_a_count_gets_that_list_alone(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what are the seven skills for call center work")
+    assert "7가지" in answer.text
+    assert "협상" not in answer.text  # a manager's list of skills
+    assert "공감 능력" not in answer.text  # the other document's list of agent skills
+
+
+async def test_what_an_acronym_means_is_one_statement_not_a_section(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what does FCR mean?")
+    assert "FCR" in answer.text
+    assert "릴레이 통화" not in answer.text
+    assert "•" not in answer.text
