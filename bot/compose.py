@@ -41,6 +41,9 @@ _SIGNPOST = re.compile(
 #: A next sentence that spells out the one chosen ("특히 화가 난 발신자..."), not one that turns
 #: to another point ("하지만 ..."): only these are quoted along.
 _ELABORATES = re.compile(r"^(특히|즉|예를 들어|이는|이것은|여기에는)")
+#: A yes or no that opens an answer ("네, 콜센터에서 일하면 ..."): what follows in its paragraph
+#: qualifies it ("그러나 그것은 ... 달라집니다") and belongs with it.
+_YES_NO = re.compile(r"^(네|예|아니요|아니오)\s*,")
 #: At most this many such sentences follow the statement.
 _ELABORATION = 2
 _HAS_FIGURE = re.compile(r"\d")
@@ -101,6 +104,9 @@ _PART_UNITS = 3
 #: ...each within this share of the best statement's score (a part the documents barely
 #: touch is not answered with a stray sentence).
 PART_FLOOR = 0.5
+#: A list item whose own heading shares this share of its words with the question is the
+#: answer alone, when no other item's heading shares half as much.
+ITEM_NAMED = 0.6
 #: How much a list's lead-in labelled with the asked aspects counts when choosing the list.
 ANCHOR_ASPECT = 0.5
 #: A figure of a kind: asked for (question) and given (statement). "Calls per hour" is not
@@ -607,6 +613,12 @@ class Composer:
                 if c.kind == "list"
                 and next((u.text for u in c.units if u.kind == "lead"), "") == lead
             ] or [chunk]
+            single = self._named_item(reading.text, parts)
+            if single is not None:
+                # "관리자가 다른 부서랑 협력하는 예시": the one item headed so, not the list.
+                writer.statement(single[0].text, Hit(single[1], 0, 0, anchor.fused))
+                writer.hint_section(chunk.section)
+                return
             if lead:
                 writer.line(lead)
             items = [(u.text, c) for c in parts for u in c.units if u.kind == "item"]
@@ -622,6 +634,25 @@ class Composer:
             ):
                 self._write_list(extra, writer, _LIST_ITEMS)
         writer.hint_section(chunk.section)
+
+    def _named_item(self, question: str, parts: list[Chunk]) -> tuple[Unit, Chunk] | None:
+        """The one item of a list whose own heading ("다른 부서와 협력: ...") the question
+        names, when no other item's heading comes close."""
+        asked = self._tokens(question)
+        fits: list[tuple[float, Unit, Chunk]] = []
+        for chunk in parts:
+            for unit in chunk.units:
+                head, colon, _ = unit.text.partition(":")
+                if unit.kind != "item" or not colon or len(head) > 40:
+                    continue
+                words = self._tokens(head)
+                fits.append((len(words & asked) / len(words) if words else 0.0, unit, chunk))
+        if len(fits) < 2:
+            return None
+        fits.sort(key=lambda f: f[0], reverse=True)
+        if fits[0][0] >= ITEM_NAMED and fits[1][0] < ITEM_NAMED / 2:
+            return fits[0][1], fits[0][2]
+        return None
 
     @staticmethod
     def _lead(chunk: Chunk) -> Unit | None:
@@ -910,11 +941,15 @@ class Composer:
         if _CONTINUES.match(first.unit.text) and at > 0:
             # "특히 화가 난 발신자..." means nothing without the sentence it continues.
             writer.statement(units[at - 1].text, first.hit)
-        elif at + 1 < len(units) and _ELABORATES.match(units[at + 1].text):
-            # The statement and the sentences that spell it out ("즉, ...", "이것은 ... 25%").
+        elif at + 1 < len(units) and (
+            _ELABORATES.match(units[at + 1].text) or _YES_NO.match(first.unit.text)
+        ):
+            # The statement and the sentences that spell it out ("즉, ...", "이것은 ... 25%");
+            # an FAQ's "네, ..." with the "그러나 ..." that qualifies it.
             writer.statement(first.unit.text, first.hit)
+            yes_no = bool(_YES_NO.match(first.unit.text))
             for unit in units[at + 1 : at + 1 + _ELABORATION]:
-                if not _ELABORATES.match(unit.text):
+                if not (yes_no or _ELABORATES.match(unit.text)):
                     break
                 writer.statement(unit.text, first.hit)
             writer.hint_section(first.hit.chunk.section)

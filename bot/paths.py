@@ -40,7 +40,10 @@ _PAY_EN = re.compile(
     r"earn\s+the\s+most)\b",
     re.I,
 )
-_PAY_KO = re.compile(r"(?:연봉|급여|임금|돈)\S*\s*(?:\S+\s+)?(?:가장|제일|젤|최고로)\s*(?:많이|높)")
+_PAY_KO = re.compile(
+    r"(?:연봉|급여|임금|돈)\S*\s*(?:\S+\s+)?(?:가장|제일|젤|최고로)\s*(?:많이|높)"
+    r"|(?:연봉|돈)\S{0,2}\s*(?:많이|젤|제일)\s*(?:버는|받는|주는)\s*(?:직책|자리|직업|포지션|직급)"
+)
 _WHY = re.compile(r"\bwhy\b|왜|이유|따라|depend", re.I)
 _NEXT_EN = re.compile(
     r"\b(?:comes?\s+after|next\s+(?:step|role|level|position)|after\s+being|above|higher\s+than"

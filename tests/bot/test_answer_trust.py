@@ -355,3 +355,23 @@ async def test_what_an_acronym_means_is_one_statement_not_a_section(advisor: Adv
     assert "FCR" in answer.text
     assert "릴레이 통화" not in answer.text
     assert "•" not in answer.text
+
+
+async def test_a_list_item_named_by_its_own_heading_is_answered_alone(advisor: Advisor) -> None:
+    answer = await ask(advisor, "매니저가 다른 부서와 협력하는 예를 들어줘")
+    assert "영업팀" in answer.text
+    assert "채용" not in answer.text  # another item of the managers' list
+
+
+async def test_a_yes_keeps_the_but_that_qualifies_it(advisor: Advisor) -> None:
+    answer = await ask(advisor, "is it possible to earn good money at a call center?")
+    assert "상당한 돈" in answer.text
+    assert "달라집" in answer.text  # "it depends on the role, your knowledge, the employer"
+
+
+async def test_can_i_earn_a_lot_is_not_the_pay_ranking(advisor: Advisor) -> None:
+    answer = await ask(advisor, "콜센터에서 돈 많이 벌 수 있어요?")
+    assert "상당한 돈" in answer.text
+    assert "달라집" in answer.text
+    assert "1. 최고고객책임자" not in answer.text
+    assert "리더십 포스트" not in answer.text  # the ranking's lead-in: padding here
