@@ -20,6 +20,7 @@ from bot.analysis import (
     Reading,
     asks_figure,
     asks_meaning,
+    asks_more,
     asks_one,
     asks_quantity,
     clean,
@@ -31,7 +32,7 @@ from bot.analysis import (
     off_task,
     refers_back,
 )
-from bot.compose import Composer, Composition, RoleNames
+from bot.compose import GENERAL_ROLE, Composer, Composition, RoleNames
 from bot.knowledge import KnowledgeBase, Snapshot
 from bot.messages import examples_block, help_text, say
 from bot.models import Answer, Citation, Question, Timing
@@ -381,11 +382,20 @@ class Advisor:
         if follows and previous and (back or self._bare(stripped)):
             carried_topics = previous
             topics, terms = carried_topics, terms + carried_topics
-        elif back and previous and not roles and asks_of_role(topics):
-            # "그게 전체 업무에서 얼마나 차지해?" after data entry: "업무" alone is any role's
-            # duties; what "그게" points at is the previous turn's own subject.
+        elif back and previous and not roles:
+            # What "it"/"그게" points at is the previous turn's subject, asked more of: "그게
+            # 전체 업무에서 얼마나 차지해?" after data entry ("업무" alone is any role's duties),
+            # "any tips to deal with it?" after stress, "does that make it stressful?" after
+            # the shifts. A role attribute asked now replaces the one asked before.
             named = {t.name for t in topics}
-            carried_topics = [t for t in previous if t.name not in ROLE_ATTRIBUTES | named]
+            # A role carried on is asked something new about it ("그 자리는 임원급이야?"
+            # after its skills): its last aspect stays behind.
+            # (The agent is the job in general: "and the more experienced ones?" after entry
+            # pay still asks about pay.)
+            same_role = carried and history[-1].focus == focus and focus != GENERAL_ROLE
+            asks_attribute = any(t.name in ROLE_ATTRIBUTES for t in topics)
+            skip = ROLE_ATTRIBUTES if asks_attribute or same_role else set()
+            carried_topics = [t for t in previous if t.name not in named | skip]
             topics, terms = topics + carried_topics, terms + carried_topics
         elif previous and roles and not topics and (back or self._bare(stripped)):
             # "and for a call center manager, same ones?" after a team leader's skills: the
@@ -428,6 +438,7 @@ class Advisor:
             focus=focus,
             carried_focus=carried,
             specifics=specifics,
+            said_before=history[-1].answer if history and asks_more(stripped) else "",
         )
 
     def _bare(self, text: str) -> bool:

@@ -124,7 +124,10 @@ _OFF_TASK = re.compile(
     r"|(시|노래|소설|농담|이야기|가사|코드|프로그램|에세이)\s*(한\s*(편|곡|개|줄))?\s*(좀\s*)?"
     r"(써|지어|만들어|작성해|짜)\s*(줘|주세요|줄래|줄 수|봐|달라)"
     r"|(자기\s*소개서|자소서|이력서|편지|메일|이메일|답장|문자|지원서)\s*(좀\s*)?(대신\s*)?(써|작성해|만들어|짜)\s*(줘|주세요|줄래|줄 수|봐|달라)"
-    r"|번역(해|좀)",
+    r"|번역(해|좀)"
+    # Role-play: the bot is asked to act, not to inform.
+    r"|\brole[- ]?play|\bpretend (to be|you)|\bact (as|like) (a|an|my)\b|\byou be my\b|\bu be my\b"
+    r"|역할\s*극|상황극|연기해|(인\s*척|처럼)\s*(해|말해)\s*(줘|봐)",
     re.I,
 )
 
@@ -151,6 +154,18 @@ def asks_meaning(text: str) -> bool:
     list or a duty. What a skill "means for a rep" is its whole section, so only a short
     question or one about an acronym counts."""
     return bool(_MEANING.search(text)) and (bool(_ACRONYM.search(text)) or len(text.split()) <= 5)
+
+
+#: A follow-up asking for what has not been said yet ("또 뭐 알면 좋아?", "what else?").
+_MORE = re.compile(
+    r"또\s*(뭐|무엇|어떤|다른)|그\s*외에?|그 밖에|다른\s*건|\bwhat else\b|\banything else\b|\bother than that\b",
+    re.I,
+)
+
+
+def asks_more(text: str) -> bool:
+    """Does the follow-up ask for something beyond the last answer?"""
+    return bool(_MORE.search(text))
 
 
 def compares(text: str) -> bool:
@@ -406,3 +421,6 @@ class Reading:
     #: What the question hinges on that no document mentions ("쿠팡", "노조", "2026년"): the
     #: answer says so first, and anything quoted after that is labelled as general.
     specifics: list[str] = field(default_factory=list)
+    #: The previous answer, when the question asks for something more ("또 뭐", "what else"):
+    #: its statements are not quoted again.
+    said_before: str = ""

@@ -279,6 +279,7 @@ class Composer:
         aspects: frozenset[str] = frozenset(),
         close: dict[tuple[str, int], float] | None = None,
         general: bool = False,
+        avoid: str = "",
     ) -> list[_Picked]:
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         wants_figure = asks_quantity(question)
@@ -294,6 +295,8 @@ class Composer:
                     continue
                 if _SIGNPOST.search(unit.text):
                     continue
+                if avoid and unit.text in avoid:
+                    continue  # "또 뭐 알면 좋아?": what the last answer said is not news
                 if strict and not aspects & set(unit.aspects):
                     continue  # offered as general: only what speaks to the aspect asked
                 # A statement is read under its heading ("타자 능력" > "분당 약 60단어...").
@@ -468,7 +471,16 @@ class Composer:
         elif reading.list_type and not roles.asked:
             self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects, close)
         else:
-            self._write_fact(retrieved, writer, reading.text, roles, aspects, close, reading.topics)
+            self._write_fact(
+                retrieved,
+                writer,
+                reading.text,
+                roles,
+                aspects,
+                close,
+                reading.topics,
+                reading.said_before,
+            )
         if len(roles.asked) == 1 and aspects <= {"duties"} and writer.lines:
             self._other_description(snap, roles, next(iter(roles.asked)), writer)
         return writer
@@ -900,11 +912,12 @@ class Composer:
         aspects: frozenset[str],
         close: dict[tuple[str, int], float],
         parts: list[str],
+        avoid: str = "",
     ) -> None:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
         picked = self._candidates(
-            retrieved, retrieved.hits[:8], question, roles, aspects, close, writer.general
+            retrieved, retrieved.hits[:8], question, roles, aspects, close, writer.general, avoid
         )
         if not picked:
             return

@@ -36,7 +36,7 @@ ALIASES = {
 
 _PAY_EN = re.compile(
     r"\b(?:(?:which|what)\s+(?:roles?|jobs?|positions?)\s+(?:\w+\s+){0,3}pays?\s+(?:the\s+)?"
-    r"(?:most|best|highest)|(?:highest|best)[- ]pa(?:id|ying)\s+(?:roles?|jobs?|positions?)|"
+    r"(?:most|best|highest)|(?:highest|best|top)[- ]pa(?:id|ying)\s+(?:[\w-]+\s+){0,2}(?:roles?|jobs?|positions?)|"
     r"earn\s+the\s+most)\b",
     re.I,
 )

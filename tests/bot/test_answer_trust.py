@@ -6,6 +6,8 @@ evaluation sets are not used (the bot is judged on questions it has never seen).
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.advisor import Advisor
@@ -375,3 +377,48 @@ async def test_can_i_earn_a_lot_is_not_the_pay_ranking(advisor: Advisor) -> None
     assert "달라집" in answer.text
     assert "1. 최고고객책임자" not in answer.text
     assert "리더십 포스트" not in answer.text  # the ranking's lead-in: padding here
+
+
+# -- follow-ups asking more of the same subject --------------------------------------------
+
+
+async def test_tips_for_it_after_stress_are_stress_tips(advisor: Advisor) -> None:
+    await ask(advisor, "is this job stressful?", "tips-it")
+    answer = await ask(advisor, "any tips for dealing with it?", "tips-it")
+    # The documents' stress tips: breathing and breaks, screen breaks and ergonomic gear.
+    assert "호흡" in answer.text or "인체 공학" in answer.text
+
+
+async def test_what_else_does_not_quote_the_last_answer_again(advisor: Advisor) -> None:
+    """Composed twice for one reading: the second time, told what the last answer said."""
+    snap = await advisor.knowledge.current()
+    retriever = advisor.retriever
+    reading = advisor.read("타자는 분당 몇 단어 쳐야 돼?", "ko", snap, [])
+    vector, embed_ms = retriever.embed(retriever.dense_text(reading))
+    dense, dense_ms = retriever.dense(snap, vector)
+    retrieved = retriever.combine(
+        snap,
+        retriever.lexical(snap, reading),
+        dense,
+        embed_ms=embed_ms,
+        dense_ms=dense_ms,
+        vector=vector,
+    )
+    first = advisor.composer.compose(snap, reading, retrieved)
+    assert "60단어" in first.text
+    again = advisor.composer.compose(
+        snap, dataclasses.replace(reading, said_before=first.text), retrieved
+    )
+    assert again.text
+    assert "60단어" not in again.text
+
+
+async def test_a_role_play_request_is_declined(advisor: Advisor) -> None:
+    answer = await ask(advisor, "pretend you are an angry caller so I can practice")
+    assert answer.abstained
+    assert not answer.citations
+
+
+async def test_highest_paying_with_words_between_is_the_pay_ranking(advisor: Advisor) -> None:
+    answer = await ask(advisor, "top paying call center roles?")
+    assert answer.path_kind == "pay"
