@@ -29,10 +29,10 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.analysis import language_of
 from bot.chat import service as chat_rules
+from bot.chat.phrases import PHRASES, phrase, reply_language
 from bot.chat.service import AdvisorLike, ChatService
-from bot.messages import help_text, say
+from bot.messages import help_text
 from bot.models import Answer, Question
 from core.settings import Settings
 
@@ -67,87 +67,6 @@ ZWJ = "\u200d"
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _MENTION_SYNTAX = re.compile(r"<@([!&]?\d+)>")
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
-
-#: What the Discord surface says in its own words (the advisor's phrases are in bot.messages).
-TEXT: dict[str, dict[str, str]] = {
-    "helpful": {"ko": "도움이 됐어요", "en": "Helpful"},
-    "not_helpful": {"ko": "도움이 안 됐어요", "en": "Not helpful"},
-    "evidence": {"ko": "근거 조각", "en": "Evidence"},
-    "continued": {"ko": "계속", "en": "continued"},
-    "commands": {"ko": "명령어", "en": "Commands"},
-    "commands_list": {
-        "ko": (
-            "`/career ask` 질문하기 · `/career help` 도움말 · `/career reingest` 문서 재색인(관리자) · "
-            "`/career report` 부족한 지식 보고서(관리자)\n"
-            "채널에서 저를 멘션하거나 DM으로 물어봐도 돼요. 제 답변에 답장하면 대화가 이어져요."
-        ),
-        "en": (
-            "`/career ask` ask a question · `/career help` this help · "
-            "`/career reingest` re-index the documents (admins) · "
-            "`/career report` what the knowledge lacks (admins)\n"
-            "You can also mention me in a channel or DM me. Reply to my answer to follow up."
-        ),
-    },
-    "vote_up": {
-        "ko": "피드백 고마워요! 👍 기록했어요.",
-        "en": "Thanks for the feedback! 👍 noted.",
-    },
-    "vote_down": {
-        "ko": "피드백 고마워요. 👎 기록했고, 답변을 개선하는 데 쓸게요.",
-        "en": "Thanks for the feedback. 👎 noted; we'll use it to improve.",
-    },
-    "vote_failed": {
-        "ko": "지금은 피드백을 저장하지 못했어요. 잠시 후 다시 눌러 주세요. (참조 번호: {ref})",
-        "en": "I couldn't save your feedback just now. Please try again shortly. (reference: {ref})",
-    },
-    "reingest_denied": {
-        "ko": "문서 재색인은 서버 관리 권한이 있는 멤버나 지정된 관리자만 할 수 있어요.",
-        "en": "Only members with Manage Server or the configured admins can re-index the documents.",
-    },
-    "reingest_busy": {
-        "ko": "이미 문서 재색인이 진행 중이에요. 끝나면 결과를 알려 드릴게요.",
-        "en": "A re-index is already running. I'll post the result when it is done.",
-    },
-    "reingest_started": {
-        "ko": "문서 재색인을 시작했어요. 그동안에도 기존 색인으로 계속 답해요. 끝나면 이 채널에 알려 드릴게요.",
-        "en": (
-            "Re-indexing the documents. I keep answering from the current index meanwhile "
-            "and will post here when it is done."
-        ),
-    },
-    "reingest_done": {
-        "ko": (
-            "문서 재색인이 끝났어요 ({seconds:.1f}초). 문서 {documents}개, 조각 {chunks}개: "
-            "추가 {added}, 변경 {updated}, 삭제 {removed}, 그대로 {unchanged}."
-        ),
-        "en": (
-            "Re-index finished in {seconds:.1f} s. {documents} documents, {chunks} chunks: "
-            "{added} added, {updated} updated, {removed} removed, {unchanged} unchanged."
-        ),
-    },
-    "reingest_skipped": {"ko": "건너뛴 파일: {files}", "en": "Skipped: {files}"},
-    "report_denied": {
-        "ko": "보고서는 서버 관리 권한이 있는 멤버나 지정된 관리자만 볼 수 있어요.",
-        "en": "Only members with Manage Server or the configured admins can see the report.",
-    },
-    "report_bad_period": {
-        "ko": "기간을 알아볼 수 없어요: {value}. 예: 7d, 24h, 2w",
-        "en": "Unknown period: {value}. Try 7d, 24h or 2w.",
-    },
-    "report_failed": {
-        "ko": "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref})",
-        "en": "Could not build the report; please try again shortly. (reference: {ref})",
-    },
-    "reingest_failed": {
-        "ko": "문서 재색인에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref})",
-        "en": "The re-index failed; I keep answering from the current index. (reference: {ref})",
-    },
-}
-
-
-def phrase(key: str, language: str, **values: object) -> str:
-    """The adapter's message `key` in the language ('ko' or 'en'), with values filled in."""
-    return say(key, language, table=TEXT, **values)
 
 
 class DiscordSetupError(RuntimeError):
@@ -239,7 +158,7 @@ def _source_fields(answer: Answer) -> list[tuple[str, str]]:
             values[-1] += "\n" + line
         else:
             values.append(line)
-    name = say("sources", answer.language)
+    name = phrase("sources", answer.language)
     more = f"{name} ({phrase('continued', answer.language)})"
     return [(name if i == 0 else more, v) for i, v in enumerate(values)]
 
@@ -319,7 +238,9 @@ def render_text(value: str, *, markdown: bool = False) -> list[Reply]:
 def render_plain_answer(answer: Answer) -> list[Reply]:
     """The answer as plain content, for when Discord refuses an embed."""
     lines = chat_rules.source_lines(answer)
-    sources = ("\n\n" + say("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
+    sources = (
+        ("\n\n" + phrase("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
+    )
     return render_text(answer.text + sources)
 
 
@@ -346,7 +267,7 @@ def read_answer_message(message: discord.Message) -> AnswerRecord:
     question = ""
     answer_parts: list[str] = []
     chunk_ids: list[str] = []
-    labels = tuple(f"{label}: " for label in TEXT["evidence"].values())
+    labels = tuple(f"{label}: " for label in PHRASES["evidence"].values())
     for embed in message.embeds:
         if not question and embed.author and embed.author.name:
             question = undefuse(embed.author.name)
@@ -413,10 +334,6 @@ class VoteView(discord.ui.View):
 
 
 # -- the cog --------------------------------------------------------------------------------------
-def _locale_language(interaction: discord.Interaction) -> str:
-    return "en" if str(interaction.locale).startswith("en") else "ko"
-
-
 @contextlib.asynccontextmanager
 async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
     """Show "typing…" while the body runs; failing to show it never blocks the answer."""
@@ -496,7 +413,7 @@ class CareerCog(commands.Cog):
             return
         if not await self.chat.claim(f"discord:msg:{message.id}"):
             return
-        language = language_of(question) if question else "ko"
+        language = reply_language(question)
         channel = message.channel
         first = {"reference": message.to_reference(fail_if_not_exists=False)}
         sent: list[Any] = []
@@ -504,7 +421,7 @@ class CareerCog(commands.Cog):
             limited = await self.chat.admit("discord", str(message.author.id))
             if limited is not None:
                 wait = limited.seconds
-                notice = render_text(say("rate_limited", language, seconds=wait), markdown=True)
+                notice = render_text(phrase("rate_limited", language, seconds=wait), markdown=True)
                 await self._deliver(channel.send, notice, first=first, sent=sent)
                 return
             if not question:
@@ -518,7 +435,7 @@ class CareerCog(commands.Cog):
         except Exception:
             ref = chat_rules.new_ref()
             logger.exception("could not answer Discord message %s (ref %s)", message.id, ref)
-            apology = render_text(say("error", language, ref=ref), markdown=True)
+            apology = render_text(phrase("error", language, ref=ref), markdown=True)
             with contextlib.suppress(discord.HTTPException):
                 await self._deliver(channel.send, apology, first=first)
 
@@ -547,11 +464,13 @@ class CareerCog(commands.Cog):
     async def ask_command(self, interaction: discord.Interaction, question: str) -> None:
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
-        language = language_of(question)
+        language = reply_language(question)
         limited = await self.chat.admit("discord", str(interaction.user.id))
         if limited is not None:
             wait = limited.seconds
-            await self._respond_ephemeral(interaction, say("rate_limited", language, seconds=wait))
+            await self._respond_ephemeral(
+                interaction, phrase("rate_limited", language, seconds=wait)
+            )
             return
         await interaction.response.defer(thinking=True)
         sent: list[Any] = []
@@ -567,7 +486,7 @@ class CareerCog(commands.Cog):
             ref = chat_rules.new_ref()
             logger.exception("/career ask failed (ref %s)", ref)
             await self._respond_ephemeral(
-                interaction, say("error", language, ref=ref), replace_thinking=not sent
+                interaction, phrase("error", language, ref=ref), replace_thinking=not sent
             )
 
     @career.command(name="help", description="도움말 · What I can answer")
@@ -575,7 +494,7 @@ class CareerCog(commands.Cog):
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         await interaction.response.send_message(
-            embed=render_help(_locale_language(interaction)),
+            embed=render_help(reply_language("", interaction.locale)),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
@@ -632,9 +551,11 @@ class CareerCog(commands.Cog):
         anyone else told so, privately) otherwise."""
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return None
-        language = _locale_language(interaction)
+        language = reply_language("", interaction.locale)
         if not self._is_admin(interaction):
-            await self._respond_ephemeral(interaction, phrase(denied, language))
+            await self._respond_ephemeral(
+                interaction, phrase(denied, language, admins=PHRASES["admins_discord"])
+            )
             return None
         return language
 
@@ -680,7 +601,7 @@ class CareerCog(commands.Cog):
         logger.error("slash command failed (ref %s)", ref, exc_info=error)
         with contextlib.suppress(discord.HTTPException):
             await self._respond_ephemeral(
-                interaction, say("error", _locale_language(interaction), ref=ref)
+                interaction, phrase("error", reply_language("", interaction.locale), ref=ref)
             )
 
     async def _respond_ephemeral(
@@ -773,7 +694,7 @@ class CareerCog(commands.Cog):
             return
         message = interaction.message
         record = read_answer_message(message) if message is not None else AnswerRecord("", "", [])
-        language = language_of(record.answer) if record.answer else _locale_language(interaction)
+        language = reply_language(record.answer, interaction.locale)
         result = await self.chat.record_vote(
             "discord",
             message_ref=str(message.id if message is not None else interaction.id),

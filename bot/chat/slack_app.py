@@ -33,7 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.analysis import language_of
+from bot.chat.phrases import BOTH, PHRASES, phrase, reply_language
 from bot.chat.service import (
     RATED_KINDS,
     ChatService,
@@ -48,7 +48,7 @@ from bot.chat.service import (
     serving,
     source_lines,
 )
-from bot.messages import help_text, say
+from bot.messages import help_text
 from bot.models import Answer, Question
 from core.settings import Settings
 
@@ -79,72 +79,6 @@ REPORT_WORDS = frozenset({"report", "보고서"})
 _PERIOD_LIKE = re.compile(r"^\S{1,12}$")
 #: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
 THREAD_CACHE_SIZE = 5000
-
-#: Framing text only this surface needs. Admin-facing replies are bilingual on purpose:
-#: a command word like "reingest" says nothing about the admin's language.
-_TEXT: dict[str, dict[str, str]] = {
-    "helpful": {"ko": "👍 도움이 됐어요", "en": "👍 Helpful"},
-    "not_helpful": {"ko": "👎 도움이 안 됐어요", "en": "👎 Not helpful"},
-    "thanks_up": {
-        "ko": "의견 고마워요! 도움이 됐다니 기뻐요.",
-        "en": "Thanks for the feedback! Glad it helped.",
-    },
-    "thanks_down": {
-        "ko": "의견 고마워요. 더 나은 답을 만드는 데 참고할게요.",
-        "en": "Thanks for the feedback. We'll use it to improve the answers.",
-    },
-    "working": {"ko": "⏳ 찾아보는 중이에요…", "en": "⏳ Looking that up…"},
-    "path_picture": {"ko": "경력 경로 그림", "en": "Career path picture"},
-    "asked": {"ko": "{user} 님의 질문: {question}", "en": "{user} asked: {question}"},
-    "not_admin": {
-        "ko": (
-            "재수집은 관리자(SLACK_ADMIN_USER_IDS)만 실행할 수 있어요. "
-            "(Only admins listed in SLACK_ADMIN_USER_IDS can run a re-ingest.)"
-        ),
-    },
-    "report_not_admin": {
-        "ko": (
-            "보고서는 관리자(SLACK_ADMIN_USER_IDS)만 볼 수 있어요. "
-            "(Only admins listed in SLACK_ADMIN_USER_IDS can see the report.)"
-        ),
-    },
-    "report_bad_period": {
-        "ko": (
-            "기간을 알아볼 수 없어요: {value}. 예: `/career report 7d` "
-            "(Unknown period: {value}. Try `/career report 7d`, 24h or 2w.)"
-        ),
-    },
-    "report_failed": {
-        "ko": (
-            "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref}) "
-            "(Could not build the report; please try again shortly. Reference: {ref})"
-        ),
-    },
-    "reingest_started": {
-        "ko": (
-            "문서 재수집을 시작했어요. 그동안에도 기존 색인으로 계속 답해요. 끝나면 결과를 "
-            "알려 드릴게요. (Re-ingest started; answers keep coming from the current index "
-            "until it finishes.)"
-        ),
-    },
-    "reingest_busy": {
-        "ko": (
-            "재수집이 이미 진행 중이에요. 끝나면 결과를 알려 드릴게요. "
-            "(A re-ingest is already running; its report will follow.)"
-        ),
-    },
-    "reingest_done": {"ko": "✅ 재수집 완료 (re-ingest finished)"},
-    "reingest_failed": {
-        "ko": (
-            "재수집에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref}) "
-            "(Re-ingest failed; still answering from the previous index. Reference: {ref})"
-        ),
-    },
-}
-
-
-def _t(key: str, language: str = "ko", **values: object) -> str:
-    return say(key, language, table=_TEXT, **values)
 
 
 class SlackConfigError(RuntimeError):
@@ -303,7 +237,7 @@ def sources_block(answer: Answer) -> dict[str, Any] | None:
     """A context block listing the cited documents as "[n] title — section"."""
     if not answer.citations:
         return None
-    lines = [f"*{say('sources', answer.language)}*"]
+    lines = [f"*{phrase('sources', answer.language)}*"]
     for line in source_lines(answer):
         marks, _, where = line.partition(" ")
         lines.append(f"{marks} {escape_mrkdwn(where)}")
@@ -320,13 +254,21 @@ def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": ACTION_HELPFUL,
-                "text": {"type": "plain_text", "text": _t("helpful", lang), "emoji": True},
+                "text": {
+                    "type": "plain_text",
+                    "text": f"👍 {phrase('helpful', lang)}",
+                    "emoji": True,
+                },
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": ACTION_NOT_HELPFUL,
-                "text": {"type": "plain_text", "text": _t("not_helpful", lang), "emoji": True},
+                "text": {
+                    "type": "plain_text",
+                    "text": f"👎 {phrase('not_helpful', lang)}",
+                    "emoji": True,
+                },
                 "value": value,
             },
         ],
@@ -389,14 +331,11 @@ def _plain_message(text: str) -> SlackMessage:
 
 
 def _format_report(summary: dict[str, Any]) -> str:
-    keys = ("documents", "chunks", "added", "updated", "removed", "unchanged")
-    parts = [f"{k} {summary.get(k, 0)}" for k in keys]
-    parts.append(f"skipped {len(summary.get('skipped') or [])}")
-    parts.append(f"{float(summary.get('seconds') or 0):.1f} s")
-    lines = [" · ".join(parts)]
-    for skip in (summary.get("skipped") or [])[:10]:
-        lines.append(f"• skipped {skip.get('source', '?')}: {skip.get('reason', '')}")
-    return "\n".join(lines)
+    text = phrase("reingest_done", BOTH, **summary)
+    if summary.get("skipped"):
+        files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
+        text += "\n" + phrase("reingest_skipped", BOTH, files=files)
+    return text
 
 
 # -- the bot -----------------------------------------------------------------------------
@@ -579,7 +518,7 @@ class SlackBot:
 
     async def _answer(self, target: _Target, text: str) -> None:
         """Answer one message: rate limit, progress reaction, advisor, Block Kit reply."""
-        lang = language_of(text) if text else "ko"
+        lang = reply_language(text)
         reacted = False
         try:
             limited = await self.chat.admit("slack", target.user)
@@ -636,7 +575,7 @@ class SlackBot:
                 thread_ts=target.thread_ts or first_ts,
                 file=picture.data,
                 filename=picture.name,
-                title=_t("path_picture", answer.language),
+                title=phrase("path_picture", answer.language),
             )
         except Exception:
             logger.warning("slack: could not upload the career-path picture", exc_info=True)
@@ -651,12 +590,12 @@ class SlackBot:
             target.user,
         )
         try:
-            await self._post(target, [_plain_message(say("error", lang, ref=ref))])
+            await self._post(target, [_plain_message(phrase("error", lang, ref=ref))])
         except Exception:
             logger.exception("slack: could not post the apology either (ref %s)", ref)
 
     async def _tell_rate_limited(self, target: _Target, lang: str, limited: RateLimited) -> None:
-        text = escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds))
+        text = escape_mrkdwn(phrase("rate_limited", lang, seconds=limited.seconds))
         try:
             if target.is_dm:
                 await self.client.chat_postMessage(
@@ -716,7 +655,7 @@ class SlackBot:
     async def _reingest_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
     ) -> None:
-        if not await self._admin(ack, user, "reingest", "not_admin"):
+        if not await self._admin(ack, user, "reingest", "reingest_denied"):
             return
         logger.info("slack: re-ingest requested by %s", user)
         channel = str(body.get("channel_id") or "")
@@ -726,9 +665,9 @@ class SlackBot:
 
         # Started before the ack so a second request right after this one is told it's busy.
         if not self.chat.start_reingest(announce):
-            await ack(text=_t("reingest_busy"))
+            await ack(text=phrase("reingest_busy", BOTH))
             return
-        await ack(text=_t("reingest_started"))
+        await ack(text=phrase("reingest_started", BOTH))
 
     async def _admin(
         self, ack: Callable[..., Awaitable[Any]], user: str, command: str, refusal: str
@@ -737,7 +676,7 @@ class SlackBot:
         if self.chat.is_admin("slack", user):
             return True
         logger.info("slack: refused /career %s for non-admin %s", command, user)
-        await ack(text=_t(refusal))
+        await ack(text=phrase(refusal, BOTH, admins=PHRASES["admins_slack"]))
         return False
 
     async def _report_command(
@@ -746,12 +685,12 @@ class SlackBot:
         """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
         from bot.chat.report import parse_since
 
-        if not await self._admin(ack, user, "report", "report_not_admin"):
+        if not await self._admin(ack, user, "report", "report_denied"):
             return
         try:
             since_s = parse_since(period)
         except ValueError:
-            await ack(text=_t("report_bad_period", value=period[:40]))
+            await ack(text=phrase("report_bad_period", BOTH, value=period[:40]))
             return
         await ack()
         await self._tracked(self._report(respond, since_s))
@@ -761,17 +700,21 @@ class SlackBot:
         if isinstance(result, ReportReady):
             text = result.text
         else:
-            text = _t("report_failed", ref=result.ref)
+            text = phrase("report_failed", BOTH, ref=result.ref)
         await self._command_reply(respond, "", text, ephemeral=True)
 
     async def _reingest_done(self, respond: Any, channel: str, outcome: ReingestOutcome) -> None:
         if isinstance(outcome, ReingestDone):
-            text = f"{_t('reingest_done')}\n{_format_report(outcome.summary)}"
+            text = _format_report(outcome.summary)
             await self._command_reply(respond, channel, text)
         elif isinstance(outcome, ReingestFailed):
-            await self._command_reply(respond, channel, _t("reingest_failed", ref=outcome.ref))
+            await self._command_reply(
+                respond, channel, phrase("reingest_failed", BOTH, ref=outcome.ref)
+            )
         else:
-            await self._command_reply(respond, channel, _t("reingest_busy"), ephemeral=True)
+            await self._command_reply(
+                respond, channel, phrase("reingest_busy", BOTH), ephemeral=True
+            )
 
     async def _command_reply(
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
@@ -805,14 +748,14 @@ class SlackBot:
         """
         channel = str(body.get("channel_id") or "")
         question = plain_question(text)
-        lang = language_of(question)
+        lang = reply_language(question)
         posted: list[str] = []  # the status message's ts once it is in the channel
         try:
             await self._command_answer(body, respond, question, lang, posted)
         except Exception:
             ref = new_ref()
             logger.exception("slack: /career failed (ref %s, channel %s)", ref, channel)
-            apology = _plain_message(say("error", lang, ref=ref))
+            apology = _plain_message(phrase("error", lang, ref=ref))
             try:
                 if posted:  # the apology replaces "working…"
                     await self.client.chat_update(
@@ -836,19 +779,19 @@ class SlackBot:
         limited = await self.chat.admit("slack", user)
         if limited is not None:
             await respond(
-                text=escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds)),
+                text=escape_mrkdwn(phrase("rate_limited", lang, seconds=limited.seconds)),
                 response_type="ephemeral",
             )
             return
         who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
-        asked = _t("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
+        asked = phrase("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
         header = [{"type": "context", "elements": [_mrkdwn(asked)]}]
         status_ts: str | None = None
         try:
             status = await self.client.chat_postMessage(
                 channel=channel,
-                text=truncate(f"{asked} — {_t('working', lang)}", MESSAGE_TEXT_LIMIT),
-                blocks=[*header, {"type": "section", "text": _mrkdwn(_t("working", lang))}],
+                text=truncate(f"{asked} — {phrase('working', lang)}", MESSAGE_TEXT_LIMIT),
+                blocks=[*header, {"type": "section", "text": _mrkdwn(phrase("working", lang))}],
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -903,9 +846,9 @@ class SlackBot:
             chunk_ids=data["chunk_ids"],
         )
         if isinstance(result, VoteRecorded):
-            reply = _t("thanks_up" if vote > 0 else "thanks_down", lang)
+            reply = phrase("vote_up" if vote > 0 else "vote_down", lang)
         else:
-            reply = say("error", lang, ref=result.ref)
+            reply = phrase("vote_failed", lang, ref=result.ref)
         text = escape_mrkdwn(reply)
         # Only the voter sees the acknowledgement.
         if body.get("response_url"):
