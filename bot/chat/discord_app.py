@@ -32,6 +32,7 @@ from discord.ext import commands
 from bot.chat import service as chat_rules
 from bot.chat.phrases import PHRASES, phrase, reply_language
 from bot.chat.service import AdvisorLike, ChatService
+from bot.chat.text import split_text, truncate
 from bot.messages import help_text
 from bot.models import Answer, Question
 from core.settings import Settings
@@ -95,33 +96,6 @@ def unescape(value: str) -> str:
     return undefuse(_ESCAPED.sub(r"\1", value))
 
 
-def clip(value: str, limit: int) -> str:
-    """At most `limit` characters, marking a cut with an ellipsis."""
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
-
-
-def _cut_point(value: str, limit: int) -> int:
-    window = value[:limit]
-    for separator in ("\n\n", "\n", ". ", "다. ", " "):
-        at = window.rfind(separator)
-        if at >= limit // 2:
-            return at + len(separator)
-    return limit
-
-
-def split_text(value: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, cut at paragraph, line, sentence or word ends."""
-    pieces: list[str] = []
-    rest = value.strip()
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 def split_escaped(value: str, limit: int, *, size: int | None = None) -> list[str]:
     """`split_text` for text that is escaped afterwards: each escaped piece fits `limit`.
 
@@ -151,7 +125,7 @@ class Reply:
 
 def _source_fields(answer: Answer) -> list[tuple[str, str]]:
     """The sources as embed fields of at most 1,024 characters each."""
-    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in chat_rules.source_lines(answer)]
+    lines = [truncate(escape(line), FIELD_VALUE_LIMIT) for line in chat_rules.source_lines(answer)]
     values: list[str] = []
     for line in lines:
         if values and len(values[-1]) + 1 + len(line) <= FIELD_VALUE_LIMIT:
@@ -183,14 +157,14 @@ def render_answer(answer: Answer, question: str) -> list[Reply]:
     fields and the cited chunk ids in the footer of the last embed.
     """
     colour = COLOUR_DECLINE if answer.abstained else COLOUR_ANSWER
-    asked = clip(defuse(" ".join(question.split())), AUTHOR_LIMIT)
+    asked = truncate(defuse(" ".join(question.split())), AUTHOR_LIMIT)
     footer = _evidence_footer(answer)
     # Room for the author line (any message's first embed) and the footer (the last embed).
     room = EMBED_TOTAL_LIMIT - len(asked) - len(footer)
     pieces = split_escaped(answer.text, DESCRIPTION_LIMIT) or ["\u200b"]
     embeds = [discord.Embed(description=piece, colour=colour) for piece in pieces]
     for name, value in _source_fields(answer):
-        name = clip(name, FIELD_NAME_LIMIT)
+        name = truncate(name, FIELD_NAME_LIMIT)
         tail = embeds[-1]
         if len(tail.fields) == FIELDS_PER_EMBED or len(tail) + len(name) + len(value) > room:
             tail = discord.Embed(colour=colour)

@@ -48,6 +48,7 @@ from bot.chat.service import (
     serving,
     source_lines,
 )
+from bot.chat.text import split_text, truncate
 from bot.messages import help_text
 from bot.models import Answer, Question
 from core.settings import Settings
@@ -141,47 +142,6 @@ def plain_question(text: str, bot_user_id: str | None = None) -> str:
     text = _SLACK_MARKUP.sub(unwrap, text or "")
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]{2,}", " ", text).strip()
-
-
-def _safe_cut(text: str, limit: int) -> int:
-    """An index <= limit to cut escaped text at without splitting an `&...;` entity."""
-    cut = limit
-    amp = text.rfind("&", max(0, cut - 5), cut)
-    if amp != -1 and text.find(";", amp, cut) == -1:
-        cut = amp
-    return max(cut, 1)
-
-
-def truncate(text: str, limit: int) -> str:
-    """Shorten escaped text to `limit` characters (with an ellipsis), never mid-entity."""
-    if len(text) <= limit:
-        return text
-    return text[: _safe_cut(text, limit - 1)].rstrip() + "…"
-
-
-def split_text(text: str, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
-    """Split text into pieces of at most `limit` characters, at line breaks where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one line longer than a whole piece: cut at a space
-            if current:
-                pieces.append(current)
-                current = ""
-            cut = _safe_cut(line, limit)
-            space = line.rfind(" ", limit // 2, cut)
-            cut = space + 1 if space > 0 else cut
-            pieces.append(line[:cut].rstrip())
-            line = line[cut:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            pieces.append(current)
-            current = line
-    if current.strip():
-        pieces.append(current)
-    return [p for p in pieces if p.strip()] or [""]
 
 
 # -- Block Kit ---------------------------------------------------------------------------

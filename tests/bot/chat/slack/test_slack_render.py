@@ -23,8 +23,8 @@ from bot.chat.slack_app import (
     parse_feedback_value,
     plain_question,
     render_answer,
-    split_text,
 )
+from bot.chat.text import split_text
 from bot.models import Answer, Citation
 from core.settings import Settings
 
@@ -123,10 +123,10 @@ def test_english_answers_get_english_framing_and_errors_get_no_buttons() -> None
 
 
 def test_long_answers_are_split_within_slack_limits() -> None:
-    paragraph = "콜센터 " * 875  # 3,500 characters on one line: two sections each
+    paragraph = "콜센터 " * 875  # 3,500 characters on one line
     answer = Answer(
-        text="\n".join([paragraph] * 60), citations=[citation(1)], language="ko"
-    )  # 120 sections: more than two messages may hold
+        text="\n".join([paragraph] * 120), citations=[citation(1)], language="ko"
+    )  # 420,000 characters, 140 sections or more: more than two messages may hold
     messages = render_answer(answer, question="q")
     assert len(messages) >= 3
     for message in messages:
