@@ -30,7 +30,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat import service as chat_rules
-from bot.chat.phrases import PHRASES, phrase, reply_language
+from bot.chat.phrases import PHRASES, describe, phrase, refusal, reply_language
 from bot.chat.service import AdvisorLike, ChatService
 from bot.chat.text import split_text, truncate
 from bot.messages import help_text
@@ -394,8 +394,7 @@ class CareerCog(commands.Cog):
         try:
             limited = await self.chat.admit("discord", str(message.author.id))
             if limited is not None:
-                wait = limited.seconds
-                notice = render_text(phrase("rate_limited", language, seconds=wait), markdown=True)
+                notice = render_text(describe(limited, language), markdown=True)
                 await self._deliver(channel.send, notice, first=first, sent=sent)
                 return
             if not question:
@@ -441,10 +440,7 @@ class CareerCog(commands.Cog):
         language = reply_language(question)
         limited = await self.chat.admit("discord", str(interaction.user.id))
         if limited is not None:
-            wait = limited.seconds
-            await self._respond_ephemeral(
-                interaction, phrase("rate_limited", language, seconds=wait)
-            )
+            await self._respond_ephemeral(interaction, describe(limited, language))
             return
         await interaction.response.defer(thinking=True)
         sent: list[Any] = []
@@ -477,7 +473,7 @@ class CareerCog(commands.Cog):
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
-        language = await self._admin_language(interaction, "reingest_denied")
+        language = await self._admin_language(interaction, "reingest")
         if language is None:
             return
         logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
@@ -487,7 +483,7 @@ class CareerCog(commands.Cog):
                 await self._respond_ephemeral(interaction, phrase("reingest_started", language))
 
         async def announce(outcome: chat_rules.ReingestOutcome) -> None:
-            await self._announce(interaction, self._reingest_message(outcome, language))
+            await self._announce(interaction, describe(outcome, language))
 
         # Decided before the first await, so a second request can never slip in between.
         if not self.chat.start_reingest(announce, first=started):
@@ -500,51 +496,30 @@ class CareerCog(commands.Cog):
     @app_commands.describe(period="기간 · Period, e.g. 7d, 24h, 2w")
     async def report_command(self, interaction: discord.Interaction, period: str = "7d") -> None:
         """Declined questions and down-voted answers, grouped; only the admin sees it."""
-        from bot.chat.report import parse_since
-
-        language = await self._admin_language(interaction, "report_denied")
+        language = await self._admin_language(interaction, "report")
         if language is None:
             return
-        try:
-            since_s = parse_since(period)
-        except ValueError:
-            await self._respond_ephemeral(
-                interaction, phrase("report_bad_period", language, value=period[:40])
-            )
+        asked = chat_rules.report_request(period)
+        if asked.period_s is None:
+            await self._respond_ephemeral(interaction, describe(asked, language))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.chat.report(since_s)
-        if isinstance(result, chat_rules.ReportReady):
-            replies = render_text(result.text)
-        else:
-            replies = render_text(phrase("report_failed", language, ref=result.ref), markdown=True)
+        result = await self.chat.report(asked.period_s)
+        # The report quotes what users asked: escaped; our own failure notice is markdown.
+        ready = isinstance(result, chat_rules.ReportReady)
+        replies = render_text(describe(result, language), markdown=not ready)
         await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
 
-    async def _admin_language(self, interaction: discord.Interaction, denied: str) -> str | None:
+    async def _admin_language(self, interaction: discord.Interaction, command: str) -> str | None:
         """An admin command's language once it is claimed and asked by an admin; None (and
         anyone else told so, privately) otherwise."""
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return None
         language = reply_language("", interaction.locale)
         if not self._is_admin(interaction):
-            await self._respond_ephemeral(
-                interaction, phrase(denied, language, admins=PHRASES["admins_discord"])
-            )
+            await self._respond_ephemeral(interaction, refusal(command, "discord", language))
             return None
         return language
-
-    @staticmethod
-    def _reingest_message(outcome: chat_rules.ReingestOutcome, language: str) -> str:
-        if isinstance(outcome, chat_rules.ReingestFailed):
-            return phrase("reingest_failed", language, ref=outcome.ref)
-        if not isinstance(outcome, chat_rules.ReingestDone):
-            return phrase("reingest_busy", language)
-        summary = outcome.summary
-        message = phrase("reingest_done", language, **summary)
-        if summary.get("skipped"):
-            files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
-            message += "\n" + phrase("reingest_skipped", language, files=files)
-        return message
 
     async def _announce(self, interaction: discord.Interaction, message: str) -> None:
         """A public follow-up in the command's channel, or a plain channel message once the
@@ -678,13 +653,7 @@ class CareerCog(commands.Cog):
             answer=record.answer,
             chunk_ids=record.chunk_ids,
         )
-        if not isinstance(result, chat_rules.VoteRecorded):
-            await self._respond_ephemeral(
-                interaction, phrase("vote_failed", language, ref=result.ref)
-            )
-            return
-        key = "vote_up" if vote > 0 else "vote_down"
-        await self._respond_ephemeral(interaction, phrase(key, language))
+        await self._respond_ephemeral(interaction, describe(result, language))
 
     # -- shared state, failing open -------------------------------------------------------------
     async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:

@@ -11,6 +11,17 @@ from collections.abc import Mapping
 from typing import Final
 
 from bot.analysis import language_of
+from bot.chat.service import (
+    RateLimited,
+    ReingestDone,
+    ReingestFailed,
+    ReingestRefused,
+    ReportFailed,
+    ReportReady,
+    ReportRequest,
+    VoteFailed,
+    VoteRecorded,
+)
 from bot.messages import TEXT as ADVISOR_TEXT
 from bot.messages import say
 
@@ -134,3 +145,48 @@ def reply_language(text: str, locale: object = None) -> str:
     if any(c.isalpha() for c in text):
         return language_of(text)
     return "en" if locale is not None and str(locale).startswith("en") else "ko"
+
+
+Outcome = (
+    RateLimited
+    | ReingestDone
+    | ReingestFailed
+    | ReingestRefused
+    | ReportReady
+    | ReportFailed
+    | ReportRequest
+    | VoteRecorded
+    | VoteFailed
+)
+
+
+def describe(outcome: Outcome, language: str) -> str:
+    """What the bot tells the user about a chat service outcome, in `language`."""
+    match outcome:
+        case RateLimited(seconds=seconds):
+            return phrase("rate_limited", language, seconds=seconds)
+        case ReingestDone(summary=summary):
+            text = phrase("reingest_done", language, **summary)
+            if summary.get("skipped"):
+                files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
+                text += "\n" + phrase("reingest_skipped", language, files=files)
+            return text
+        case ReingestFailed(ref=ref):
+            return phrase("reingest_failed", language, ref=ref)
+        case ReingestRefused():
+            return phrase("reingest_busy", language)
+        case ReportReady(text=text):
+            return text
+        case ReportFailed(ref=ref):
+            return phrase("report_failed", language, ref=ref)
+        case ReportRequest(value=value):  # asked for with a period that is none
+            return phrase("report_bad_period", language, value=value[:40])
+        case VoteRecorded(vote=vote):
+            return phrase("vote_up" if vote > 0 else "vote_down", language)
+        case VoteFailed(ref=ref):
+            return phrase("vote_failed", language, ref=ref)
+
+
+def refusal(command: str, platform: str, language: str) -> str:
+    """Why a non-admin may not run `command` ("reingest", "report") on `platform`."""
+    return phrase(f"{command}_denied", language, admins=PHRASES[f"admins_{platform}"])

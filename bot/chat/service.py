@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.advisor import ReingestBusy
-from bot.chat.report import Report
+from bot.chat.report import Report, parse_since
 from bot.models import Answer, Question
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
 from core.settings import Settings
@@ -105,6 +106,72 @@ class VoteRecorded:
 @dataclass(frozen=True)
 class VoteFailed:
     ref: str
+
+
+# -- admin commands, typed -------------------------------------------------------------------
+HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
+REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
+REPORT_WORDS = frozenset({"report", "보고서"})
+#: The period a report covers unless the admin names one.
+DEFAULT_PERIOD = "7d"
+#: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
+#: how to write one). Several words ("report writing tips") are a question.
+_PERIOD_LIKE = re.compile(r"^\S{1,12}$")
+
+
+@dataclass(frozen=True)
+class Help:
+    """What the bot can answer and how to ask."""
+
+
+@dataclass(frozen=True)
+class Reingest:
+    """Re-index the documents (admins)."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """The admins' report of the last `period_s` seconds; None when `value` is no period."""
+
+    period_s: float | None
+    value: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question for the advisor."""
+
+    question: str
+
+
+Command = Help | Reingest | ReportRequest | Ask
+
+
+def report_request(value: str) -> ReportRequest:
+    """The report asked for with the period `value` ("7d", "24h", "2w"; empty: a week)."""
+    value = value.strip() or DEFAULT_PERIOD
+    try:
+        return ReportRequest(parse_since(value), value)
+    except ValueError:
+        return ReportRequest(None, value)
+
+
+def parse_command(text: str) -> Command:
+    """What a command's text asks for: help, a re-ingest, the report, or else a question.
+
+    "report", "report 7d" ask for the admins' report; "보고서 잘 쓰는 법?" is a question.
+    """
+    text = text.strip()
+    word = text.lower()
+    if word in HELP_WORDS:
+        return Help()
+    if word in REINGEST_WORDS:
+        return Reingest()
+    first, _, period = word.partition(" ")
+    period = period.strip()
+    if first in REPORT_WORDS and (not period or _PERIOD_LIKE.match(period)):
+        return report_request(period)
+    return Ask(text)
 
 
 class AdvisorLike(Protocol):

@@ -33,18 +33,19 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.phrases import BOTH, PHRASES, phrase, reply_language
+from bot.chat.phrases import BOTH, describe, phrase, refusal, reply_language
 from bot.chat.service import (
     RATED_KINDS,
     ChatService,
+    Help,
     RateLimited,
-    ReingestDone,
-    ReingestFailed,
+    Reingest,
     ReingestOutcome,
-    ReportReady,
-    VoteRecorded,
+    ReingestRefused,
+    ReportRequest,
     build_chat_service,
     new_ref,
+    parse_command,
     serving,
     source_lines,
 )
@@ -72,12 +73,6 @@ FEEDBACK_BLOCK_ID = "feedback"
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot
 #: messages, ...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
-HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
-REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
-REPORT_WORDS = frozenset({"report", "보고서"})
-#: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
-#: how to write one). Several words ("report writing tips") are a question.
-_PERIOD_LIKE = re.compile(r"^\S{1,12}$")
 #: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
 THREAD_CACHE_SIZE = 5000
 
@@ -290,14 +285,6 @@ def _plain_message(text: str) -> SlackMessage:
     )
 
 
-def _format_report(summary: dict[str, Any]) -> str:
-    text = phrase("reingest_done", BOTH, **summary)
-    if summary.get("skipped"):
-        files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
-        text += "\n" + phrase("reingest_skipped", BOTH, files=files)
-    return text
-
-
 # -- the bot -----------------------------------------------------------------------------
 
 
@@ -485,7 +472,7 @@ class SlackBot:
             if limited is not None:
                 await self._tell_rate_limited(target, lang, limited)
                 return
-            if text.lower() in HELP_WORDS - {""}:  # "@bot help": what it can do, not a decline
+            if text and isinstance(parse_command(text), Help):  # what it can do, not a decline
                 await self._post(target, [_plain_message(self.chat.help(lang))])
                 return
             reacted = await self._react("reactions_add", target)
@@ -555,7 +542,7 @@ class SlackBot:
             logger.exception("slack: could not post the apology either (ref %s)", ref)
 
     async def _tell_rate_limited(self, target: _Target, lang: str, limited: RateLimited) -> None:
-        text = escape_mrkdwn(phrase("rate_limited", lang, seconds=limited.seconds))
+        text = escape_mrkdwn(describe(limited, lang))
         try:
             if target.is_dm:
                 await self.client.chat_postMessage(
@@ -594,34 +581,29 @@ class SlackBot:
     async def _on_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any
     ) -> None:
-        text = (body.get("text") or "").strip()
-        word = text.lower()
         user = str(body.get("user_id") or "")
-        if word in HELP_WORDS:
+        command = parse_command(body.get("text") or "")
+        if isinstance(command, Help):
             await ack(text=help_text("ko") + "\n\n" + help_text("en"))
-            return
-        if word in REINGEST_WORDS:
+        elif isinstance(command, Reingest):
             await self._reingest_command(ack, body, respond, user)
-            return
-        first, _, period = word.partition(" ")
-        period = period.strip()
-        # "report", "report 7d": the admins' report; "보고서 잘 쓰는 법?" is a question.
-        if first in REPORT_WORDS and (not period or _PERIOD_LIKE.match(period)):
-            await self._report_command(ack, respond, user, period or "7d")
-            return
-        await ack()
-        await self._tracked(self._command_question(body, respond, text))
+        elif isinstance(command, ReportRequest):
+            await self._report_command(ack, respond, user, command)
+        else:
+            await ack()
+            await self._tracked(self._command_question(body, respond, command.question))
 
     async def _reingest_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
     ) -> None:
-        if not await self._admin(ack, user, "reingest", "reingest_denied"):
+        if not await self._admin(ack, user, "reingest"):
             return
         logger.info("slack: re-ingest requested by %s", user)
         channel = str(body.get("channel_id") or "")
 
         async def announce(outcome: ReingestOutcome) -> None:
-            await self._reingest_done(respond, channel, outcome)
+            busy = isinstance(outcome, ReingestRefused)
+            await self._command_reply(respond, channel, describe(outcome, BOTH), ephemeral=busy)
 
         # Started before the ack so a second request right after this one is told it's busy.
         if not self.chat.start_reingest(announce):
@@ -629,52 +611,29 @@ class SlackBot:
             return
         await ack(text=phrase("reingest_started", BOTH))
 
-    async def _admin(
-        self, ack: Callable[..., Awaitable[Any]], user: str, command: str, refusal: str
-    ) -> bool:
+    async def _admin(self, ack: Callable[..., Awaitable[Any]], user: str, command: str) -> bool:
         """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
         if self.chat.is_admin("slack", user):
             return True
         logger.info("slack: refused /career %s for non-admin %s", command, user)
-        await ack(text=phrase(refusal, BOTH, admins=PHRASES["admins_slack"]))
+        await ack(text=refusal(command, "slack", BOTH))
         return False
 
     async def _report_command(
-        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, period: str
+        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, asked: ReportRequest
     ) -> None:
         """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
-        from bot.chat.report import parse_since
-
-        if not await self._admin(ack, user, "report", "report_denied"):
+        if not await self._admin(ack, user, "report"):
             return
-        try:
-            since_s = parse_since(period)
-        except ValueError:
-            await ack(text=phrase("report_bad_period", BOTH, value=period[:40]))
+        if asked.period_s is None:
+            await ack(text=describe(asked, BOTH))
             return
         await ack()
-        await self._tracked(self._report(respond, since_s))
+        await self._tracked(self._report(respond, asked.period_s))
 
     async def _report(self, respond: Any, since_s: float) -> None:
-        result = await self.chat.report(since_s)
-        if isinstance(result, ReportReady):
-            text = result.text
-        else:
-            text = phrase("report_failed", BOTH, ref=result.ref)
+        text = describe(await self.chat.report(since_s), BOTH)
         await self._command_reply(respond, "", text, ephemeral=True)
-
-    async def _reingest_done(self, respond: Any, channel: str, outcome: ReingestOutcome) -> None:
-        if isinstance(outcome, ReingestDone):
-            text = _format_report(outcome.summary)
-            await self._command_reply(respond, channel, text)
-        elif isinstance(outcome, ReingestFailed):
-            await self._command_reply(
-                respond, channel, phrase("reingest_failed", BOTH, ref=outcome.ref)
-            )
-        else:
-            await self._command_reply(
-                respond, channel, phrase("reingest_busy", BOTH), ephemeral=True
-            )
 
     async def _command_reply(
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
@@ -739,7 +698,7 @@ class SlackBot:
         limited = await self.chat.admit("slack", user)
         if limited is not None:
             await respond(
-                text=escape_mrkdwn(phrase("rate_limited", lang, seconds=limited.seconds)),
+                text=escape_mrkdwn(describe(limited, lang)),
                 response_type="ephemeral",
             )
             return
@@ -805,11 +764,7 @@ class SlackBot:
             answer=data["answer"],
             chunk_ids=data["chunk_ids"],
         )
-        if isinstance(result, VoteRecorded):
-            reply = phrase("vote_up" if vote > 0 else "vote_down", lang)
-        else:
-            reply = phrase("vote_failed", lang, ref=result.ref)
-        text = escape_mrkdwn(reply)
+        text = escape_mrkdwn(describe(result, lang))
         # Only the voter sees the acknowledgement.
         if body.get("response_url"):
             try:
