@@ -31,7 +31,7 @@ from discord.ext import commands
 
 from bot.chat import service as chat_rules
 from bot.chat.phrases import PHRASES, describe, phrase, refusal, reply_language
-from bot.chat.service import AdvisorLike, ChatService
+from bot.chat.service import AdvisorLike, ChatService, Feedback
 from bot.chat.text import split_text, truncate
 from bot.messages import help_text
 from bot.models import Answer, Question
@@ -227,22 +227,14 @@ def render_help(language: str) -> discord.Embed:
     return embed
 
 
-@dataclass(frozen=True)
-class AnswerRecord:
-    """What a vote stores, read back from the answer message."""
-
-    question: str
-    answer: str
-    chunk_ids: list[str]
-
-
-def read_answer_message(message: discord.Message) -> AnswerRecord:
-    """Recover the question, answer text and cited chunk ids from an answer message."""
+def read_answer_message(message: discord.Message | None, locale: object = None) -> Feedback:
+    """The question, answer text and cited chunk ids an answer message shows; its language is
+    the answer's, else the user's `locale`."""
     question = ""
     answer_parts: list[str] = []
     chunk_ids: list[str] = []
     labels = tuple(f"{label}: " for label in PHRASES["evidence"].values())
-    for embed in message.embeds:
+    for embed in message.embeds if message is not None else []:
         if not question and embed.author and embed.author.name:
             question = undefuse(embed.author.name)
         if embed.description and embed.description != "\u200b":
@@ -252,7 +244,8 @@ def read_answer_message(message: discord.Message) -> AnswerRecord:
             for label in labels:
                 if footer.startswith(label):
                     chunk_ids.extend(footer[len(label) :].split())
-    return AnswerRecord(question, "\n".join(answer_parts), chunk_ids)
+    answer = "\n".join(answer_parts)
+    return Feedback(question, answer, chunk_ids, reply_language(answer, locale))
 
 
 def _with_file(
@@ -642,18 +635,15 @@ class CareerCog(commands.Cog):
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         message = interaction.message
-        record = read_answer_message(message) if message is not None else AnswerRecord("", "", [])
-        language = reply_language(record.answer, interaction.locale)
-        result = await self.chat.record_vote(
+        rated = read_answer_message(message, interaction.locale)
+        result = await self.chat.vote_on(
             "discord",
+            rated,
             message_ref=str(message.id if message is not None else interaction.id),
             user_id=str(interaction.user.id),
             vote=vote,
-            question=record.question,
-            answer=record.answer,
-            chunk_ids=record.chunk_ids,
         )
-        await self._respond_ephemeral(interaction, describe(result, language))
+        await self._respond_ephemeral(interaction, describe(result, rated.language))
 
     # -- shared state, failing open -------------------------------------------------------------
     async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:

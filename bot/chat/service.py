@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.advisor import ReingestBusy
@@ -106,6 +106,23 @@ class VoteRecorded:
 @dataclass(frozen=True)
 class VoteFailed:
     ref: str
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a vote stores about the answer it rates. The answer carries it (a Slack button's
+    value, a Discord message's embeds), so a click needs no lookup, also after a restart;
+    each platform encodes it within its own limits."""
+
+    question: str
+    answer: str
+    chunk_ids: list[str] = field(default_factory=list)
+    #: The answer's language, which the thanks for the vote is said in.
+    language: str = "ko"
+
+    @classmethod
+    def of(cls, question: str, answer: Answer) -> Feedback:
+        return cls(question, answer.text, list(answer.chunk_ids), answer.language)
 
 
 # -- admin commands, typed -------------------------------------------------------------------
@@ -410,6 +427,20 @@ class ChatService:
                 logger.exception("%s: could not store a vote (ref %s)", platform, ref)
             return VoteFailed(ref)
         return VoteRecorded(vote)
+
+    async def vote_on(
+        self, platform: Platform, feedback: Feedback, *, message_ref: str, user_id: str, vote: int
+    ) -> VoteRecorded | VoteFailed:
+        """`record_vote` for the answer `feedback` describes."""
+        return await self.record_vote(
+            platform,
+            message_ref=message_ref,
+            user_id=user_id,
+            vote=vote,
+            question=feedback.question,
+            answer=feedback.answer,
+            chunk_ids=feedback.chunk_ids,
+        )
 
     # -- background work ---------------------------------------------------------------------
     def start_housekeeping(self) -> None:

@@ -37,6 +37,7 @@ from bot.chat.phrases import BOTH, describe, phrase, refusal, reply_language
 from bot.chat.service import (
     RATED_KINDS,
     ChatService,
+    Feedback,
     Help,
     RateLimited,
     Reingest,
@@ -153,11 +154,12 @@ def feedback_value(question: str, answer: Answer) -> str:
     JSON with the language, the cited chunk ids, the question and the answer text, the texts
     shortened so the whole value stays within Slack's 2,000 characters.
     """
+    rated = Feedback.of(question, answer)
     data: dict[str, Any] = {
-        "l": answer.language,
-        "c": answer.chunk_ids[:20],
-        "q": question[:500],
-        "a": answer.text,
+        "l": rated.language,
+        "c": rated.chunk_ids[:20],
+        "q": rated.question[:500],
+        "a": rated.answer,
     }
     value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     while len(value) > BUTTON_VALUE_LIMIT:
@@ -171,7 +173,7 @@ def feedback_value(question: str, answer: Answer) -> str:
     return value
 
 
-def parse_feedback_value(value: str) -> dict[str, Any]:
+def parse_feedback_value(value: str) -> Feedback:
     """The inverse of `feedback_value`; tolerant of values from older versions."""
     try:
         data = json.loads(value)
@@ -180,12 +182,12 @@ def parse_feedback_value(value: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         data = {}
     chunks = data.get("c")
-    return {
-        "language": data.get("l") if data.get("l") in ("ko", "en") else "ko",
-        "chunk_ids": [str(c) for c in chunks] if isinstance(chunks, list) else [],
-        "question": str(data.get("q") or ""),
-        "answer": str(data.get("a") or ""),
-    }
+    return Feedback(
+        question=str(data.get("q") or ""),
+        answer=str(data.get("a") or ""),
+        chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
+        language=data.get("l") if data.get("l") in ("ko", "en") else "ko",
+    )
 
 
 def sources_block(answer: Answer) -> dict[str, Any] | None:
@@ -747,24 +749,17 @@ class SlackBot:
 
     async def _record_vote(self, body: dict[str, Any], respond: Any) -> None:
         action = (body.get("actions") or [{}])[0]
-        data = parse_feedback_value(action.get("value") or "")
-        lang = data["language"]
+        rated = parse_feedback_value(action.get("value") or "")
         container = body.get("container") or {}
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
         message_ts = str(container.get("message_ts") or message.get("ts") or "")
         user = str((body.get("user") or {}).get("id") or "")
         vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
-        result = await self.chat.record_vote(
-            "slack",
-            message_ref=f"{channel}:{message_ts}",
-            user_id=user,
-            vote=vote,
-            question=data["question"],
-            answer=data["answer"],
-            chunk_ids=data["chunk_ids"],
+        result = await self.chat.vote_on(
+            "slack", rated, message_ref=f"{channel}:{message_ts}", user_id=user, vote=vote
         )
-        text = escape_mrkdwn(describe(result, lang))
+        text = escape_mrkdwn(describe(result, rated.language))
         # Only the voter sees the acknowledgement.
         if body.get("response_url"):
             try:

@@ -221,14 +221,14 @@ def test_a_feedback_value_fits_its_button_and_reads_back(question: str, answer: 
     value = feedback_value(question, answer)
     assert len(value) <= BUTTON_VALUE_LIMIT
     data = parse_feedback_value(value)
-    assert data["language"] == answer.language
+    assert data.language == answer.language
     ids = answer.chunk_ids[:20]
-    assert data["chunk_ids"] == ids[: len(data["chunk_ids"])]
-    assert question[:500].startswith(data["question"])
-    assert answer.text.startswith(data["answer"])
+    assert data.chunk_ids == ids[: len(data.chunk_ids)]
+    assert question[:500].startswith(data.question)
+    assert answer.text.startswith(data.answer)
     if len(json.dumps(question[:500])) + len(json.dumps(ids)) <= 700:
-        assert data["chunk_ids"] == ids
-        assert data["question"] == question[:500]  # the answer is shortened first
+        assert data.chunk_ids == ids
+        assert data.question == question[:500]  # the answer is shortened first
 
 
 json_values = st.recursive(
@@ -249,10 +249,10 @@ def test_any_button_value_reads_as_a_well_formed_vote(value: str | int) -> None:
     if isinstance(value, int):  # a forged value nested that deep (Slack allows 2,000 chars)
         value = "[" * value + "]" * value
     data = parse_feedback_value(value)
-    assert data["language"] in ("ko", "en")
-    assert all(isinstance(c, str) for c in data["chunk_ids"])
-    assert isinstance(data["question"], str)
-    assert isinstance(data["answer"], str)
+    assert data.language in ("ko", "en")
+    assert all(isinstance(c, str) for c in data.chunk_ids)
+    assert isinstance(data.question, str)
+    assert isinstance(data.answer, str)
 
 
 # -- end to end ---------------------------------------------------------------------------

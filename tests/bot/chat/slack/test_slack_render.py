@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,7 @@ def test_answer_blocks_have_sources_and_feedback() -> None:
     buttons = message.blocks[2]["elements"]
     assert [b["action_id"] for b in buttons] == [ACTION_HELPFUL, ACTION_NOT_HELPFUL]
     data = parse_feedback_value(buttons[0]["value"])
-    assert data == {
+    assert asdict(data) == {
         "language": "ko",
         "chunk_ids": ["chunk0001", "chunk0002", "chunk0003"],
         "question": "팀 리더는?",
@@ -153,10 +154,10 @@ def test_button_value_stays_under_two_thousand_characters() -> None:
     value = feedback_value("질문 " * 400, answer)
     assert len(value) <= BUTTON_VALUE_LIMIT
     data = parse_feedback_value(value)
-    assert len(data["chunk_ids"]) == 15
-    assert data["question"].startswith("질문")
-    assert data["answer"].startswith("가나다")
-    assert parse_feedback_value("not json")["chunk_ids"] == []
+    assert len(data.chunk_ids) == 15
+    assert data.question.startswith("질문")
+    assert data.answer.startswith("가나다")
+    assert parse_feedback_value("not json").chunk_ids == []
 
 
 def settings(**values: object) -> Settings:
