@@ -14,7 +14,6 @@ as they expire after a day and hold no payload.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import io
@@ -330,22 +329,15 @@ class CareerCog(commands.Cog):
         self.settings = settings
         self.chat = chat
         #: The handlers still running: discord.py runs each event in a task of its own.
-        self._handling: set[asyncio.Task[Any]] = set()
+        self.handlers = chat_rules.Handlers(chat)
 
     async def cog_unload(self) -> None:
         for task in self.chat.in_flight:
             task.cancel()
 
-    def _track(self) -> None:
-        """Count the running handler (the current task) in flight until it ends."""
-        task = asyncio.current_task()
-        if task is not None and task not in self._handling:
-            self._handling.add(task)
-            task.add_done_callback(self._handling.discard)
-
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Every `/career` command passes here first, in its handler's task: track it."""
-        self._track()
+        self.handlers.track()
         return True
 
     async def drain(self, grace_s: float = 30.0) -> bool:
@@ -354,20 +346,13 @@ class CareerCog(commands.Cog):
 
         A handler counts from its first step: discord.py creates its task while it reads the
         event, so every event the bot has read by now is waited for."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace_s
-        while pending := self._handling | self.chat.in_flight:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            await asyncio.wait(pending, timeout=remaining)
-        return True
+        return await self.handlers.drain(grace_s)
 
     # -- messages ------------------------------------------------------------------------------
     @commands.Cog.listener("on_message")
     async def on_message(self, message: discord.Message) -> None:
         """Answer a mention, a reply to the bot, or any DM, as a reply to that message."""
-        self._track()
+        self.handlers.track()
         if message.author.bot or message.webhook_id is not None:
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
@@ -631,7 +616,7 @@ class CareerCog(commands.Cog):
     # -- feedback ------------------------------------------------------------------------------
     async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
         """Store a helpful / not helpful click with the answer it is about."""
-        self._track()
+        self.handlers.track()
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         message = interaction.message

@@ -475,6 +475,41 @@ class ChatService:
         return set(self._tasks)
 
 
+class Handlers:
+    """The event handlers a chat surface is running, so a shutdown (or a test) can wait for
+    them and for the chat service's background work (re-ingests)."""
+
+    def __init__(self, chat: ChatService) -> None:
+        self._chat = chat
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self) -> None:
+        """Count the running handler (the current task) in flight until it ends."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @property
+    def pending(self) -> set[asyncio.Task[Any]]:
+        return self._tasks | self._chat.in_flight
+
+    async def drain(self, grace_s: float, *, settle_s: float = 0.0) -> bool:
+        """Wait for the handlers and background work; True once none is left, False if some
+        still run after `grace_s`. `settle_s` is a pause before each look, for a library
+        that starts a handler's task only after acknowledging its event (Bolt)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while True:
+            if settle_s:
+                await asyncio.sleep(settle_s)
+            if not (pending := self.pending):
+                return True
+            if (remaining := deadline - loop.time()) <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
+
+
 @contextlib.asynccontextmanager
 async def serving(
     settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None

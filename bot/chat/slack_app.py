@@ -38,6 +38,7 @@ from bot.chat.service import (
     RATED_KINDS,
     ChatService,
     Feedback,
+    Handlers,
     Help,
     RateLimited,
     Reingest,
@@ -342,7 +343,7 @@ class SlackBot:
             process_before_response=False,
             name="career-advisor",
         )
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.handlers = Handlers(chat)
         self._threads: OrderedDict[str, float] = OrderedDict()
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
@@ -355,26 +356,14 @@ class SlackBot:
         return self.app.client
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def drain(self, grace_s: float = 30.0) -> None:
+    async def drain(self, grace_s: float = 30.0) -> bool:
         """Wait for in-flight answers and re-ingests (graceful shutdown, tests)."""
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            # Bolt starts a listener as its own task after the ack: give it a moment to begin.
-            await asyncio.sleep(0.05)
-            pending = self._tasks | self.chat.in_flight
-            if not pending:
-                return
-            await asyncio.wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
+        # Bolt starts a listener as its own task after the ack: give it a moment to begin.
+        return await self.handlers.drain(grace_s, settle_s=0.05)
 
     async def _tracked(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await work
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        self.handlers.track()
+        await work
 
     def web_app(self) -> web.Application:
         """The aiohttp application for HTTP mode: POST /slack/events and GET /healthz."""
@@ -399,7 +388,7 @@ class SlackBot:
                 "status": "ok",
                 "reingest_running": self.chat.reingest_running,
                 # Events, commands and clicks acknowledged but not yet handled to the end.
-                "in_flight": len(self._tasks | self.chat.in_flight),
+                "in_flight": len(self.handlers.pending),
             }
         )
 
