@@ -187,7 +187,7 @@ def parse_feedback_value(value: str) -> Feedback:
         question=str(data.get("q") or ""),
         answer=str(data.get("a") or ""),
         chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
-        language=data.get("l") if data.get("l") in ("ko", "en") else "ko",
+        language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
     )
 
 
