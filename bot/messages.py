@@ -89,10 +89,6 @@ TEXT: dict[str, dict[str, str]] = {
         "ko": "죄송해요, 답변을 만드는 중에 문제가 생겼어요. (참조 번호: {ref})",
         "en": "Sorry, something went wrong while answering. (reference: {ref})",
     },
-    "rate_limited": {
-        "ko": "질문이 너무 많아요. {seconds}초 후에 다시 물어봐 주세요.",
-        "en": "That's a lot of questions at once. Please try again in {seconds} seconds.",
-    },
     "reset": {"ko": "대화를 새로 시작했어요.", "en": "Started a new conversation."},
     "help": {
         "ko": (
@@ -128,8 +124,9 @@ def say(
 ) -> str:
     """The message `key` in the language ('ko' or 'en'), with values filled in.
 
-    Chat surfaces keep their own phrases in their own tables and pass `table`; a message
-    written once for both languages (admin replies) has a single entry and is used as is.
+    Other modules keep their own phrases in their own tables and pass `table`
+    (`bot.chat.phrases` for the chat surfaces, `bot.paths` for career paths); an entry
+    written in one language only is used as is.
     """
     entry = table[key]
     text = entry.get(language) or entry.get("en") or next(iter(entry.values()))

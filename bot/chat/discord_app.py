@@ -14,7 +14,6 @@ as they expire after a day and hold no payload.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import io
@@ -29,10 +28,11 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.analysis import language_of
 from bot.chat import service as chat_rules
-from bot.chat.service import AdvisorLike, ChatService
-from bot.messages import help_text, say
+from bot.chat.phrases import PHRASES, describe, phrase, refusal, reply_language
+from bot.chat.service import AdvisorLike, ChatService, Feedback
+from bot.chat.text import split_text, truncate
+from bot.messages import help_text
 from bot.models import Answer, Question
 from core.settings import Settings
 
@@ -68,87 +68,6 @@ _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _MENTION_SYNTAX = re.compile(r"<@([!&]?\d+)>")
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
-#: What the Discord surface says in its own words (the advisor's phrases are in bot.messages).
-TEXT: dict[str, dict[str, str]] = {
-    "helpful": {"ko": "도움이 됐어요", "en": "Helpful"},
-    "not_helpful": {"ko": "도움이 안 됐어요", "en": "Not helpful"},
-    "evidence": {"ko": "근거 조각", "en": "Evidence"},
-    "continued": {"ko": "계속", "en": "continued"},
-    "commands": {"ko": "명령어", "en": "Commands"},
-    "commands_list": {
-        "ko": (
-            "`/career ask` 질문하기 · `/career help` 도움말 · `/career reingest` 문서 재색인(관리자) · "
-            "`/career report` 부족한 지식 보고서(관리자)\n"
-            "채널에서 저를 멘션하거나 DM으로 물어봐도 돼요. 제 답변에 답장하면 대화가 이어져요."
-        ),
-        "en": (
-            "`/career ask` ask a question · `/career help` this help · "
-            "`/career reingest` re-index the documents (admins) · "
-            "`/career report` what the knowledge lacks (admins)\n"
-            "You can also mention me in a channel or DM me. Reply to my answer to follow up."
-        ),
-    },
-    "vote_up": {
-        "ko": "피드백 고마워요! 👍 기록했어요.",
-        "en": "Thanks for the feedback! 👍 noted.",
-    },
-    "vote_down": {
-        "ko": "피드백 고마워요. 👎 기록했고, 답변을 개선하는 데 쓸게요.",
-        "en": "Thanks for the feedback. 👎 noted; we'll use it to improve.",
-    },
-    "vote_failed": {
-        "ko": "지금은 피드백을 저장하지 못했어요. 잠시 후 다시 눌러 주세요. (참조 번호: {ref})",
-        "en": "I couldn't save your feedback just now. Please try again shortly. (reference: {ref})",
-    },
-    "reingest_denied": {
-        "ko": "문서 재색인은 서버 관리 권한이 있는 멤버나 지정된 관리자만 할 수 있어요.",
-        "en": "Only members with Manage Server or the configured admins can re-index the documents.",
-    },
-    "reingest_busy": {
-        "ko": "이미 문서 재색인이 진행 중이에요. 끝나면 결과를 알려 드릴게요.",
-        "en": "A re-index is already running. I'll post the result when it is done.",
-    },
-    "reingest_started": {
-        "ko": "문서 재색인을 시작했어요. 그동안에도 기존 색인으로 계속 답해요. 끝나면 이 채널에 알려 드릴게요.",
-        "en": (
-            "Re-indexing the documents. I keep answering from the current index meanwhile "
-            "and will post here when it is done."
-        ),
-    },
-    "reingest_done": {
-        "ko": (
-            "문서 재색인이 끝났어요 ({seconds:.1f}초). 문서 {documents}개, 조각 {chunks}개: "
-            "추가 {added}, 변경 {updated}, 삭제 {removed}, 그대로 {unchanged}."
-        ),
-        "en": (
-            "Re-index finished in {seconds:.1f} s. {documents} documents, {chunks} chunks: "
-            "{added} added, {updated} updated, {removed} removed, {unchanged} unchanged."
-        ),
-    },
-    "reingest_skipped": {"ko": "건너뛴 파일: {files}", "en": "Skipped: {files}"},
-    "report_denied": {
-        "ko": "보고서는 서버 관리 권한이 있는 멤버나 지정된 관리자만 볼 수 있어요.",
-        "en": "Only members with Manage Server or the configured admins can see the report.",
-    },
-    "report_bad_period": {
-        "ko": "기간을 알아볼 수 없어요: {value}. 예: 7d, 24h, 2w",
-        "en": "Unknown period: {value}. Try 7d, 24h or 2w.",
-    },
-    "report_failed": {
-        "ko": "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref})",
-        "en": "Could not build the report; please try again shortly. (reference: {ref})",
-    },
-    "reingest_failed": {
-        "ko": "문서 재색인에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref})",
-        "en": "The re-index failed; I keep answering from the current index. (reference: {ref})",
-    },
-}
-
-
-def phrase(key: str, language: str, **values: object) -> str:
-    """The adapter's message `key` in the language ('ko' or 'en'), with values filled in."""
-    return say(key, language, table=TEXT, **values)
-
 
 class DiscordSetupError(RuntimeError):
     """The Discord bot cannot start; the message says which setting or portal switch to fix."""
@@ -174,33 +93,6 @@ def escape(value: str) -> str:
 def unescape(value: str) -> str:
     """The plain text back from `escape` (for reading an answer off a message)."""
     return undefuse(_ESCAPED.sub(r"\1", value))
-
-
-def clip(value: str, limit: int) -> str:
-    """At most `limit` characters, marking a cut with an ellipsis."""
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
-
-
-def _cut_point(value: str, limit: int) -> int:
-    window = value[:limit]
-    for separator in ("\n\n", "\n", ". ", "다. ", " "):
-        at = window.rfind(separator)
-        if at >= limit // 2:
-            return at + len(separator)
-    return limit
-
-
-def split_text(value: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, cut at paragraph, line, sentence or word ends."""
-    pieces: list[str] = []
-    rest = value.strip()
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
 
 
 def split_escaped(value: str, limit: int, *, size: int | None = None) -> list[str]:
@@ -232,14 +124,14 @@ class Reply:
 
 def _source_fields(answer: Answer) -> list[tuple[str, str]]:
     """The sources as embed fields of at most 1,024 characters each."""
-    lines = [clip(escape(line), FIELD_VALUE_LIMIT) for line in chat_rules.source_lines(answer)]
+    lines = [truncate(escape(line), FIELD_VALUE_LIMIT) for line in chat_rules.source_lines(answer)]
     values: list[str] = []
     for line in lines:
         if values and len(values[-1]) + 1 + len(line) <= FIELD_VALUE_LIMIT:
             values[-1] += "\n" + line
         else:
             values.append(line)
-    name = say("sources", answer.language)
+    name = phrase("sources", answer.language)
     more = f"{name} ({phrase('continued', answer.language)})"
     return [(name if i == 0 else more, v) for i, v in enumerate(values)]
 
@@ -264,14 +156,14 @@ def render_answer(answer: Answer, question: str) -> list[Reply]:
     fields and the cited chunk ids in the footer of the last embed.
     """
     colour = COLOUR_DECLINE if answer.abstained else COLOUR_ANSWER
-    asked = clip(defuse(" ".join(question.split())), AUTHOR_LIMIT)
+    asked = truncate(defuse(" ".join(question.split())), AUTHOR_LIMIT)
     footer = _evidence_footer(answer)
     # Room for the author line (any message's first embed) and the footer (the last embed).
     room = EMBED_TOTAL_LIMIT - len(asked) - len(footer)
     pieces = split_escaped(answer.text, DESCRIPTION_LIMIT) or ["\u200b"]
     embeds = [discord.Embed(description=piece, colour=colour) for piece in pieces]
     for name, value in _source_fields(answer):
-        name = clip(name, FIELD_NAME_LIMIT)
+        name = truncate(name, FIELD_NAME_LIMIT)
         tail = embeds[-1]
         if len(tail.fields) == FIELDS_PER_EMBED or len(tail) + len(name) + len(value) > room:
             tail = discord.Embed(colour=colour)
@@ -319,7 +211,9 @@ def render_text(value: str, *, markdown: bool = False) -> list[Reply]:
 def render_plain_answer(answer: Answer) -> list[Reply]:
     """The answer as plain content, for when Discord refuses an embed."""
     lines = chat_rules.source_lines(answer)
-    sources = ("\n\n" + say("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
+    sources = (
+        ("\n\n" + phrase("sources", answer.language) + "\n" + "\n".join(lines)) if lines else ""
+    )
     return render_text(answer.text + sources)
 
 
@@ -332,22 +226,14 @@ def render_help(language: str) -> discord.Embed:
     return embed
 
 
-@dataclass(frozen=True)
-class AnswerRecord:
-    """What a vote stores, read back from the answer message."""
-
-    question: str
-    answer: str
-    chunk_ids: list[str]
-
-
-def read_answer_message(message: discord.Message) -> AnswerRecord:
-    """Recover the question, answer text and cited chunk ids from an answer message."""
+def read_answer_message(message: discord.Message | None, locale: object = None) -> Feedback:
+    """The question, answer text and cited chunk ids an answer message shows; its language is
+    the answer's, else the user's `locale`."""
     question = ""
     answer_parts: list[str] = []
     chunk_ids: list[str] = []
-    labels = tuple(f"{label}: " for label in TEXT["evidence"].values())
-    for embed in message.embeds:
+    labels = tuple(f"{label}: " for label in PHRASES["evidence"].values())
+    for embed in message.embeds if message is not None else []:
         if not question and embed.author and embed.author.name:
             question = undefuse(embed.author.name)
         if embed.description and embed.description != "\u200b":
@@ -357,7 +243,8 @@ def read_answer_message(message: discord.Message) -> AnswerRecord:
             for label in labels:
                 if footer.startswith(label):
                     chunk_ids.extend(footer[len(label) :].split())
-    return AnswerRecord(question, "\n".join(answer_parts), chunk_ids)
+    answer = "\n".join(answer_parts)
+    return Feedback(question, answer, chunk_ids, reply_language(answer, locale))
 
 
 def _with_file(
@@ -413,10 +300,6 @@ class VoteView(discord.ui.View):
 
 
 # -- the cog --------------------------------------------------------------------------------------
-def _locale_language(interaction: discord.Interaction) -> str:
-    return "en" if str(interaction.locale).startswith("en") else "ko"
-
-
 @contextlib.asynccontextmanager
 async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
     """Show "typing…" while the body runs; failing to show it never blocks the answer."""
@@ -446,22 +329,15 @@ class CareerCog(commands.Cog):
         self.settings = settings
         self.chat = chat
         #: The handlers still running: discord.py runs each event in a task of its own.
-        self._handling: set[asyncio.Task[Any]] = set()
+        self.handlers = chat_rules.Handlers(chat)
 
     async def cog_unload(self) -> None:
         for task in self.chat.in_flight:
             task.cancel()
 
-    def _track(self) -> None:
-        """Count the running handler (the current task) in flight until it ends."""
-        task = asyncio.current_task()
-        if task is not None and task not in self._handling:
-            self._handling.add(task)
-            task.add_done_callback(self._handling.discard)
-
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Every `/career` command passes here first, in its handler's task: track it."""
-        self._track()
+        self.handlers.track()
         return True
 
     async def drain(self, grace_s: float = 30.0) -> bool:
@@ -470,20 +346,13 @@ class CareerCog(commands.Cog):
 
         A handler counts from its first step: discord.py creates its task while it reads the
         event, so every event the bot has read by now is waited for."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace_s
-        while pending := self._handling | self.chat.in_flight:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            await asyncio.wait(pending, timeout=remaining)
-        return True
+        return await self.handlers.drain(grace_s)
 
     # -- messages ------------------------------------------------------------------------------
     @commands.Cog.listener("on_message")
     async def on_message(self, message: discord.Message) -> None:
         """Answer a mention, a reply to the bot, or any DM, as a reply to that message."""
-        self._track()
+        self.handlers.track()
         if message.author.bot or message.webhook_id is not None:
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
@@ -496,15 +365,14 @@ class CareerCog(commands.Cog):
             return
         if not await self.chat.claim(f"discord:msg:{message.id}"):
             return
-        language = language_of(question) if question else "ko"
+        language = reply_language(question)
         channel = message.channel
         first = {"reference": message.to_reference(fail_if_not_exists=False)}
         sent: list[Any] = []
         try:
             limited = await self.chat.admit("discord", str(message.author.id))
             if limited is not None:
-                wait = limited.seconds
-                notice = render_text(say("rate_limited", language, seconds=wait), markdown=True)
+                notice = render_text(describe(limited, language), markdown=True)
                 await self._deliver(channel.send, notice, first=first, sent=sent)
                 return
             if not question:
@@ -518,7 +386,7 @@ class CareerCog(commands.Cog):
         except Exception:
             ref = chat_rules.new_ref()
             logger.exception("could not answer Discord message %s (ref %s)", message.id, ref)
-            apology = render_text(say("error", language, ref=ref), markdown=True)
+            apology = render_text(phrase("error", language, ref=ref), markdown=True)
             with contextlib.suppress(discord.HTTPException):
                 await self._deliver(channel.send, apology, first=first)
 
@@ -547,11 +415,10 @@ class CareerCog(commands.Cog):
     async def ask_command(self, interaction: discord.Interaction, question: str) -> None:
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
-        language = language_of(question)
+        language = reply_language(question)
         limited = await self.chat.admit("discord", str(interaction.user.id))
         if limited is not None:
-            wait = limited.seconds
-            await self._respond_ephemeral(interaction, say("rate_limited", language, seconds=wait))
+            await self._respond_ephemeral(interaction, describe(limited, language))
             return
         await interaction.response.defer(thinking=True)
         sent: list[Any] = []
@@ -567,7 +434,7 @@ class CareerCog(commands.Cog):
             ref = chat_rules.new_ref()
             logger.exception("/career ask failed (ref %s)", ref)
             await self._respond_ephemeral(
-                interaction, say("error", language, ref=ref), replace_thinking=not sent
+                interaction, phrase("error", language, ref=ref), replace_thinking=not sent
             )
 
     @career.command(name="help", description="도움말 · What I can answer")
@@ -575,7 +442,7 @@ class CareerCog(commands.Cog):
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         await interaction.response.send_message(
-            embed=render_help(_locale_language(interaction)),
+            embed=render_help(reply_language("", interaction.locale)),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
         )
@@ -584,7 +451,7 @@ class CareerCog(commands.Cog):
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
-        language = await self._admin_language(interaction, "reingest_denied")
+        language = await self._admin_language(interaction, "reingest")
         if language is None:
             return
         logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
@@ -594,7 +461,7 @@ class CareerCog(commands.Cog):
                 await self._respond_ephemeral(interaction, phrase("reingest_started", language))
 
         async def announce(outcome: chat_rules.ReingestOutcome) -> None:
-            await self._announce(interaction, self._reingest_message(outcome, language))
+            await self._announce(interaction, describe(outcome, language))
 
         # Decided before the first await, so a second request can never slip in between.
         if not self.chat.start_reingest(announce, first=started):
@@ -607,49 +474,30 @@ class CareerCog(commands.Cog):
     @app_commands.describe(period="기간 · Period, e.g. 7d, 24h, 2w")
     async def report_command(self, interaction: discord.Interaction, period: str = "7d") -> None:
         """Declined questions and down-voted answers, grouped; only the admin sees it."""
-        from bot.chat.report import parse_since
-
-        language = await self._admin_language(interaction, "report_denied")
+        language = await self._admin_language(interaction, "report")
         if language is None:
             return
-        try:
-            since_s = parse_since(period)
-        except ValueError:
-            await self._respond_ephemeral(
-                interaction, phrase("report_bad_period", language, value=period[:40])
-            )
+        asked = chat_rules.report_request(period)
+        if asked.period_s is None:
+            await self._respond_ephemeral(interaction, describe(asked, language))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.chat.report(since_s)
-        if isinstance(result, chat_rules.ReportReady):
-            replies = render_text(result.text)
-        else:
-            replies = render_text(phrase("report_failed", language, ref=result.ref), markdown=True)
+        result = await self.chat.report(asked.period_s)
+        # The report quotes what users asked: escaped; our own failure notice is markdown.
+        ready = isinstance(result, chat_rules.ReportReady)
+        replies = render_text(describe(result, language), markdown=not ready)
         await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
 
-    async def _admin_language(self, interaction: discord.Interaction, denied: str) -> str | None:
+    async def _admin_language(self, interaction: discord.Interaction, command: str) -> str | None:
         """An admin command's language once it is claimed and asked by an admin; None (and
         anyone else told so, privately) otherwise."""
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return None
-        language = _locale_language(interaction)
+        language = reply_language("", interaction.locale)
         if not self._is_admin(interaction):
-            await self._respond_ephemeral(interaction, phrase(denied, language))
+            await self._respond_ephemeral(interaction, refusal(command, "discord", language))
             return None
         return language
-
-    @staticmethod
-    def _reingest_message(outcome: chat_rules.ReingestOutcome, language: str) -> str:
-        if isinstance(outcome, chat_rules.ReingestFailed):
-            return phrase("reingest_failed", language, ref=outcome.ref)
-        if not isinstance(outcome, chat_rules.ReingestDone):
-            return phrase("reingest_busy", language)
-        summary = outcome.summary
-        message = phrase("reingest_done", language, **summary)
-        if summary.get("skipped"):
-            files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
-            message += "\n" + phrase("reingest_skipped", language, files=files)
-        return message
 
     async def _announce(self, interaction: discord.Interaction, message: str) -> None:
         """A public follow-up in the command's channel, or a plain channel message once the
@@ -680,7 +528,7 @@ class CareerCog(commands.Cog):
         logger.error("slash command failed (ref %s)", ref, exc_info=error)
         with contextlib.suppress(discord.HTTPException):
             await self._respond_ephemeral(
-                interaction, say("error", _locale_language(interaction), ref=ref)
+                interaction, phrase("error", reply_language("", interaction.locale), ref=ref)
             )
 
     async def _respond_ephemeral(
@@ -768,28 +616,19 @@ class CareerCog(commands.Cog):
     # -- feedback ------------------------------------------------------------------------------
     async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
         """Store a helpful / not helpful click with the answer it is about."""
-        self._track()
+        self.handlers.track()
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
         message = interaction.message
-        record = read_answer_message(message) if message is not None else AnswerRecord("", "", [])
-        language = language_of(record.answer) if record.answer else _locale_language(interaction)
-        result = await self.chat.record_vote(
+        rated = read_answer_message(message, interaction.locale)
+        result = await self.chat.vote_on(
             "discord",
+            rated,
             message_ref=str(message.id if message is not None else interaction.id),
             user_id=str(interaction.user.id),
             vote=vote,
-            question=record.question,
-            answer=record.answer,
-            chunk_ids=record.chunk_ids,
         )
-        if not isinstance(result, chat_rules.VoteRecorded):
-            await self._respond_ephemeral(
-                interaction, phrase("vote_failed", language, ref=result.ref)
-            )
-            return
-        key = "vote_up" if vote > 0 else "vote_down"
-        await self._respond_ephemeral(interaction, phrase(key, language))
+        await self._respond_ephemeral(interaction, describe(result, rated.language))
 
     # -- shared state, failing open -------------------------------------------------------------
     async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:

@@ -18,14 +18,15 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.advisor import ReingestBusy
-from bot.chat.report import Report
+from bot.chat.report import Report, parse_since
 from bot.models import Answer, Question
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
 from core.settings import Settings
@@ -105,6 +106,89 @@ class VoteRecorded:
 @dataclass(frozen=True)
 class VoteFailed:
     ref: str
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a vote stores about the answer it rates. The answer carries it (a Slack button's
+    value, a Discord message's embeds), so a click needs no lookup, also after a restart;
+    each platform encodes it within its own limits."""
+
+    question: str
+    answer: str
+    chunk_ids: list[str] = field(default_factory=list)
+    #: The answer's language, which the thanks for the vote is said in.
+    language: str = "ko"
+
+    @classmethod
+    def of(cls, question: str, answer: Answer) -> Feedback:
+        return cls(question, answer.text, list(answer.chunk_ids), answer.language)
+
+
+# -- admin commands, typed -------------------------------------------------------------------
+HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
+REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
+REPORT_WORDS = frozenset({"report", "보고서"})
+#: The period a report covers unless the admin names one.
+DEFAULT_PERIOD = "7d"
+#: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
+#: how to write one). Several words ("report writing tips") are a question.
+_PERIOD_LIKE = re.compile(r"^\S{1,12}$")
+
+
+@dataclass(frozen=True)
+class Help:
+    """What the bot can answer and how to ask."""
+
+
+@dataclass(frozen=True)
+class Reingest:
+    """Re-index the documents (admins)."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """The admins' report of the last `period_s` seconds; None when `value` is no period."""
+
+    period_s: float | None
+    value: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question for the advisor."""
+
+    question: str
+
+
+Command = Help | Reingest | ReportRequest | Ask
+
+
+def report_request(value: str) -> ReportRequest:
+    """The report asked for with the period `value` ("7d", "24h", "2w"; empty: a week)."""
+    value = value.strip() or DEFAULT_PERIOD
+    try:
+        return ReportRequest(parse_since(value), value)
+    except ValueError:
+        return ReportRequest(None, value)
+
+
+def parse_command(text: str) -> Command:
+    """What a command's text asks for: help, a re-ingest, the report, or else a question.
+
+    "report", "report 7d" ask for the admins' report; "보고서 잘 쓰는 법?" is a question.
+    """
+    text = text.strip()
+    word = text.lower()
+    if word in HELP_WORDS:
+        return Help()
+    if word in REINGEST_WORDS:
+        return Reingest()
+    first, _, period = word.partition(" ")
+    period = period.strip()
+    if first in REPORT_WORDS and (not period or _PERIOD_LIKE.match(period)):
+        return report_request(period)
+    return Ask(text)
 
 
 class AdvisorLike(Protocol):
@@ -344,6 +428,20 @@ class ChatService:
             return VoteFailed(ref)
         return VoteRecorded(vote)
 
+    async def vote_on(
+        self, platform: Platform, feedback: Feedback, *, message_ref: str, user_id: str, vote: int
+    ) -> VoteRecorded | VoteFailed:
+        """`record_vote` for the answer `feedback` describes."""
+        return await self.record_vote(
+            platform,
+            message_ref=message_ref,
+            user_id=user_id,
+            vote=vote,
+            question=feedback.question,
+            answer=feedback.answer,
+            chunk_ids=feedback.chunk_ids,
+        )
+
     # -- background work ---------------------------------------------------------------------
     def start_housekeeping(self) -> None:
         """Apply the retention period in the background until `close` (long-running bots)."""
@@ -375,6 +473,41 @@ class ChatService:
     @property
     def in_flight(self) -> set[asyncio.Task[Any]]:
         return set(self._tasks)
+
+
+class Handlers:
+    """The event handlers a chat surface is running, so a shutdown (or a test) can wait for
+    them and for the chat service's background work (re-ingests)."""
+
+    def __init__(self, chat: ChatService) -> None:
+        self._chat = chat
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self) -> None:
+        """Count the running handler (the current task) in flight until it ends."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @property
+    def pending(self) -> set[asyncio.Task[Any]]:
+        return self._tasks | self._chat.in_flight
+
+    async def drain(self, grace_s: float, *, settle_s: float = 0.0) -> bool:
+        """Wait for the handlers and background work; True once none is left, False if some
+        still run after `grace_s`. `settle_s` is a pause before each look, for a library
+        that starts a handler's task only after acknowledging its event (Bolt)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while True:
+            if settle_s:
+                await asyncio.sleep(settle_s)
+            if not (pending := self.pending):
+                return True
+            if (remaining := deadline - loop.time()) <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
 
 
 @contextlib.asynccontextmanager

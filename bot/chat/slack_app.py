@@ -33,22 +33,26 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.analysis import language_of
+from bot.chat.phrases import BOTH, describe, phrase, refusal, reply_language
 from bot.chat.service import (
     RATED_KINDS,
     ChatService,
+    Feedback,
+    Handlers,
+    Help,
     RateLimited,
-    ReingestDone,
-    ReingestFailed,
+    Reingest,
     ReingestOutcome,
-    ReportReady,
-    VoteRecorded,
+    ReingestRefused,
+    ReportRequest,
     build_chat_service,
     new_ref,
+    parse_command,
     serving,
     source_lines,
 )
-from bot.messages import help_text, say
+from bot.chat.text import split_text, truncate
+from bot.messages import help_text
 from bot.models import Answer, Question
 from core.settings import Settings
 
@@ -71,80 +75,8 @@ FEEDBACK_BLOCK_ID = "feedback"
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot
 #: messages, ...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
-HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
-REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
-REPORT_WORDS = frozenset({"report", "보고서"})
-#: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
-#: how to write one). Several words ("report writing tips") are a question.
-_PERIOD_LIKE = re.compile(r"^\S{1,12}$")
 #: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
 THREAD_CACHE_SIZE = 5000
-
-#: Framing text only this surface needs. Admin-facing replies are bilingual on purpose:
-#: a command word like "reingest" says nothing about the admin's language.
-_TEXT: dict[str, dict[str, str]] = {
-    "helpful": {"ko": "👍 도움이 됐어요", "en": "👍 Helpful"},
-    "not_helpful": {"ko": "👎 도움이 안 됐어요", "en": "👎 Not helpful"},
-    "thanks_up": {
-        "ko": "의견 고마워요! 도움이 됐다니 기뻐요.",
-        "en": "Thanks for the feedback! Glad it helped.",
-    },
-    "thanks_down": {
-        "ko": "의견 고마워요. 더 나은 답을 만드는 데 참고할게요.",
-        "en": "Thanks for the feedback. We'll use it to improve the answers.",
-    },
-    "working": {"ko": "⏳ 찾아보는 중이에요…", "en": "⏳ Looking that up…"},
-    "path_picture": {"ko": "경력 경로 그림", "en": "Career path picture"},
-    "asked": {"ko": "{user} 님의 질문: {question}", "en": "{user} asked: {question}"},
-    "not_admin": {
-        "ko": (
-            "재수집은 관리자(SLACK_ADMIN_USER_IDS)만 실행할 수 있어요. "
-            "(Only admins listed in SLACK_ADMIN_USER_IDS can run a re-ingest.)"
-        ),
-    },
-    "report_not_admin": {
-        "ko": (
-            "보고서는 관리자(SLACK_ADMIN_USER_IDS)만 볼 수 있어요. "
-            "(Only admins listed in SLACK_ADMIN_USER_IDS can see the report.)"
-        ),
-    },
-    "report_bad_period": {
-        "ko": (
-            "기간을 알아볼 수 없어요: {value}. 예: `/career report 7d` "
-            "(Unknown period: {value}. Try `/career report 7d`, 24h or 2w.)"
-        ),
-    },
-    "report_failed": {
-        "ko": (
-            "보고서를 만들지 못했어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref}) "
-            "(Could not build the report; please try again shortly. Reference: {ref})"
-        ),
-    },
-    "reingest_started": {
-        "ko": (
-            "문서 재수집을 시작했어요. 그동안에도 기존 색인으로 계속 답해요. 끝나면 결과를 "
-            "알려 드릴게요. (Re-ingest started; answers keep coming from the current index "
-            "until it finishes.)"
-        ),
-    },
-    "reingest_busy": {
-        "ko": (
-            "재수집이 이미 진행 중이에요. 끝나면 결과를 알려 드릴게요. "
-            "(A re-ingest is already running; its report will follow.)"
-        ),
-    },
-    "reingest_done": {"ko": "✅ 재수집 완료 (re-ingest finished)"},
-    "reingest_failed": {
-        "ko": (
-            "재수집에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref}) "
-            "(Re-ingest failed; still answering from the previous index. Reference: {ref})"
-        ),
-    },
-}
-
-
-def _t(key: str, language: str = "ko", **values: object) -> str:
-    return say(key, language, table=_TEXT, **values)
 
 
 class SlackConfigError(RuntimeError):
@@ -209,47 +141,6 @@ def plain_question(text: str, bot_user_id: str | None = None) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
-def _safe_cut(text: str, limit: int) -> int:
-    """An index <= limit to cut escaped text at without splitting an `&...;` entity."""
-    cut = limit
-    amp = text.rfind("&", max(0, cut - 5), cut)
-    if amp != -1 and text.find(";", amp, cut) == -1:
-        cut = amp
-    return max(cut, 1)
-
-
-def truncate(text: str, limit: int) -> str:
-    """Shorten escaped text to `limit` characters (with an ellipsis), never mid-entity."""
-    if len(text) <= limit:
-        return text
-    return text[: _safe_cut(text, limit - 1)].rstrip() + "…"
-
-
-def split_text(text: str, limit: int = SECTION_TEXT_LIMIT) -> list[str]:
-    """Split text into pieces of at most `limit` characters, at line breaks where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one line longer than a whole piece: cut at a space
-            if current:
-                pieces.append(current)
-                current = ""
-            cut = _safe_cut(line, limit)
-            space = line.rfind(" ", limit // 2, cut)
-            cut = space + 1 if space > 0 else cut
-            pieces.append(line[:cut].rstrip())
-            line = line[cut:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            pieces.append(current)
-            current = line
-    if current.strip():
-        pieces.append(current)
-    return [p for p in pieces if p.strip()] or [""]
-
-
 # -- Block Kit ---------------------------------------------------------------------------
 
 
@@ -264,11 +155,12 @@ def feedback_value(question: str, answer: Answer) -> str:
     JSON with the language, the cited chunk ids, the question and the answer text, the texts
     shortened so the whole value stays within Slack's 2,000 characters.
     """
+    rated = Feedback.of(question, answer)
     data: dict[str, Any] = {
-        "l": answer.language,
-        "c": answer.chunk_ids[:20],
-        "q": question[:500],
-        "a": answer.text,
+        "l": rated.language,
+        "c": rated.chunk_ids[:20],
+        "q": rated.question[:500],
+        "a": rated.answer,
     }
     value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     while len(value) > BUTTON_VALUE_LIMIT:
@@ -282,7 +174,7 @@ def feedback_value(question: str, answer: Answer) -> str:
     return value
 
 
-def parse_feedback_value(value: str) -> dict[str, Any]:
+def parse_feedback_value(value: str) -> Feedback:
     """The inverse of `feedback_value`; tolerant of values from older versions."""
     try:
         data = json.loads(value)
@@ -291,19 +183,19 @@ def parse_feedback_value(value: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         data = {}
     chunks = data.get("c")
-    return {
-        "language": data.get("l") if data.get("l") in ("ko", "en") else "ko",
-        "chunk_ids": [str(c) for c in chunks] if isinstance(chunks, list) else [],
-        "question": str(data.get("q") or ""),
-        "answer": str(data.get("a") or ""),
-    }
+    return Feedback(
+        question=str(data.get("q") or ""),
+        answer=str(data.get("a") or ""),
+        chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
+        language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
+    )
 
 
 def sources_block(answer: Answer) -> dict[str, Any] | None:
     """A context block listing the cited documents as "[n] title — section"."""
     if not answer.citations:
         return None
-    lines = [f"*{say('sources', answer.language)}*"]
+    lines = [f"*{phrase('sources', answer.language)}*"]
     for line in source_lines(answer):
         marks, _, where = line.partition(" ")
         lines.append(f"{marks} {escape_mrkdwn(where)}")
@@ -320,13 +212,21 @@ def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": ACTION_HELPFUL,
-                "text": {"type": "plain_text", "text": _t("helpful", lang), "emoji": True},
+                "text": {
+                    "type": "plain_text",
+                    "text": f"👍 {phrase('helpful', lang)}",
+                    "emoji": True,
+                },
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": ACTION_NOT_HELPFUL,
-                "text": {"type": "plain_text", "text": _t("not_helpful", lang), "emoji": True},
+                "text": {
+                    "type": "plain_text",
+                    "text": f"👎 {phrase('not_helpful', lang)}",
+                    "emoji": True,
+                },
                 "value": value,
             },
         ],
@@ -388,17 +288,6 @@ def _plain_message(text: str) -> SlackMessage:
     )
 
 
-def _format_report(summary: dict[str, Any]) -> str:
-    keys = ("documents", "chunks", "added", "updated", "removed", "unchanged")
-    parts = [f"{k} {summary.get(k, 0)}" for k in keys]
-    parts.append(f"skipped {len(summary.get('skipped') or [])}")
-    parts.append(f"{float(summary.get('seconds') or 0):.1f} s")
-    lines = [" · ".join(parts)]
-    for skip in (summary.get("skipped") or [])[:10]:
-        lines.append(f"• skipped {skip.get('source', '?')}: {skip.get('reason', '')}")
-    return "\n".join(lines)
-
-
 # -- the bot -----------------------------------------------------------------------------
 
 
@@ -454,7 +343,7 @@ class SlackBot:
             process_before_response=False,
             name="career-advisor",
         )
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.handlers = Handlers(chat)
         self._threads: OrderedDict[str, float] = OrderedDict()
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
@@ -467,26 +356,14 @@ class SlackBot:
         return self.app.client
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def drain(self, grace_s: float = 30.0) -> None:
+    async def drain(self, grace_s: float = 30.0) -> bool:
         """Wait for in-flight answers and re-ingests (graceful shutdown, tests)."""
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            # Bolt starts a listener as its own task after the ack: give it a moment to begin.
-            await asyncio.sleep(0.05)
-            pending = self._tasks | self.chat.in_flight
-            if not pending:
-                return
-            await asyncio.wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
+        # Bolt starts a listener as its own task after the ack: give it a moment to begin.
+        return await self.handlers.drain(grace_s, settle_s=0.05)
 
     async def _tracked(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await work
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        self.handlers.track()
+        await work
 
     def web_app(self) -> web.Application:
         """The aiohttp application for HTTP mode: POST /slack/events and GET /healthz."""
@@ -511,7 +388,7 @@ class SlackBot:
                 "status": "ok",
                 "reingest_running": self.chat.reingest_running,
                 # Events, commands and clicks acknowledged but not yet handled to the end.
-                "in_flight": len(self._tasks | self.chat.in_flight),
+                "in_flight": len(self.handlers.pending),
             }
         )
 
@@ -579,14 +456,14 @@ class SlackBot:
 
     async def _answer(self, target: _Target, text: str) -> None:
         """Answer one message: rate limit, progress reaction, advisor, Block Kit reply."""
-        lang = language_of(text) if text else "ko"
+        lang = reply_language(text)
         reacted = False
         try:
             limited = await self.chat.admit("slack", target.user)
             if limited is not None:
                 await self._tell_rate_limited(target, lang, limited)
                 return
-            if text.lower() in HELP_WORDS - {""}:  # "@bot help": what it can do, not a decline
+            if text and isinstance(parse_command(text), Help):  # what it can do, not a decline
                 await self._post(target, [_plain_message(self.chat.help(lang))])
                 return
             reacted = await self._react("reactions_add", target)
@@ -636,7 +513,7 @@ class SlackBot:
                 thread_ts=target.thread_ts or first_ts,
                 file=picture.data,
                 filename=picture.name,
-                title=_t("path_picture", answer.language),
+                title=phrase("path_picture", answer.language),
             )
         except Exception:
             logger.warning("slack: could not upload the career-path picture", exc_info=True)
@@ -651,12 +528,12 @@ class SlackBot:
             target.user,
         )
         try:
-            await self._post(target, [_plain_message(say("error", lang, ref=ref))])
+            await self._post(target, [_plain_message(phrase("error", lang, ref=ref))])
         except Exception:
             logger.exception("slack: could not post the apology either (ref %s)", ref)
 
     async def _tell_rate_limited(self, target: _Target, lang: str, limited: RateLimited) -> None:
-        text = escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds))
+        text = escape_mrkdwn(describe(limited, lang))
         try:
             if target.is_dm:
                 await self.client.chat_postMessage(
@@ -695,83 +572,59 @@ class SlackBot:
     async def _on_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any
     ) -> None:
-        text = (body.get("text") or "").strip()
-        word = text.lower()
         user = str(body.get("user_id") or "")
-        if word in HELP_WORDS:
+        command = parse_command(body.get("text") or "")
+        if isinstance(command, Help):
             await ack(text=help_text("ko") + "\n\n" + help_text("en"))
-            return
-        if word in REINGEST_WORDS:
+        elif isinstance(command, Reingest):
             await self._reingest_command(ack, body, respond, user)
-            return
-        first, _, period = word.partition(" ")
-        period = period.strip()
-        # "report", "report 7d": the admins' report; "보고서 잘 쓰는 법?" is a question.
-        if first in REPORT_WORDS and (not period or _PERIOD_LIKE.match(period)):
-            await self._report_command(ack, respond, user, period or "7d")
-            return
-        await ack()
-        await self._tracked(self._command_question(body, respond, text))
+        elif isinstance(command, ReportRequest):
+            await self._report_command(ack, respond, user, command)
+        else:
+            await ack()
+            await self._tracked(self._command_question(body, respond, command.question))
 
     async def _reingest_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
     ) -> None:
-        if not await self._admin(ack, user, "reingest", "not_admin"):
+        if not await self._admin(ack, user, "reingest"):
             return
         logger.info("slack: re-ingest requested by %s", user)
         channel = str(body.get("channel_id") or "")
 
         async def announce(outcome: ReingestOutcome) -> None:
-            await self._reingest_done(respond, channel, outcome)
+            busy = isinstance(outcome, ReingestRefused)
+            await self._command_reply(respond, channel, describe(outcome, BOTH), ephemeral=busy)
 
         # Started before the ack so a second request right after this one is told it's busy.
         if not self.chat.start_reingest(announce):
-            await ack(text=_t("reingest_busy"))
+            await ack(text=phrase("reingest_busy", BOTH))
             return
-        await ack(text=_t("reingest_started"))
+        await ack(text=phrase("reingest_started", BOTH))
 
-    async def _admin(
-        self, ack: Callable[..., Awaitable[Any]], user: str, command: str, refusal: str
-    ) -> bool:
+    async def _admin(self, ack: Callable[..., Awaitable[Any]], user: str, command: str) -> bool:
         """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
         if self.chat.is_admin("slack", user):
             return True
         logger.info("slack: refused /career %s for non-admin %s", command, user)
-        await ack(text=_t(refusal))
+        await ack(text=refusal(command, "slack", BOTH))
         return False
 
     async def _report_command(
-        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, period: str
+        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, asked: ReportRequest
     ) -> None:
         """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
-        from bot.chat.report import parse_since
-
-        if not await self._admin(ack, user, "report", "report_not_admin"):
+        if not await self._admin(ack, user, "report"):
             return
-        try:
-            since_s = parse_since(period)
-        except ValueError:
-            await ack(text=_t("report_bad_period", value=period[:40]))
+        if asked.period_s is None:
+            await ack(text=describe(asked, BOTH))
             return
         await ack()
-        await self._tracked(self._report(respond, since_s))
+        await self._tracked(self._report(respond, asked.period_s))
 
     async def _report(self, respond: Any, since_s: float) -> None:
-        result = await self.chat.report(since_s)
-        if isinstance(result, ReportReady):
-            text = result.text
-        else:
-            text = _t("report_failed", ref=result.ref)
+        text = describe(await self.chat.report(since_s), BOTH)
         await self._command_reply(respond, "", text, ephemeral=True)
-
-    async def _reingest_done(self, respond: Any, channel: str, outcome: ReingestOutcome) -> None:
-        if isinstance(outcome, ReingestDone):
-            text = f"{_t('reingest_done')}\n{_format_report(outcome.summary)}"
-            await self._command_reply(respond, channel, text)
-        elif isinstance(outcome, ReingestFailed):
-            await self._command_reply(respond, channel, _t("reingest_failed", ref=outcome.ref))
-        else:
-            await self._command_reply(respond, channel, _t("reingest_busy"), ephemeral=True)
 
     async def _command_reply(
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
@@ -805,14 +658,14 @@ class SlackBot:
         """
         channel = str(body.get("channel_id") or "")
         question = plain_question(text)
-        lang = language_of(question)
+        lang = reply_language(question)
         posted: list[str] = []  # the status message's ts once it is in the channel
         try:
             await self._command_answer(body, respond, question, lang, posted)
         except Exception:
             ref = new_ref()
             logger.exception("slack: /career failed (ref %s, channel %s)", ref, channel)
-            apology = _plain_message(say("error", lang, ref=ref))
+            apology = _plain_message(phrase("error", lang, ref=ref))
             try:
                 if posted:  # the apology replaces "working…"
                     await self.client.chat_update(
@@ -836,19 +689,19 @@ class SlackBot:
         limited = await self.chat.admit("slack", user)
         if limited is not None:
             await respond(
-                text=escape_mrkdwn(say("rate_limited", lang, seconds=limited.seconds)),
+                text=escape_mrkdwn(describe(limited, lang)),
                 response_type="ephemeral",
             )
             return
         who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
-        asked = _t("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
+        asked = phrase("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
         header = [{"type": "context", "elements": [_mrkdwn(asked)]}]
         status_ts: str | None = None
         try:
             status = await self.client.chat_postMessage(
                 channel=channel,
-                text=truncate(f"{asked} — {_t('working', lang)}", MESSAGE_TEXT_LIMIT),
-                blocks=[*header, {"type": "section", "text": _mrkdwn(_t("working", lang))}],
+                text=truncate(f"{asked} — {phrase('working', lang)}", MESSAGE_TEXT_LIMIT),
+                blocks=[*header, {"type": "section", "text": _mrkdwn(phrase("working", lang))}],
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -885,28 +738,17 @@ class SlackBot:
 
     async def _record_vote(self, body: dict[str, Any], respond: Any) -> None:
         action = (body.get("actions") or [{}])[0]
-        data = parse_feedback_value(action.get("value") or "")
-        lang = data["language"]
+        rated = parse_feedback_value(action.get("value") or "")
         container = body.get("container") or {}
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
         message_ts = str(container.get("message_ts") or message.get("ts") or "")
         user = str((body.get("user") or {}).get("id") or "")
         vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
-        result = await self.chat.record_vote(
-            "slack",
-            message_ref=f"{channel}:{message_ts}",
-            user_id=user,
-            vote=vote,
-            question=data["question"],
-            answer=data["answer"],
-            chunk_ids=data["chunk_ids"],
+        result = await self.chat.vote_on(
+            "slack", rated, message_ref=f"{channel}:{message_ts}", user_id=user, vote=vote
         )
-        if isinstance(result, VoteRecorded):
-            reply = _t("thanks_up" if vote > 0 else "thanks_down", lang)
-        else:
-            reply = say("error", lang, ref=result.ref)
-        text = escape_mrkdwn(reply)
+        text = escape_mrkdwn(describe(result, rated.language))
         # Only the voter sees the acknowledgement.
         if body.get("response_url"):
             try:

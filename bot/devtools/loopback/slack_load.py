@@ -173,7 +173,7 @@ def _rated_question(call: Call) -> str | None:
         if block.get("type") == "actions":
             for element in block.get("elements") or []:
                 if "value" in element:
-                    return str(parse_feedback_value(element["value"])["question"])
+                    return parse_feedback_value(element["value"]).question
     return None
 
 

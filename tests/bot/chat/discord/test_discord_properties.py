@@ -31,17 +31,16 @@ from bot.chat.discord_app import (
     FOOTER_LIMIT,
     CareerBot,
     Reply,
-    clip,
     defuse,
     escape,
     render_answer,
     render_plain_answer,
     render_text,
     split_escaped,
-    split_text,
     undefuse,
     unescape,
 )
+from bot.chat.text import split_text, truncate
 from bot.models import Answer
 from core.settings import Settings
 from tests.bot.test_properties import answers, any_text, errors, huge
@@ -118,7 +117,7 @@ def test_escaped_text_renders_literally_and_reads_back(text: str) -> None:
 @PURE
 @given(text=any_text, limit=LIMITS)
 def test_clipped_text_fits_and_starts_like_the_text(text: str, limit: int) -> None:
-    clipped = clip(text, limit)
+    clipped = truncate(text, limit)
     assert len(clipped) <= limit
     if len(text) <= limit:
         assert clipped == text
@@ -160,7 +159,7 @@ def test_a_rendered_answer_fits_discord_and_pings_nobody(answer: Answer, questio
     for reply in replies:
         check_reply(reply)
         assert not reply.content
-        asked = clip(defuse(" ".join(question.split())), AUTHOR_LIMIT)
+        asked = truncate(defuse(" ".join(question.split())), AUTHOR_LIMIT)
         assert (reply.embeds[0].author.name or "") == asked
     assert [r.votes for r in replies] == [False] * (len(replies) - 1) + [answer.kind in CARD_KINDS]
     if reads_back_exactly(answer.text):  # all of the answer is shown, in order

@@ -28,9 +28,9 @@ from bot.chat.discord_app import (
     render_plain_answer,
     render_text,
     run_discord,
-    split_text,
     unescape,
 )
+from bot.chat.text import split_text
 from bot.models import Answer, Question
 from core.settings import Settings
 

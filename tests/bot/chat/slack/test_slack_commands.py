@@ -161,9 +161,9 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         assert not advisor.reingest_running
 
         status, started = await h.send_command(command("reingest", user_id=ADMIN))
-        assert "재수집을 시작" in reply_text(started)
+        assert "재색인을 시작" in reply_text(started)
         status, busy = await h.send_command(command("reingest", user_id=ADMIN))
-        assert "이미 진행 중" in reply_text(busy)
+        assert "재색인이 진행 중" in reply_text(busy)
 
         # Questions keep being answered from the old index meanwhile.
         await h.send_event(event("app_mention"))
@@ -172,12 +172,14 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         answered.set()
 
         [report] = await h.fake.wait_for(
-            "chat.postMessage", where=lambda c: "재수집 완료" in c.args["text"], within_s=60
+            "chat.postMessage",
+            where=lambda c: "문서 재색인이 끝났어요" in c.args["text"],
+            within_s=60,
         )
         assert answer.at < report.at
         assert report.args["channel"] == CHANNEL
-        assert "updated 1" in report.args["text"]
-        assert "documents 2" in report.args["text"]
+        assert "1 updated" in report.args["text"]
+        assert "2 documents" in report.args["text"]
         await h.settle()
         assert not advisor.reingest_running
 

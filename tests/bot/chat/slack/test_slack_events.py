@@ -29,10 +29,10 @@ from slack_harness import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.phrases import phrase
 from bot.chat.slack_app import PROGRESS_REACTION, build_slack_app, build_slack_bot
 from bot.devtools.loopback.slack import sign
 from bot.devtools.loopback.slack_load import shown_text
-from bot.messages import say
 from bot.models import Question
 from bot.state.sql import SqlStateStore
 
@@ -86,7 +86,7 @@ async def test_mention_without_a_question_gets_a_reply_not_silence(settings_fact
         ts = "1718000000.000902"
         await h.send_event(event("app_mention", ts=ts, text=f"<@{BOT_USER}>"))
         reply = await h.answer_to(ts)
-        assert say("empty", "ko") in reply.args["text"]
+        assert phrase("empty", "ko") in reply.args["text"]
 
         ts = "1718000000.000904"
         await h.send_event(
@@ -272,7 +272,7 @@ async def test_rate_limit_gets_a_polite_reply(settings_factory) -> None:
         [notice] = h.fake.calls_to("chat.postEphemeral")
         assert notice.args["user"] == ASKER
         assert notice.args["thread_ts"] == "1718000000.001002"
-        assert notice.args["text"] == say("rate_limited", "ko", seconds=int(60 - frozen % 60))
+        assert notice.args["text"] == phrase("rate_limited", "ko", seconds=int(60 - frozen % 60))
 
 
 async def test_advisor_failure_gets_an_apology_with_a_reference(

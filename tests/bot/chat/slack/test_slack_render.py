@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,8 @@ from bot.chat.slack_app import (
     parse_feedback_value,
     plain_question,
     render_answer,
-    split_text,
 )
+from bot.chat.text import split_text
 from bot.models import Answer, Citation
 from core.settings import Settings
 
@@ -105,7 +106,7 @@ def test_answer_blocks_have_sources_and_feedback() -> None:
     buttons = message.blocks[2]["elements"]
     assert [b["action_id"] for b in buttons] == [ACTION_HELPFUL, ACTION_NOT_HELPFUL]
     data = parse_feedback_value(buttons[0]["value"])
-    assert data == {
+    assert asdict(data) == {
         "language": "ko",
         "chunk_ids": ["chunk0001", "chunk0002", "chunk0003"],
         "question": "팀 리더는?",
@@ -123,10 +124,10 @@ def test_english_answers_get_english_framing_and_errors_get_no_buttons() -> None
 
 
 def test_long_answers_are_split_within_slack_limits() -> None:
-    paragraph = "콜센터 " * 875  # 3,500 characters on one line: two sections each
+    paragraph = "콜센터 " * 875  # 3,500 characters on one line
     answer = Answer(
-        text="\n".join([paragraph] * 60), citations=[citation(1)], language="ko"
-    )  # 120 sections: more than two messages may hold
+        text="\n".join([paragraph] * 120), citations=[citation(1)], language="ko"
+    )  # 420,000 characters, 140 sections or more: more than two messages may hold
     messages = render_answer(answer, question="q")
     assert len(messages) >= 3
     for message in messages:
@@ -153,10 +154,10 @@ def test_button_value_stays_under_two_thousand_characters() -> None:
     value = feedback_value("질문 " * 400, answer)
     assert len(value) <= BUTTON_VALUE_LIMIT
     data = parse_feedback_value(value)
-    assert len(data["chunk_ids"]) == 15
-    assert data["question"].startswith("질문")
-    assert data["answer"].startswith("가나다")
-    assert parse_feedback_value("not json")["chunk_ids"] == []
+    assert len(data.chunk_ids) == 15
+    assert data.question.startswith("질문")
+    assert data.answer.startswith("가나다")
+    assert parse_feedback_value("not json").chunk_ids == []
 
 
 def settings(**values: object) -> Settings:
