@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -33,6 +34,16 @@ _CONTINUES = re.compile(
     r"^(특히|또한|이는|이것은|그러나|하지만|즉|예를 들어|그래서|따라서|이러한|이렇게|그런 다음"
     r"|그들은|그들의|그는|그녀는|이들은)"
 )
+#: ...unless it names its own subject after the link word ("또한 콜센터 매니저는 ...").
+_OWN_SUBJECT = re.compile(
+    r"^(또한|그러나|하지만|그래서|따라서),?\s+(?!그|이)(\S+\s){0,2}\S+(은|는|이|가)\s"
+)
+
+
+def _is_question(unit: Unit) -> bool:
+    return unit.text.rstrip().endswith("?")
+
+
 #: The page's signposts ("...에 대해 자세히 알아보겠습니다", "...을 확인하세요"): they announce
 #: content, they are not content.
 _SIGNPOST = re.compile(
@@ -951,9 +962,15 @@ class Composer:
             # "Is tech support well paid?": the item, under the lead-in that says why it is
             # listed ("고소득 콜센터 일자리의 예는 다음과 같습니다.").
             writer.line(lead_in.text)
-        if _CONTINUES.match(first.unit.text) and at > 0:
+        asked_before = list(itertools.takewhile(_is_question, reversed(units[:at])))[::-1]
+        if _CONTINUES.match(first.unit.text) and at > 0 and not _OWN_SUBJECT.match(first.unit.text):
             # "특히 화가 난 발신자..." means nothing without the sentence it continues.
             writer.statement(units[at - 1].text, first.hit)
+        elif asked_before and not asked_before[0].text.startswith(("귀하", "당신")):
+            # "당신은 이미 자격을 갖추고 있습니다!" answers the page's own questions before it
+            # ("고객을 상대해 본 적이 있나요? ..."): without them it says nothing.
+            for unit in asked_before:
+                writer.statement(unit.text, first.hit)
         elif at + 1 < len(units) and (
             _ELABORATES.match(units[at + 1].text) or _YES_NO.match(first.unit.text)
         ):
@@ -981,6 +998,10 @@ class Composer:
                 self._defines(roles, p.hit.chunk, p.unit, r) for r in roles.asked
             )
             if close and p.nearness < COMPANION_FIT and not defines:
+                continue
+            # A sentence leaning on one before it ("그들은 ...") is not a companion: alone, it
+            # has lost its subject.
+            if _CONTINUES.match(p.unit.text) and not _OWN_SUBJECT.match(p.unit.text):
                 continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)

@@ -422,3 +422,15 @@ async def test_a_role_play_request_is_declined(advisor: Advisor) -> None:
 async def test_highest_paying_with_words_between_is_the_pay_ranking(advisor: Advisor) -> None:
     answer = await ask(advisor, "top paying call center roles?")
     assert answer.path_kind == "pay"
+
+
+async def test_a_they_sentence_is_not_quoted_without_its_subject(advisor: Advisor) -> None:
+    answer = await ask(advisor, "IT랑 HR 같은 부서하고 연락하는 건 누구 일이야?")
+    assert "IT 영업" in answer.text
+    assert "그들은 의사 결정" not in answer.text
+
+
+async def test_an_answer_to_the_pages_own_questions_keeps_them(advisor: Advisor) -> None:
+    answer = await ask(advisor, "경력이 없어도 자격이 될까요?")
+    assert "자격을 갖추고" in answer.text
+    assert "고객을 상대해 본 적이" in answer.text
