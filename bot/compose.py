@@ -969,7 +969,11 @@ class Composer:
         elif asked_before and not asked_before[0].text.startswith(("귀하", "당신")):
             # "당신은 이미 자격을 갖추고 있습니다!" answers the page's own questions before it
             # ("고객을 상대해 본 적이 있나요? ..."): without them it says nothing.
-            for unit in asked_before:
+            start = at - len(asked_before)
+            # ...and the statement the questions follow ("많은 업무 경험이 필요하지 않기
+            # 때문에 ..."), which they spell out.
+            lead_on = [units[start - 1]] if start > 0 and units[start - 1].kind != "lead" else []
+            for unit in [*lead_on, *asked_before]:
                 writer.statement(unit.text, first.hit)
         elif at + 1 < len(units) and (
             _ELABORATES.match(units[at + 1].text) or _YES_NO.match(first.unit.text)

@@ -82,11 +82,18 @@ _FROM_TO_KO = re.compile(
 #: "List the roles in a call-center hierarchy", "콜센터 직급 체계는 어떻게 돼?": the ladder itself.
 _LADDER_EN = re.compile(
     r"\b(roles|positions|jobs|titles|ranks|levels)\b.*\b(hierarchy|ladder|org(anization|anisation)? chart)\b"
-    r"|\b(hierarchy|ladder)\b.*\b(roles|positions|jobs|titles|levels)\b",
+    r"|\b(hierarchy|ladder)\b.*\b(roles|positions|jobs|titles|levels)\b"
+    # Every position there is: the catalogue's whole list, not one section's.
+    r"|\b(list|name)\s+(all|every)\b.{0,30}\b(roles|positions|jobs|titles)\b"
+    r"|\ball\s+(the\s+)?(call[- ]cent(er|re)\s+)?(roles|positions|job titles)\b"
+    r"|\b(types|kinds)\s+of\s+(call[- ]cent(er|re)\s+)?(roles|positions|jobs)\b",
     re.I,
 )
 _LADDER_KO = re.compile(
-    r"(직급|직책|직위)\s*(체계|순서|사다리)"
+    r"(직무|직책|직위|직급)\s*(들\s*)?(은|이)?\s*(뭐뭐|어떤\s*게|무엇무엇|종류)"
+    r"|(어떤|무슨)\s*(직무|직책|직위|직급)들(이|은)?\s*(있|뭐)"
+    r"|(직무|직책|직위)\s*(전부|다|모두)\s*(알려|말해)"
+    r"|(직급|직책|직위)\s*(체계|순서|사다리)"
     r"|(계층|사다리|조직도)[^?.]{0,15}(직책|직급|직위|자리)들?\s*(은|는|이|가|을|를)?\s*(뭐|무엇|어떻|알려|있)"
 )
 _AFTER_EN = re.compile(r"\bcomes?\s+after\s+(?:an?\s+|the\s+)?(?P<a>[\w .'-]+?)\s*[?.!]*$", re.I)

@@ -434,3 +434,10 @@ async def test_an_answer_to_the_pages_own_questions_keeps_them(advisor: Advisor)
     answer = await ask(advisor, "경력이 없어도 자격이 될까요?")
     assert "자격을 갖추고" in answer.text
     assert "고객을 상대해 본 적이" in answer.text
+
+
+async def test_every_position_is_the_catalogues_list_not_one_sections(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what kinds of call center jobs are there?")
+    assert answer.path_kind == "ladder"
+    for role in ("콜센터 상담원", "팀 리더", "트레이너", "최고고객책임자"):
+        assert role in answer.text
