@@ -347,6 +347,7 @@ _FIGURE_ASKED = re.compile(
     r"|\bexact\b.{0,20}\b(salary|pay|wage|number|figure)|\b(salary|wage)\s+(of|for)\b"
     r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
     r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
+    r"|몇\s*시\s*(부터|까지|에|쯤)|\bwhat time\b|\bfrom what time\b"
     r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)",
     re.I,
 )

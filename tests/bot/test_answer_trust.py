@@ -441,3 +441,20 @@ async def test_every_position_is_the_catalogues_list_not_one_sections(advisor: A
     assert answer.path_kind == "ladder"
     for role in ("콜센터 상담원", "팀 리더", "트레이너", "최고고객책임자"):
         assert role in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("does the call center do a background check on new hires?", "The documents don't"),
+        ("콜센터 그만두면 실업급여 나와요?", "문서에는"),
+        ("can they fire me for low scores?", "The documents don't"),
+        ("야간 근무는 몇 시부터 시작해요?", "문서에는"),
+    ],
+)
+async def test_hiring_checks_benefits_dismissal_and_shift_times_are_not_covered(
+    advisor: Advisor, question: str, opening: str
+) -> None:
+    answer = await ask(advisor, question, conversation=question)
+    assert answer.abstained
+    assert answer.text.startswith(opening)
