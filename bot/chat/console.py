@@ -65,7 +65,7 @@ async def run_console(
                 console.print(help_text("ko") + "\n\n" + help_text("en"))
                 continue
             if command == "/reset":
-                await advisor.reset(conversation)
+                await advisor.memory.reset(conversation)
                 conversation = f"console:{secrets.token_hex(4)}"
                 console.print(say("reset", "ko") + " / " + say("reset", "en"))
                 continue

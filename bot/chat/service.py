@@ -28,6 +28,7 @@ from bot.advisor import ReingestBusy
 from bot.chat.report import Report
 from bot.models import Answer, Question
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
+from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -111,15 +112,14 @@ class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
     settings: Settings
-    state: StateStore
+    #: The conversation memory the advisor writes behind its answers, over the shared store.
+    memory: TurnWriter
 
     @property
     def reingest_running(self) -> bool: ...
     async def ask(self, question: Question) -> Answer: ...
-    async def recorded(self, conversation_id: str) -> None: ...
     def help(self, language: str = "ko") -> str: ...
     async def reingest(self) -> Any: ...
-    def note_state(self, *, reachable: bool) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -163,7 +163,7 @@ class ChatService:
 
     @property
     def state(self) -> StateStore:
-        return self.advisor.state
+        return self.advisor.memory.store
 
     async def ready(self) -> None:
         """Raises while the served index cannot be read (health checks)."""
@@ -178,7 +178,7 @@ class ChatService:
         """The advisor's answer (never raises for the advisor's own failures), its turn stored
         before it is posted: a follow-up may reach another replica right after the answer."""
         answer = await self.advisor.ask(question)
-        await self.advisor.recorded(question.conversation_id)
+        await self.advisor.memory.recorded(question.conversation_id)
         return answer
 
     async def picture(self, answer: Answer) -> Picture | None:
@@ -197,8 +197,8 @@ class ChatService:
 
     # -- shared state, failing open ---------------------------------------------------------
     def _noted(self, *, reachable: bool) -> None:
-        # The advisor logs the outage and the recovery once per process, whoever saw them.
-        self.advisor.note_state(reachable=reachable)
+        # The memory logs the outage and the recovery once per process, whoever saw them.
+        self.advisor.memory.note_state(reachable=reachable)
 
     async def _state_call(self, call: Awaitable[Any], fallback: Any) -> Any:
         try:
@@ -354,7 +354,7 @@ class ChatService:
                 apply_retention(
                     self.state,
                     self.settings.memory_retention_days,
-                    note_state=self.advisor.note_state,
+                    note_state=self.advisor.memory.note_state,
                 )
             )
 
@@ -419,7 +419,7 @@ def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
         return await picture_for(await knowledge.current(), answer)
 
     async def report(since_s: float) -> Report:
-        return await build_report(advisor.state, embedder, since_s)
+        return await build_report(advisor.memory.store, embedder, since_s)
 
     return ChatService(
         settings,

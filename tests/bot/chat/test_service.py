@@ -25,6 +25,7 @@ from bot.chat.service import (
 )
 from bot.models import Answer, Citation, Question
 from bot.state import MemoryStateStore, StateUnavailable
+from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 
@@ -44,12 +45,10 @@ class StubAdvisor:
 
     def __init__(self, settings: Settings, state: Any) -> None:
         self.settings = settings
-        self.state = state
+        self.memory = TurnWriter(state, turns=4, idle_s=3600)
         self.release = asyncio.Event()
         self.reingest_outcome: Any = {"documents": 2}
         self.report_fails = False
-        self.recorded_for: list[str] = []
-        self.outages: list[bool] = []
         self._running = False
 
     @property
@@ -57,10 +56,15 @@ class StubAdvisor:
         return self._running
 
     async def ask(self, question: Question) -> Answer:
-        return Answer(text=f"answer to {question.text}", language="en", kind="answer")
-
-    async def recorded(self, conversation_id: str) -> None:
-        self.recorded_for.append(conversation_id)
+        answer = Answer(text=f"answer to {question.text}", language="en", kind="answer")
+        self.memory.record(
+            question.conversation_id,
+            question.user_id,
+            question.platform,
+            question.text,
+            answer.text,
+        )
+        return answer
 
     def help(self, language: str = "ko") -> str:
         return f"help {language}"
@@ -74,9 +78,6 @@ class StubAdvisor:
             return _Report(self.reingest_outcome)
         finally:
             self._running = False
-
-    def note_state(self, *, reachable: bool) -> None:
-        self.outages.append(not reachable)
 
     async def close(self) -> None:
         return None
@@ -111,17 +112,20 @@ def service_for(settings: Settings) -> Callable[..., tuple[ChatService, StubAdvi
     return build
 
 
-async def test_an_event_is_claimed_exactly_once_and_fails_open(service_for) -> None:
+async def test_an_event_is_claimed_exactly_once_and_fails_open(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
     chat, _advisor = service_for()
     assert await chat.claim("slack:event:1")
     assert not await chat.claim("slack:event:1")
     assert await chat.claimed("slack:event:1")
 
-    down, down_advisor = service_for(DownStore())
+    down, _ = service_for(DownStore())
     assert await down.claim("x")
     assert await down.claim("x")
     assert not await down.claimed("x")
-    assert down_advisor.outages == [True, True, True]
+    outages = [r for r in caplog.records if "state store unreachable" in r.getMessage()]
+    assert len(outages) == 1  # one warning per outage, however many calls saw it
 
 
 async def test_the_rate_limit_counts_per_platform_and_user(service_for) -> None:
@@ -205,11 +209,13 @@ async def test_a_vote_is_stored_or_gets_a_reference(service_for) -> None:
 
 
 async def test_an_answer_is_stored_before_it_is_returned(service_for) -> None:
-    chat, advisor = service_for()
+    store = MemoryStateStore()
+    chat, _ = service_for(store)
     question = Question(text="hi", user_id="U1", conversation_id="slack:T:C:1", platform="slack")
     answer = await chat.answer(question)
     assert answer.text == "answer to hi"
-    assert advisor.recorded_for == ["slack:T:C:1"]
+    [turn] = await store.recent_turns("slack:T:C:1", 5, 3600)  # no flush: already written
+    assert turn.question == "hi"
     assert await chat.picture(answer) is None  # not a path answer
 
 

@@ -42,9 +42,9 @@ async def frozen_state(advisor: Any, settings: Settings) -> AsyncIterator[SqlSta
     """The advisor's state store with a frozen clock, so rate-limit windows are exact."""
     store = SqlStateStore(settings.state_database_url, clock=lambda: FROZEN_NOW)
     await store.start()
-    real, advisor.state = advisor.state, store
+    real, advisor.memory.store = advisor.memory.store, store
     yield store
-    advisor.state = real
+    advisor.memory.store = real
     await store.close()
 
 
@@ -52,9 +52,9 @@ async def frozen_state(advisor: Any, settings: Settings) -> AsyncIterator[SqlSta
 def down_state(advisor: Any) -> Iterator[DownStore]:
     """The advisor's state store unreachable: every call raises StateUnavailable."""
     down = DownStore()
-    real, advisor.state = advisor.state, down
+    real, advisor.memory.store = advisor.memory.store, down
     yield down
-    advisor.state = real
+    advisor.memory.store = real
 
 
 @pytest.fixture

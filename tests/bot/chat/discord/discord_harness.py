@@ -12,6 +12,7 @@ from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, Rest
 from bot.chat.discord_app import CareerBot
 from bot.models import Answer, Question
 from bot.state import StateStore, StateUnavailable
+from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 #: MESSAGE_CREATE dispatch -> reply POST (ms), per answered message, for the closing summary.
@@ -161,7 +162,7 @@ class FailingAdvisor:
 
     def __init__(self, settings: Settings, state: StateStore) -> None:
         self.settings = settings
-        self.state = state
+        self.memory = TurnWriter(state, turns=4, idle_s=3600)
         self.asked: list[Question] = []
 
     @property
@@ -175,14 +176,8 @@ class FailingAdvisor:
     def help(self, language: str = "ko") -> str:
         return "help"
 
-    async def recorded(self, conversation_id: str) -> None:
-        return None
-
     async def reingest(self) -> Any:
         raise RuntimeError("disk full")
-
-    def note_state(self, *, reachable: bool) -> None:
-        """The real advisor logs store outages; this one has none to log."""
 
     async def close(self) -> None:
         return None
@@ -202,7 +197,7 @@ class ScriptedAdvisor:
     def __init__(self, real: Any, outcomes: list[dict[str, Any] | Exception]) -> None:
         self.real = real
         self.settings = real.settings
-        self.state = real.state
+        self.memory = real.memory
         self.outcomes = outcomes
         self.reingests = 0
         self.answers: list[Answer] = []
@@ -218,12 +213,6 @@ class ScriptedAdvisor:
 
     def help(self, language: str = "ko") -> str:
         return str(self.real.help(language))
-
-    def note_state(self, *, reachable: bool) -> None:
-        self.real.note_state(reachable=reachable)
-
-    async def recorded(self, conversation_id: str) -> None:
-        await self.real.recorded(conversation_id)
 
     async def close(self) -> None:
         return None

@@ -142,7 +142,7 @@ async def test_ask_failure_is_an_ephemeral_apology_with_a_reference(
     fake_discord: FakeDiscord,
 ) -> None:
     settings = discord_settings()
-    await start_bot(settings, FailingAdvisor(settings, advisor.state))
+    await start_bot(settings, FailingAdvisor(settings, advisor.memory.store))
     data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
     start = await interact(fake_discord, data)
     followup = await fake_discord.wait_for(is_followup(data), after=start)
@@ -332,7 +332,9 @@ async def test_report_is_ephemeral_for_admins_only_and_never_pings(
     fake_discord: FakeDiscord,
 ) -> None:
     for question in ["@everyone 피자 맛집 <@&1120345678901234999>?"] * 2 + ["주식 투자 방법?"]:
-        await advisor.state.record_exchange("c", "9", "discord", question, None, abstained=True)
+        await advisor.memory.store.record_exchange(
+            "c", "9", "discord", question, None, abstained=True
+        )
     await start_bot(discord_settings(), advisor)
 
     refused = reporting(fake_discord)  # a plain member

@@ -113,8 +113,8 @@ async def test_dm_is_answered_and_remembered_per_channel_and_user(
     assert call.json["message_reference"]["message_id"] == int(message["id"])
     assert "guild_id" not in call.json["message_reference"]
     assert "장점" in text_of(call.json)
-    await advisor.flush()  # the turn is written after the reply is sent
-    turns = await advisor.state.recent_turns(f"discord:{DM_CHANNEL_ID}:{USER_B}", 5, 3600)
+    await advisor.memory.flush()  # the turn is written after the reply is sent
+    turns = await advisor.memory.store.recent_turns(f"discord:{DM_CHANNEL_ID}:{USER_B}", 5, 3600)
     assert [t.question for t in turns] == ["콜센터에서 일하는 것의 장단점은?"]
 
 
@@ -145,9 +145,9 @@ async def test_thread_is_its_own_conversation(
         fake_discord, guild_message(fake_discord, "콜센터 직책 목록", channel=THREAD_ID)
     )
     assert call.path == f"/channels/{THREAD_ID}/messages"
-    await advisor.flush()  # the turn is written after the reply is sent
-    assert await advisor.state.recent_turns(f"discord:{THREAD_ID}:{USER_A}", 5, 3600)
-    assert not await advisor.state.recent_turns(f"discord:{CHANNEL_ID}:{USER_A}", 5, 3600)
+    await advisor.memory.flush()  # the turn is written after the reply is sent
+    assert await advisor.memory.store.recent_turns(f"discord:{THREAD_ID}:{USER_A}", 5, 3600)
+    assert not await advisor.memory.store.recent_turns(f"discord:{CHANNEL_ID}:{USER_A}", 5, 3600)
 
 
 async def test_mention_only_gets_help_not_silence(
@@ -239,7 +239,7 @@ async def test_advisor_failure_gets_an_apology_with_a_reference(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = discord_settings()
-    await start_bot(settings, FailingAdvisor(settings, advisor.state))
+    await start_bot(settings, FailingAdvisor(settings, advisor.memory.store))
     with caplog.at_level(logging.ERROR, logger="bot.chat.discord_app"):
         call = await ask(fake_discord, guild_message(fake_discord, "팀 리더는 어떤 일을 하나요?"))
 

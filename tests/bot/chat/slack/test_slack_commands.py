@@ -196,7 +196,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
 
 async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> None:
     async with slack_harness(settings_factory, slack_admin_user_ids=[ADMIN]) as h:
-        state = h.bot.chat.advisor.state
+        state = h.bot.chat.advisor.memory.store
         for question in [
             "<!channel> 피자 맛집 @here 알려줘?",
             "<!channel> 피자 맛집 @here 알려줘?",
