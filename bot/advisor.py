@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.analysis import (
     GENERIC_WORDS,
@@ -122,10 +122,6 @@ class LLMAnswerer(Protocol):
     ) -> str: ...
 
 
-class ReingestBusy(RuntimeError):
-    """A re-ingest is already running in this process."""
-
-
 class Advisor:
     def __init__(
         self,
@@ -144,7 +140,6 @@ class Advisor:
         self.retriever = retriever
         self.composer = Composer(tokenizer, settings.answer_max_chars)
         self.llm = llm
-        self._reingest = asyncio.Lock()
 
     # -- public API ----------------------------------------------------------------------
     async def ask(self, question: Question) -> Answer:
@@ -164,24 +159,6 @@ class Advisor:
 
     def help(self, language: str = "ko") -> str:
         return help_text(language)
-
-    @property
-    def reingest_running(self) -> bool:
-        return self._reingest.locked()
-
-    async def reingest(self) -> Any:
-        """Re-run ingest in a worker thread while answers keep coming from the old snapshot."""
-        if self._reingest.locked():
-            raise ReingestBusy("a re-ingest is already running")
-        async with self._reingest:
-            from ingest import IngestBusy, run_ingest
-
-            try:
-                report = await asyncio.to_thread(run_ingest, self.settings)
-            except IngestBusy as exc:  # another process (a CLI ingest) holds the lock
-                raise ReingestBusy(str(exc)) from exc
-            await self.knowledge.refresh()
-            return report
 
     async def warm_up(self) -> None:
         """Load the snapshot and run one query so the first user does not pay for it."""

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from bot.advisor import ReingestBusy
+from bot.chat.reingest import Reingest, ReingestBusy, make_reingest
 from bot.chat.report import Report
 from bot.models import Answer, Question
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
@@ -115,11 +115,8 @@ class AdvisorLike(Protocol):
     #: The conversation memory the advisor writes behind its answers, over the shared store.
     memory: TurnWriter
 
-    @property
-    def reingest_running(self) -> bool: ...
     async def ask(self, question: Question) -> Answer: ...
     def help(self, language: str = "ko") -> str: ...
-    async def reingest(self) -> Any: ...
     async def close(self) -> None: ...
 
 
@@ -142,17 +139,20 @@ class ChatService:
         settings: Settings,
         advisor: AdvisorLike,
         *,
+        reingest: Reingest | None = None,
         pictures: Pictures | None = None,
         ready: Callable[[], Awaitable[Any]] | None = None,
         reports: Callable[[float], Awaitable[Report]] | None = None,
         sources: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
-        """`pictures` draws career-path pictures, `ready` checks the served index, `reports`
-        builds the admins' report and `sources` names the documents a vote's chunks are from;
-        without them there are no pictures, the health check passes, the report fails with a
-        reference and votes keep only their chunk ids."""
+        """`reingest` re-runs ingest for the admins, `pictures` draws career-path pictures,
+        `ready` checks the served index, `reports` builds the admins' report and `sources`
+        names the documents a vote's chunks are from; without them a re-ingest or the report
+        fails with a reference, there are no pictures, the health check passes and votes keep
+        only their chunk ids."""
         self.settings = settings
         self.advisor = advisor
+        self._run_reingest = reingest
         self._pictures = pictures
         self._ready = ready
         self._reports = reports
@@ -251,8 +251,7 @@ class ChatService:
 
     @property
     def reingest_running(self) -> bool:
-        running = self._reingest is not None and not self._reingest.done()
-        return running or self.advisor.reingest_running
+        return self._reingest is not None and not self._reingest.done()
 
     def start_reingest(
         self,
@@ -282,7 +281,9 @@ class ChatService:
                 logger.warning("could not send the re-ingest notice", exc_info=True)
         outcome: ReingestOutcome
         try:
-            report = await self.advisor.reingest()
+            if self._run_reingest is None:
+                raise RuntimeError("this chat service has no re-ingest")
+            summary = await self._run_reingest()
         except ReingestBusy:
             outcome = ReingestRefused()
         except Exception:
@@ -290,7 +291,6 @@ class ChatService:
             logger.exception("re-ingest failed (ref %s)", ref)
             outcome = ReingestFailed(ref)
         else:
-            summary = report.summary() if hasattr(report, "summary") else dict(report)
             logger.info("re-ingest finished: %s", summary)
             outcome = ReingestDone(summary)
         try:
@@ -424,6 +424,7 @@ def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
     return ChatService(
         settings,
         advisor,
+        reingest=make_reingest(settings, knowledge),
         pictures=draw,
         ready=knowledge.current,
         reports=report,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.advisor import ReingestBusy
+from bot.chat.reingest import ReingestBusy
 from bot.chat.service import (
     ChatService,
     RateLimited,
@@ -33,27 +33,16 @@ class _Report:
     def __init__(self, values: dict[str, Any]) -> None:
         self.values = values
 
-    def summary(self) -> dict[str, Any]:
-        return self.values
-
     def render(self) -> str:
         return "report text"
 
 
 class StubAdvisor:
-    """Implements `AdvisorLike`: canned answers, a re-ingest that waits to be released."""
+    """Implements `AdvisorLike`: canned answers, each stored behind it like the real one."""
 
     def __init__(self, settings: Settings, state: Any) -> None:
         self.settings = settings
         self.memory = TurnWriter(state, turns=4, idle_s=3600)
-        self.release = asyncio.Event()
-        self.reingest_outcome: Any = {"documents": 2}
-        self.report_fails = False
-        self._running = False
-
-    @property
-    def reingest_running(self) -> bool:
-        return self._running
 
     async def ask(self, question: Question) -> Answer:
         answer = Answer(text=f"answer to {question.text}", language="en", kind="answer")
@@ -69,18 +58,29 @@ class StubAdvisor:
     def help(self, language: str = "ko") -> str:
         return f"help {language}"
 
-    async def reingest(self) -> Any:
-        self._running = True
-        try:
-            await self.release.wait()
-            if isinstance(self.reingest_outcome, Exception):
-                raise self.reingest_outcome
-            return _Report(self.reingest_outcome)
-        finally:
-            self._running = False
-
     async def close(self) -> None:
         return None
+
+
+class Admin:
+    """The admin operations the service is given: a re-ingest that waits to be released,
+    a report that can be made to fail."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.reingest_outcome: dict[str, Any] | Exception = {"documents": 2}
+        self.report_fails = False
+
+    async def reingest(self) -> dict[str, Any]:
+        await self.release.wait()
+        if isinstance(self.reingest_outcome, Exception):
+            raise self.reingest_outcome
+        return self.reingest_outcome
+
+    async def report(self, since_s: float) -> Any:
+        if self.report_fails:
+            raise RuntimeError("no database")
+        return _Report({})
 
 
 class DownStore:
@@ -94,20 +94,19 @@ class DownStore:
 
 
 @pytest.fixture
-def service_for(settings: Settings) -> Callable[..., tuple[ChatService, StubAdvisor]]:
-    def build(state: Any = None, **overrides: Any) -> tuple[ChatService, StubAdvisor]:
+def service_for(settings: Settings) -> Callable[..., tuple[ChatService, Admin]]:
+    def build(state: Any = None, **overrides: Any) -> tuple[ChatService, Admin]:
         configured = settings.model_copy(update=overrides)
         advisor = StubAdvisor(configured, state if state is not None else MemoryStateStore())
-
-        async def report(since_s: float) -> Any:
-            if advisor.report_fails:
-                raise RuntimeError("no database")
-            return _Report({})
-
+        admin = Admin()
         chat = ChatService(
-            configured, advisor, reports=report, sources=lambda ids: [f"doc › {i}" for i in ids]
+            configured,
+            advisor,
+            reingest=admin.reingest,
+            reports=admin.report,
+            sources=lambda ids: [f"doc › {i}" for i in ids],
         )
-        return chat, advisor
+        return chat, admin
 
     return build
 
@@ -154,7 +153,7 @@ def test_admins_are_the_listed_users_or_discord_server_managers(service_for) -> 
 
 
 async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_for) -> None:
-    chat, advisor = service_for()
+    chat, admin = service_for()
     outcomes: list[ReingestOutcome] = []
     notices: list[str] = []
 
@@ -167,28 +166,28 @@ async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_fo
     assert chat.start_reingest(announce, first=first)
     assert chat.reingest_running
     assert not chat.start_reingest(announce)  # busy: nothing more starts
-    advisor.release.set()
+    admin.release.set()
     await asyncio.gather(*chat.in_flight)
     assert notices == ["started"]
     assert outcomes == [ReingestDone({"documents": 2})]
     assert not chat.reingest_running
 
-    advisor.reingest_outcome = RuntimeError("disk full")
+    admin.reingest_outcome = RuntimeError("disk full")
     assert chat.start_reingest(announce)
     await asyncio.gather(*chat.in_flight)
     assert isinstance(outcomes[-1], ReingestFailed)
     assert len(outcomes[-1].ref) == 8
 
-    advisor.reingest_outcome = ReingestBusy("a CLI ingest holds the lock")
+    admin.reingest_outcome = ReingestBusy("a CLI ingest holds the lock")
     assert chat.start_reingest(announce)
     await asyncio.gather(*chat.in_flight)
     assert outcomes[-1] == ReingestRefused()
 
 
 async def test_the_report_is_text_or_a_reference(service_for) -> None:
-    chat, advisor = service_for()
+    chat, admin = service_for()
     assert await chat.report(3600) == ReportReady("report text")
-    advisor.report_fails = True
+    admin.report_fails = True
     failed = await chat.report(3600)
     assert isinstance(failed, ReportFailed)
     assert len(failed.ref) == 8

@@ -13,6 +13,7 @@ from discord_harness import LATENCIES_MS, DownStore
 from fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 from bot.chat.discord_app import CareerBot, build_discord_bot
+from bot.chat.service import ChatService
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -84,8 +85,14 @@ async def start_bot() -> AsyncIterator[StartBot]:
     """
     running: list[tuple[CareerBot, asyncio.Task[None]]] = []
 
-    async def start(settings: Settings, advisor: Any, *, reconnect: bool = False) -> CareerBot:
-        bot = build_discord_bot(settings, advisor, guild_ready_timeout=0.05)
+    async def start(
+        settings: Settings,
+        advisor: Any,
+        *,
+        reconnect: bool = False,
+        chat: ChatService | None = None,
+    ) -> CareerBot:
+        bot = build_discord_bot(settings, advisor, chat=chat, guild_ready_timeout=0.05)
         await bot.login(TOKEN)
         task = asyncio.create_task(bot.connect(reconnect=reconnect))
         running.append((bot, task))

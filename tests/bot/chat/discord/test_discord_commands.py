@@ -183,7 +183,8 @@ async def test_reingest_is_refused_without_manage_server(
     fake_discord: FakeDiscord,
 ) -> None:
     scripted = ScriptedAdvisor(advisor, [{"documents": 9}])
-    bot = await start_bot(discord_settings(), scripted)
+    settings = discord_settings()
+    bot = await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")  # a plain member: no Manage Server
     start = await interact(fake_discord, data)
     callback = await fake_discord.wait_for(is_callback(data), after=start)
@@ -213,7 +214,8 @@ async def test_reingest_by_a_listed_admin(
         "seconds": 1.25,
     }
     scripted = ScriptedAdvisor(advisor, [report])
-    await start_bot(discord_settings(discord_admin_user_ids=USER_A), scripted)
+    settings = discord_settings(discord_admin_user_ids=USER_A)
+    await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")
     if where == "dm":
         for key in ("guild_id", "guild", "member", "guild_locale"):
@@ -239,7 +241,8 @@ async def test_reingest_failure_is_reported_with_a_reference(
     fake_discord: FakeDiscord,
 ) -> None:
     scripted = ScriptedAdvisor(advisor, [OSError("disk full")])
-    await start_bot(discord_settings(), scripted)
+    settings = discord_settings()
+    await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")
     data["member"]["permissions"] = MANAGER_PERMISSIONS
     start = await interact(fake_discord, data)

@@ -153,12 +153,11 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         )
 
     async with slack_harness(private_settings) as h:
-        advisor = h.bot.chat.advisor
         # Not an admin: an ephemeral refusal, nothing runs.
         status, refused = await h.send_command(command("reingest"))
         assert status == 200
         assert "관리자" in reply_text(refused)
-        assert not advisor.reingest_running
+        assert not h.bot.chat.reingest_running
 
         status, started = await h.send_command(command("reingest", user_id=ADMIN))
         assert "재수집을 시작" in reply_text(started)
@@ -168,7 +167,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         # Questions keep being answered from the old index meanwhile.
         await h.send_event(event("app_mention"))
         answer = await h.answer_to(MENTION_TS)
-        assert advisor.reingest_running
+        assert h.bot.chat.reingest_running
         answered.set()
 
         [report] = await h.fake.wait_for(
@@ -179,7 +178,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         assert "updated 1" in report.args["text"]
         assert "documents 2" in report.args["text"]
         await h.settle()
-        assert not advisor.reingest_running
+        assert not h.bot.chat.reingest_running
 
         # The new section is searchable now.
         await h.send_event(

@@ -282,8 +282,6 @@ async def test_advisor_failure_gets_an_apology_with_a_reference(
     class BrokenAdvisor:
         """Stands in for the advisor; its ask() blows up."""
 
-        reingest_running = False
-
         def __init__(self, settings) -> None:
             self.settings = settings
             self.memory = TurnWriter(
