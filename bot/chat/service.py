@@ -26,7 +26,9 @@ from typing import Any, Literal, Protocol
 
 from bot.chat.reingest import Reingest, ReingestBusy, make_reingest
 from bot.chat.report import Report
+from bot.knowledge import KnowledgeBase
 from bot.models import Answer, Question
+from bot.retrieval import QueryEmbedder
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
 from bot.state.writer import TurnWriter
 from core.settings import Settings
@@ -111,13 +113,11 @@ class VoteFailed:
 class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
-    settings: Settings
     #: The conversation memory the advisor writes behind its answers, over the shared store.
     memory: TurnWriter
 
     async def ask(self, question: Question) -> Answer: ...
     def help(self, language: str = "ko") -> str: ...
-    async def close(self) -> None: ...
 
 
 #: Draws the career-path picture of a path answer (PNG bytes), or None.
@@ -381,45 +381,56 @@ class ChatService:
 async def serving(
     settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
 ) -> AsyncIterator[ChatService]:
-    """The chat service a bot runs on: `chat` when given; else one around `advisor`; else one
-    around an advisor of its own, with the retention loop, both closed afterwards."""
+    """The chat service a bot runs on: `chat` when given; else one that only answers, around
+    `advisor`; else one around an advisor of its own, lending its index (health, pictures,
+    report, re-ingest) and running the retention loop, both closed afterwards."""
     if chat is not None:
         yield chat
         return
-    owned = advisor is None
-    if advisor is None:
-        from bot.advisor import build_advisor
+    if advisor is not None:
+        yield build_chat_service(settings, advisor)
+        return
+    from bot.advisor import build_advisor
 
-        advisor = await build_advisor(settings)
-    chat = build_chat_service(settings, advisor)
-    if owned:
-        chat.start_housekeeping()
+    built = await build_advisor(settings)
+    chat = build_chat_service(
+        settings, built, knowledge=built.knowledge, embedder=built.retriever.embedder
+    )
+    chat.start_housekeeping()
     try:
         yield chat
     finally:
-        if owned:
-            await chat.close()
-            await advisor.close()
+        await chat.close()
+        await built.close()
 
 
-def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
-    """The chat service around an advisor. A real `Advisor` also lends its served index for
-    the health check and the career-path pictures; a stand-in answers without them."""
-    from bot.advisor import Advisor
-
-    if not isinstance(advisor, Advisor):
-        return ChatService(settings, advisor)
+def build_chat_service(
+    settings: Settings,
+    advisor: AdvisorLike,
+    *,
+    knowledge: KnowledgeBase | None = None,
+    embedder: QueryEmbedder | None = None,
+) -> ChatService:
+    """The chat service around an advisor. With the served `knowledge` it also re-ingests,
+    checks the index's health, draws career-path pictures and names a vote's sources; with
+    the query `embedder` it builds the admins' report. Without them it only answers."""
     from bot.chat.report import build_report, sources_of
 
-    knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
+    store = advisor.memory.store
+    reports: Callable[[float], Awaitable[Report]] | None = None
+    if embedder is not None:
+
+        async def report(since_s: float) -> Report:
+            return await build_report(store, embedder, since_s)
+
+        reports = report
+    if knowledge is None:
+        return ChatService(settings, advisor, reports=reports)
 
     async def draw(answer: Answer) -> bytes | None:
         from bot.paths import picture_for
 
         return await picture_for(await knowledge.current(), answer)
-
-    async def report(since_s: float) -> Report:
-        return await build_report(advisor.memory.store, embedder, since_s)
 
     return ChatService(
         settings,
@@ -427,6 +438,6 @@ def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
         reingest=make_reingest(settings, knowledge),
         pictures=draw,
         ready=knowledge.current,
-        reports=report,
+        reports=reports,
         sources=lambda chunk_ids: sources_of(knowledge.snapshot, chunk_ids),
     )

@@ -80,7 +80,12 @@ async def test_the_report_reads_declines_and_down_votes_from_the_store(
     assert answer.citations
     assert not answer.abstained
     await advisor.memory.flush()
-    chat = build_chat_service(advisor.settings, advisor)
+    chat = build_chat_service(
+        advisor.settings,
+        advisor,
+        knowledge=advisor.knowledge,
+        embedder=advisor.retriever.embedder,
+    )
     question = "팀 리더는 무슨 일을 하나요?"
     for voter in ("U1", "U2"):
         await chat.record_vote(

@@ -13,7 +13,7 @@ from discord_harness import LATENCIES_MS, DownStore
 from fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 from bot.chat.discord_app import CareerBot, build_discord_bot
-from bot.chat.service import ChatService
+from bot.chat.service import ChatService, build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -92,6 +92,11 @@ async def start_bot() -> AsyncIterator[StartBot]:
         reconnect: bool = False,
         chat: ChatService | None = None,
     ) -> CareerBot:
+        """`advisor` is a real one, whose index the chat service gets as in production,
+        unless `chat` (a stand-in's service) is given."""
+        if chat is None:
+            knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
+            chat = build_chat_service(settings, advisor, knowledge=knowledge, embedder=embedder)
         bot = build_discord_bot(settings, advisor, chat=chat, guild_ready_timeout=0.05)
         await bot.login(TOKEN)
         task = asyncio.create_task(bot.connect(reconnect=reconnect))

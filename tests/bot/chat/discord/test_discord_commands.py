@@ -25,6 +25,7 @@ from fake_discord import BOT_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscor
 
 from bot.advisor import build_advisor
 from bot.chat.discord_app import VOTE_DOWN_ID, VOTE_UP_ID, CareerBot
+from bot.chat.service import build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -142,7 +143,8 @@ async def test_ask_failure_is_an_ephemeral_apology_with_a_reference(
     fake_discord: FakeDiscord,
 ) -> None:
     settings = discord_settings()
-    await start_bot(settings, FailingAdvisor(settings, advisor.memory.store))
+    failing = FailingAdvisor(settings, advisor.memory.store)
+    await start_bot(settings, failing, chat=build_chat_service(settings, failing))
     data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
     start = await interact(fake_discord, data)
     followup = await fake_discord.wait_for(is_followup(data), after=start)

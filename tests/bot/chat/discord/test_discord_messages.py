@@ -45,6 +45,7 @@ from bot.chat.discord_app import (
     CareerBot,
     unescape,
 )
+from bot.chat.service import build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -239,7 +240,8 @@ async def test_advisor_failure_gets_an_apology_with_a_reference(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = discord_settings()
-    await start_bot(settings, FailingAdvisor(settings, advisor.memory.store))
+    failing = FailingAdvisor(settings, advisor.memory.store)
+    await start_bot(settings, failing, chat=build_chat_service(settings, failing))
     with caplog.at_level(logging.ERROR, logger="bot.chat.discord_app"):
         call = await ask(fake_discord, guild_message(fake_discord, "팀 리더는 어떤 일을 하나요?"))
 
@@ -262,7 +264,7 @@ async def test_long_answer_is_split_within_discord_limits(
 ) -> None:
     settings = discord_settings()
     padded = PaddedAdvisor(advisor, length=15_000, citations=60)
-    await start_bot(settings, padded)
+    await start_bot(settings, padded, chat=build_chat_service(settings, padded))
     message = guild_message(fake_discord, "콜센터에서 일하는 것의 장단점은?")
     start = len(fake_discord.calls)
     await ask(fake_discord, message)
