@@ -181,6 +181,10 @@ class ChatService:
         await self.advisor.memory.recorded(question.conversation_id)
         return answer
 
+    async def reset(self, conversation_id: str) -> None:
+        """Forget the conversation; with the store down the advisor simply remembers nothing."""
+        await self.advisor.memory.reset(conversation_id)
+
     async def picture(self, answer: Answer) -> Picture | None:
         """The career-path picture for a path answer, or None. A picture that cannot be drawn
         is logged and left out: the text answer still goes."""

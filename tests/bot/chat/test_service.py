@@ -218,6 +218,17 @@ async def test_an_answer_is_stored_before_it_is_returned(service_for) -> None:
     assert await chat.picture(answer) is None  # not a path answer
 
 
+async def test_a_reset_forgets_the_conversation_and_survives_an_outage(service_for) -> None:
+    store = MemoryStateStore()
+    chat, _ = service_for(store)
+    await chat.answer(Question(text="hi", conversation_id="console:1", platform="console"))
+    assert await chat.has_turns("console:1")
+    await chat.reset("console:1")
+    assert not await chat.has_turns("console:1")
+    down, _ = service_for(DownStore())
+    await down.reset("console:1")  # logged, not raised
+
+
 def test_source_lines_group_markers_and_keep_the_date() -> None:
     def cite(marker: int, section: str, published: str | None = None) -> Citation:
         return Citation(
