@@ -131,8 +131,8 @@ class Picture:
 
 
 class ChatService:
-    """The platform-neutral chat rules, over the shared state store and the advisor's admin
-    operations. One per process, shared by every surface."""
+    """The platform-neutral chat rules, over the advisor, its shared state store and the admin
+    operations the service is given. One per process, shared by every surface."""
 
     def __init__(
         self,
