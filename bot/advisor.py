@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.analysis import (
     GENERIC_WORDS,
@@ -49,6 +49,7 @@ from bot.scope import (
     unknown_names,
 )
 from bot.state import StateStore, StateUnavailable, Turn
+from bot.state.writer import TurnWriter
 from core.glossary import Term
 from core.index import Chunk, EmbedderMismatch, IndexMissing, StoreUnavailable
 from core.korean import Tokenizer, make_tokenizer
@@ -129,31 +130,24 @@ class LLMAnswerer(Protocol):
     ) -> str: ...
 
 
-class ReingestBusy(RuntimeError):
-    """A re-ingest is already running in this process."""
-
-
 class Advisor:
     def __init__(
         self,
         settings: Settings,
         *,
         knowledge: KnowledgeBase,
-        state: StateStore,
+        memory: TurnWriter,
         tokenizer: Tokenizer,
         retriever: HybridRetriever,
         llm: LLMAnswerer | None = None,
     ) -> None:
         self.settings = settings
         self.knowledge = knowledge
-        self.state = state
+        self.memory = memory
         self.tokenizer = tokenizer
         self.retriever = retriever
         self.composer = Composer(tokenizer, settings.answer_max_chars)
         self.llm = llm
-        self._reingest = asyncio.Lock()
-        self._state_down = False
-        self._pending: dict[str, asyncio.Task[None]] = {}
 
     # -- public API ----------------------------------------------------------------------
     async def ask(self, question: Question) -> Answer:
@@ -171,33 +165,8 @@ class Advisor:
         answer.timing.total_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    async def reset(self, conversation_id: str) -> None:
-        await self._history_ready(conversation_id)
-        try:
-            await self.state.reset_conversation(conversation_id)
-        except StateUnavailable:
-            self._warn_state()
-
     def help(self, language: str = "ko") -> str:
         return help_text(language)
-
-    @property
-    def reingest_running(self) -> bool:
-        return self._reingest.locked()
-
-    async def reingest(self) -> Any:
-        """Re-run ingest in a worker thread while answers keep coming from the old snapshot."""
-        if self._reingest.locked():
-            raise ReingestBusy("a re-ingest is already running")
-        async with self._reingest:
-            from ingest import IngestBusy, run_ingest
-
-            try:
-                report = await asyncio.to_thread(run_ingest, self.settings)
-            except IngestBusy as exc:  # another process (a CLI ingest) holds the lock
-                raise ReingestBusy(str(exc)) from exc
-            await self.knowledge.refresh()
-            return report
 
     async def warm_up(self) -> None:
         """Load the snapshot and run one query so the first user does not pay for it."""
@@ -311,7 +280,7 @@ class Advisor:
         the conversation changes the query (a role carried over from an earlier turn).
         """
         retriever = self.retriever
-        history_task = asyncio.create_task(self._history(question.conversation_id))
+        history_task = asyncio.create_task(self.memory.recent(question.conversation_id))
         first = await asyncio.to_thread(self.read, text, lang, snap, [])
         guess = retriever.dense_text(first)
         embedding = asyncio.create_task(asyncio.to_thread(retriever.embed, guess))
@@ -579,92 +548,25 @@ class Advisor:
         first = answer.citations[0]
         return roles.within(first.text) or roles.within(first.section.split(" > ")[-1]) or ""
 
-    async def _history_ready(self, conversation_id: str) -> None:
-        pending = self._pending.get(conversation_id)
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
-
-    async def _history(self, conversation_id: str) -> list[Turn]:
-        await self._history_ready(conversation_id)
-        try:
-            turns = await self.state.recent_turns(
-                conversation_id, self.settings.memory_turns, self.settings.memory_idle_minutes * 60
-            )
-        except StateUnavailable:
-            self._warn_state()
-            return []
-        self._state_recovered()
-        return turns
-
     def _remember(self, question: Question, reading: Reading, answer: Answer) -> None:
-        """Store the turn after composing: the write is off the answer's path, the next
-        question of the same conversation waits for it (see `_history`), and a surface that
-        several replicas serve waits for it (`recorded`) before it posts the answer."""
-        conversation = question.conversation_id
-
-        async def write() -> None:
-            try:
-                await self.state.record_exchange(
-                    conversation,
-                    question.user_id,
-                    question.platform,
-                    reading.text,
-                    # A decline is forgotten; "not for that role, but in general: ..." is
-                    # a subject the next question can point back at.
-                    None if answer.abstained and not answer.citations else answer.text[:4000],
-                    focus=answer.focus,
-                    topic=",".join(reading.topics),
-                    abstained=answer.abstained,
-                    kind=answer.kind,
-                )
-            except StateUnavailable:
-                self._warn_state()
-            except Exception:
-                logger.exception("could not store the conversation turn")
-            finally:
-                if self._pending.get(conversation) is task:
-                    del self._pending[conversation]
-
-        task = asyncio.create_task(write())
-        self._pending[conversation] = task
-
-    async def recorded(self, conversation_id: str) -> None:
-        """Wait until the conversation's latest turn is stored (or its write has failed).
-
-        Surfaces call it before posting an answer: a follow-up that reaches another replica
-        right after the answer must find the turn in the shared store."""
-        await self._history_ready(conversation_id)
-
-    async def flush(self) -> None:
-        """Wait for conversation writes still in flight (shutdown, tests)."""
-        if self._pending:
-            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)
+        """Store the turn after composing, off the answer's path (see `TurnWriter`)."""
+        self.memory.record(
+            question.conversation_id,
+            question.user_id,
+            question.platform,
+            reading.text,
+            # A decline is forgotten; "not for that role, but in general: ..." is a subject
+            # the next question can point back at.
+            None if answer.abstained and not answer.citations else answer.text[:4000],
+            focus=answer.focus,
+            topic=",".join(reading.topics),
+            abstained=answer.abstained,
+            kind=answer.kind,
+        )
 
     async def close(self) -> None:
         """Finish pending writes, then release the state store."""
-        await self.flush()
-        await self.state.close()
-
-    def note_state(self, *, reachable: bool) -> None:
-        """A surface saw the shared store go down or come back (claims, rate limits): the
-        process logs one warning per outage and one when it is over, whoever noticed."""
-        if reachable:
-            self._state_recovered()
-        else:
-            self._warn_state()
-
-    def _warn_state(self) -> None:
-        if not self._state_down:
-            logger.warning(
-                "state store unreachable: answering without conversation memory, "
-                "de-duplication or rate limits until it is back"
-            )
-        self._state_down = True
-
-    def _state_recovered(self) -> None:
-        if self._state_down:
-            logger.warning("state store reachable again: memory and de-duplication restored")
-        self._state_down = False
+        await self.memory.close()
 
     async def _with_llm(
         self, answer: Answer, reading: Reading, retrieved: Retrieved, history: list[Turn]
@@ -732,10 +634,13 @@ async def build_advisor(
         from bot.llm import make_llm
 
         llm = make_llm(settings)
+    memory = TurnWriter(
+        state, turns=settings.memory_turns, idle_s=settings.memory_idle_minutes * 60
+    )
     advisor = Advisor(
         settings,
         knowledge=KnowledgeBase(settings, embedder.identity),
-        state=state,
+        memory=memory,
         tokenizer=tokenizer,
         retriever=HybridRetriever(embedder, tokenizer, fusion=settings.fusion),
         llm=llm,

@@ -1,4 +1,5 @@
-"""The local console: the advisor with no Slack or Discord account."""
+"""The local console: the advisor with no Slack or Discord account, through the chat service
+like the other surfaces."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.advisor import Advisor
-from bot.chat.service import source_lines
-from bot.messages import help_text, say
+from bot.chat.service import ChatService, build_chat_service, source_lines
+from bot.messages import say
 from bot.models import Answer, Question
 from core.settings import Settings
 
@@ -37,19 +37,21 @@ def render_answer(answer: Answer, *, show_timing: bool = False) -> Group:
 
 
 async def run_console(
-    settings: Settings, *, console: Console | None = None, advisor: Advisor | None = None
+    settings: Settings, *, console: Console | None = None, chat: ChatService | None = None
 ) -> None:
-    """Read questions from the terminal until /quit or end of input."""
-    from bot.advisor import build_advisor
+    """Read questions from the terminal until /quit or end of input; without `chat`, around
+    an advisor of its own, closed afterwards."""
+    from bot.advisor import Advisor, build_advisor
 
     console = console or Console()
-    own = advisor is None
-    if advisor is None:
+    advisor: Advisor | None = None
+    if chat is None:
         with console.status("Loading the knowledge base…"):
             advisor = await build_advisor(settings)
+        chat = build_chat_service(settings, advisor)
     conversation = f"console:{secrets.token_hex(4)}"
     console.print(
-        Panel(escape(help_text("ko")) + "\n\n" + escape(help_text("en")), title="Career Advisor")
+        Panel(escape(chat.help("ko")) + "\n\n" + escape(chat.help("en")), title="Career Advisor")
     )
     console.print("[dim]/help, /reset, /quit[/]")
     try:
@@ -62,21 +64,21 @@ async def run_console(
             if command in {"/quit", "/exit", "/q"}:
                 break
             if command == "/help":
-                console.print(help_text("ko") + "\n\n" + help_text("en"))
+                console.print(chat.help("ko") + "\n\n" + chat.help("en"))
                 continue
             if command == "/reset":
-                await advisor.reset(conversation)
+                await chat.reset(conversation)
                 conversation = f"console:{secrets.token_hex(4)}"
                 console.print(say("reset", "ko") + " / " + say("reset", "en"))
                 continue
             if command.startswith("/"):
                 console.print(f"Unknown command {escape(command)!s}. Try /help, /reset or /quit.")
                 continue
-            answer = await advisor.ask(
+            answer = await chat.answer(
                 Question(text=line, conversation_id=conversation, platform="console")
             )
             console.print(render_answer(answer, show_timing=True))
             console.print()
     finally:
-        if own:
+        if advisor is not None:
             await advisor.close()

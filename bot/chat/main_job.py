@@ -27,7 +27,9 @@ async def run_bots(settings: Settings) -> None:
 
     advisor = await build_advisor(settings)
     # One chat service for both surfaces: one re-ingest at a time, whoever asked for it.
-    chat = build_chat_service(settings, advisor)
+    chat = build_chat_service(
+        settings, advisor, knowledge=advisor.knowledge, embedder=advisor.retriever.embedder
+    )
     chat.start_housekeeping()
     jobs: list[asyncio.Task[None]] = []
     try:

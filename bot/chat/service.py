@@ -25,10 +25,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.advisor import ReingestBusy
+from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
+from bot.knowledge import KnowledgeBase
 from bot.models import Answer, Question
+from bot.retrieval import QueryEmbedder
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
+from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -194,17 +197,11 @@ def parse_command(text: str) -> Command:
 class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
-    settings: Settings
-    state: StateStore
+    #: The conversation memory the advisor writes behind its answers, over the shared store.
+    memory: TurnWriter
 
-    @property
-    def reingest_running(self) -> bool: ...
     async def ask(self, question: Question) -> Answer: ...
-    async def recorded(self, conversation_id: str) -> None: ...
     def help(self, language: str = "ko") -> str: ...
-    async def reingest(self) -> Any: ...
-    def note_state(self, *, reachable: bool) -> None: ...
-    async def close(self) -> None: ...
 
 
 #: Draws the career-path picture of a path answer (PNG bytes), or None.
@@ -218,25 +215,28 @@ class Picture:
 
 
 class ChatService:
-    """The platform-neutral chat rules, over the shared state store and the advisor's admin
-    operations. One per process, shared by every surface."""
+    """The platform-neutral chat rules, over the advisor, its shared state store and the admin
+    operations the service is given. One per process, shared by every surface."""
 
     def __init__(
         self,
         settings: Settings,
         advisor: AdvisorLike,
         *,
+        reingest: ReingestRun | None = None,
         pictures: Pictures | None = None,
         ready: Callable[[], Awaitable[Any]] | None = None,
         reports: Callable[[float], Awaitable[Report]] | None = None,
         sources: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
-        """`pictures` draws career-path pictures, `ready` checks the served index, `reports`
-        builds the admins' report and `sources` names the documents a vote's chunks are from;
-        without them there are no pictures, the health check passes, the report fails with a
-        reference and votes keep only their chunk ids."""
+        """`reingest` re-runs ingest for the admins, `pictures` draws career-path pictures,
+        `ready` checks the served index, `reports` builds the admins' report and `sources`
+        names the documents a vote's chunks are from; without them a re-ingest or the report
+        fails with a reference, there are no pictures, the health check passes and votes keep
+        only their chunk ids."""
         self.settings = settings
         self.advisor = advisor
+        self._run_reingest = reingest
         self._pictures = pictures
         self._ready = ready
         self._reports = reports
@@ -247,7 +247,7 @@ class ChatService:
 
     @property
     def state(self) -> StateStore:
-        return self.advisor.state
+        return self.advisor.memory.store
 
     async def ready(self) -> None:
         """Raises while the served index cannot be read (health checks)."""
@@ -262,8 +262,12 @@ class ChatService:
         """The advisor's answer (never raises for the advisor's own failures), its turn stored
         before it is posted: a follow-up may reach another replica right after the answer."""
         answer = await self.advisor.ask(question)
-        await self.advisor.recorded(question.conversation_id)
+        await self.advisor.memory.recorded(question.conversation_id)
         return answer
+
+    async def reset(self, conversation_id: str) -> None:
+        """Forget the conversation; with the store down the advisor simply remembers nothing."""
+        await self.advisor.memory.reset(conversation_id)
 
     async def picture(self, answer: Answer) -> Picture | None:
         """The career-path picture for a path answer, or None. A picture that cannot be drawn
@@ -281,8 +285,8 @@ class ChatService:
 
     # -- shared state, failing open ---------------------------------------------------------
     def _noted(self, *, reachable: bool) -> None:
-        # The advisor logs the outage and the recovery once per process, whoever saw them.
-        self.advisor.note_state(reachable=reachable)
+        # The memory logs the outage and the recovery once per process, whoever saw them.
+        self.advisor.memory.note_state(reachable=reachable)
 
     async def _state_call(self, call: Awaitable[Any], fallback: Any) -> Any:
         try:
@@ -335,8 +339,7 @@ class ChatService:
 
     @property
     def reingest_running(self) -> bool:
-        running = self._reingest is not None and not self._reingest.done()
-        return running or self.advisor.reingest_running
+        return self._reingest is not None and not self._reingest.done()
 
     def start_reingest(
         self,
@@ -366,7 +369,9 @@ class ChatService:
                 logger.warning("could not send the re-ingest notice", exc_info=True)
         outcome: ReingestOutcome
         try:
-            report = await self.advisor.reingest()
+            if self._run_reingest is None:
+                raise RuntimeError("this chat service has no re-ingest")
+            summary = await self._run_reingest()
         except ReingestBusy:
             outcome = ReingestRefused()
         except Exception:
@@ -374,7 +379,6 @@ class ChatService:
             logger.exception("re-ingest failed (ref %s)", ref)
             outcome = ReingestFailed(ref)
         else:
-            summary = report.summary() if hasattr(report, "summary") else dict(report)
             logger.info("re-ingest finished: %s", summary)
             outcome = ReingestDone(summary)
         try:
@@ -452,7 +456,7 @@ class ChatService:
                 apply_retention(
                     self.state,
                     self.settings.memory_retention_days,
-                    note_state=self.advisor.note_state,
+                    note_state=self.advisor.memory.note_state,
                 )
             )
 
@@ -514,51 +518,63 @@ class Handlers:
 async def serving(
     settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
 ) -> AsyncIterator[ChatService]:
-    """The chat service a bot runs on: `chat` when given; else one around `advisor`; else one
-    around an advisor of its own, with the retention loop, both closed afterwards."""
+    """The chat service a bot runs on: `chat` when given; else one that only answers, around
+    `advisor`; else one around an advisor of its own, lending its index (health, pictures,
+    report, re-ingest) and running the retention loop, both closed afterwards."""
     if chat is not None:
         yield chat
         return
-    owned = advisor is None
-    if advisor is None:
-        from bot.advisor import build_advisor
+    if advisor is not None:
+        yield build_chat_service(settings, advisor)
+        return
+    from bot.advisor import build_advisor
 
-        advisor = await build_advisor(settings)
-    chat = build_chat_service(settings, advisor)
-    if owned:
-        chat.start_housekeeping()
+    built = await build_advisor(settings)
+    chat = build_chat_service(
+        settings, built, knowledge=built.knowledge, embedder=built.retriever.embedder
+    )
+    chat.start_housekeeping()
     try:
         yield chat
     finally:
-        if owned:
-            await chat.close()
-            await advisor.close()
+        await chat.close()
+        await built.close()
 
 
-def build_chat_service(settings: Settings, advisor: AdvisorLike) -> ChatService:
-    """The chat service around an advisor. A real `Advisor` also lends its served index for
-    the health check and the career-path pictures; a stand-in answers without them."""
-    from bot.advisor import Advisor
-
-    if not isinstance(advisor, Advisor):
-        return ChatService(settings, advisor)
+def build_chat_service(
+    settings: Settings,
+    advisor: AdvisorLike,
+    *,
+    knowledge: KnowledgeBase | None = None,
+    embedder: QueryEmbedder | None = None,
+) -> ChatService:
+    """The chat service around an advisor. With the served `knowledge` it also re-ingests,
+    checks the index's health, draws career-path pictures and names a vote's sources; with
+    the query `embedder` it builds the admins' report. Without them it only answers."""
     from bot.chat.report import build_report, sources_of
 
-    knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
+    store = advisor.memory.store
+    reports: Callable[[float], Awaitable[Report]] | None = None
+    if embedder is not None:
+
+        async def report(since_s: float) -> Report:
+            return await build_report(store, embedder, since_s)
+
+        reports = report
+    if knowledge is None:
+        return ChatService(settings, advisor, reports=reports)
 
     async def draw(answer: Answer) -> bytes | None:
         from bot.paths import picture_for
 
         return await picture_for(await knowledge.current(), answer)
 
-    async def report(since_s: float) -> Report:
-        return await build_report(advisor.state, embedder, since_s)
-
     return ChatService(
         settings,
         advisor,
+        reingest=make_reingest(settings, knowledge),
         pictures=draw,
         ready=knowledge.current,
-        reports=report,
+        reports=reports,
         sources=lambda chunk_ids: sources_of(knowledge.snapshot, chunk_ids),
     )

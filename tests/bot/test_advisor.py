@@ -164,7 +164,7 @@ async def test_memory_survives_a_restart(settings: Settings) -> None:
 
 async def test_reset_forgets_the_conversation(advisor: Advisor) -> None:
     await ask(advisor, "팀 리더는 어떤 일을 하나요?", "reset")
-    await advisor.reset("reset")
+    await advisor.memory.reset("reset")
     answer = await ask(advisor, "그 역할에 필요한 기술은?", "reset")
     assert "업무 및 서비스 지식" not in answer.text
 

@@ -219,4 +219,4 @@ async def test_a_conversation_of_hostile_turns_is_answered_turn_after_turn(
     conversation = uuid.uuid4().hex
     for text in [*turns, "그 직책에 필요한 기술은?"]:
         await check_answer(advisor, text, conversation)
-    await advisor.flush()
+    await advisor.memory.flush()

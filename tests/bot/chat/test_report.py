@@ -79,8 +79,13 @@ async def test_the_report_reads_declines_and_down_votes_from_the_store(
     answer = await advisor.ask(Question(text="팀 리더는 무슨 일을 하나요?", conversation_id="r9"))
     assert answer.citations
     assert not answer.abstained
-    await advisor.flush()
-    chat = build_chat_service(advisor.settings, advisor)
+    await advisor.memory.flush()
+    chat = build_chat_service(
+        advisor.settings,
+        advisor,
+        knowledge=advisor.knowledge,
+        embedder=advisor.retriever.embedder,
+    )
     question = "팀 리더는 무슨 일을 하나요?"
     for voter in ("U1", "U2"):
         await chat.record_vote(
@@ -101,7 +106,7 @@ async def test_the_report_reads_declines_and_down_votes_from_the_store(
         answer="",
         chunk_ids=[],
     )
-    report = await build_report(advisor.state, advisor.retriever.embedder, parse_since("7d"))
+    report = await build_report(advisor.memory.store, advisor.retriever.embedder, parse_since("7d"))
     assert (report.declined_total, report.not_helpful_total) == (3, 2)
     # Two each: the down-voted answer ranks first (a tie goes to "not helpful"), then pasta.
     team, pasta = report.groups[:2]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.advisor import ReingestBusy
+from bot.chat.reingest import ReingestBusy
 from bot.chat.service import (
     ChatService,
     RateLimited,
@@ -25,6 +25,7 @@ from bot.chat.service import (
 )
 from bot.models import Answer, Citation, Question
 from bot.state import MemoryStateStore, StateUnavailable
+from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 
@@ -32,54 +33,54 @@ class _Report:
     def __init__(self, values: dict[str, Any]) -> None:
         self.values = values
 
-    def summary(self) -> dict[str, Any]:
-        return self.values
-
     def render(self) -> str:
         return "report text"
 
 
 class StubAdvisor:
-    """Implements `AdvisorLike`: canned answers, a re-ingest that waits to be released."""
+    """Implements `AdvisorLike`: canned answers, each stored behind it like the real one."""
 
     def __init__(self, settings: Settings, state: Any) -> None:
         self.settings = settings
-        self.state = state
-        self.release = asyncio.Event()
-        self.reingest_outcome: Any = {"documents": 2}
-        self.report_fails = False
-        self.recorded_for: list[str] = []
-        self.outages: list[bool] = []
-        self._running = False
-
-    @property
-    def reingest_running(self) -> bool:
-        return self._running
+        self.memory = TurnWriter(state, turns=4, idle_s=3600)
 
     async def ask(self, question: Question) -> Answer:
-        return Answer(text=f"answer to {question.text}", language="en", kind="answer")
-
-    async def recorded(self, conversation_id: str) -> None:
-        self.recorded_for.append(conversation_id)
+        answer = Answer(text=f"answer to {question.text}", language="en", kind="answer")
+        self.memory.record(
+            question.conversation_id,
+            question.user_id,
+            question.platform,
+            question.text,
+            answer.text,
+        )
+        return answer
 
     def help(self, language: str = "ko") -> str:
         return f"help {language}"
 
-    async def reingest(self) -> Any:
-        self._running = True
-        try:
-            await self.release.wait()
-            if isinstance(self.reingest_outcome, Exception):
-                raise self.reingest_outcome
-            return _Report(self.reingest_outcome)
-        finally:
-            self._running = False
-
-    def note_state(self, *, reachable: bool) -> None:
-        self.outages.append(not reachable)
-
     async def close(self) -> None:
         return None
+
+
+class Admin:
+    """The admin operations the service is given: a re-ingest that waits to be released,
+    a report that can be made to fail."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.reingest_outcome: dict[str, Any] | Exception = {"documents": 2}
+        self.report_fails = False
+
+    async def reingest(self) -> dict[str, Any]:
+        await self.release.wait()
+        if isinstance(self.reingest_outcome, Exception):
+            raise self.reingest_outcome
+        return self.reingest_outcome
+
+    async def report(self, since_s: float) -> Any:
+        if self.report_fails:
+            raise RuntimeError("no database")
+        return _Report({})
 
 
 class DownStore:
@@ -93,35 +94,37 @@ class DownStore:
 
 
 @pytest.fixture
-def service_for(settings: Settings) -> Callable[..., tuple[ChatService, StubAdvisor]]:
-    def build(state: Any = None, **overrides: Any) -> tuple[ChatService, StubAdvisor]:
+def service_for(settings: Settings) -> Callable[..., tuple[ChatService, Admin]]:
+    def build(state: Any = None, **overrides: Any) -> tuple[ChatService, Admin]:
         configured = settings.model_copy(update=overrides)
         advisor = StubAdvisor(configured, state if state is not None else MemoryStateStore())
-
-        async def report(since_s: float) -> Any:
-            if advisor.report_fails:
-                raise RuntimeError("no database")
-            return _Report({})
-
+        admin = Admin()
         chat = ChatService(
-            configured, advisor, reports=report, sources=lambda ids: [f"doc › {i}" for i in ids]
+            configured,
+            advisor,
+            reingest=admin.reingest,
+            reports=admin.report,
+            sources=lambda ids: [f"doc › {i}" for i in ids],
         )
-        return chat, advisor
+        return chat, admin
 
     return build
 
 
-async def test_an_event_is_claimed_exactly_once_and_fails_open(service_for) -> None:
+async def test_an_event_is_claimed_exactly_once_and_fails_open(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
     chat, _advisor = service_for()
     assert await chat.claim("slack:event:1")
     assert not await chat.claim("slack:event:1")
     assert await chat.claimed("slack:event:1")
 
-    down, down_advisor = service_for(DownStore())
+    down, _ = service_for(DownStore())
     assert await down.claim("x")
     assert await down.claim("x")
     assert not await down.claimed("x")
-    assert down_advisor.outages == [True, True, True]
+    outages = [r for r in caplog.records if "state store unreachable" in r.getMessage()]
+    assert len(outages) == 1  # one warning per outage, however many calls saw it
 
 
 async def test_the_rate_limit_counts_per_platform_and_user(service_for) -> None:
@@ -150,7 +153,7 @@ def test_admins_are_the_listed_users_or_discord_server_managers(service_for) -> 
 
 
 async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_for) -> None:
-    chat, advisor = service_for()
+    chat, admin = service_for()
     outcomes: list[ReingestOutcome] = []
     notices: list[str] = []
 
@@ -163,28 +166,28 @@ async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_fo
     assert chat.start_reingest(announce, first=first)
     assert chat.reingest_running
     assert not chat.start_reingest(announce)  # busy: nothing more starts
-    advisor.release.set()
+    admin.release.set()
     await asyncio.gather(*chat.in_flight)
     assert notices == ["started"]
     assert outcomes == [ReingestDone({"documents": 2})]
     assert not chat.reingest_running
 
-    advisor.reingest_outcome = RuntimeError("disk full")
+    admin.reingest_outcome = RuntimeError("disk full")
     assert chat.start_reingest(announce)
     await asyncio.gather(*chat.in_flight)
     assert isinstance(outcomes[-1], ReingestFailed)
     assert len(outcomes[-1].ref) == 8
 
-    advisor.reingest_outcome = ReingestBusy("a CLI ingest holds the lock")
+    admin.reingest_outcome = ReingestBusy("a CLI ingest holds the lock")
     assert chat.start_reingest(announce)
     await asyncio.gather(*chat.in_flight)
     assert outcomes[-1] == ReingestRefused()
 
 
 async def test_the_report_is_text_or_a_reference(service_for) -> None:
-    chat, advisor = service_for()
+    chat, admin = service_for()
     assert await chat.report(3600) == ReportReady("report text")
-    advisor.report_fails = True
+    admin.report_fails = True
     failed = await chat.report(3600)
     assert isinstance(failed, ReportFailed)
     assert len(failed.ref) == 8
@@ -205,12 +208,25 @@ async def test_a_vote_is_stored_or_gets_a_reference(service_for) -> None:
 
 
 async def test_an_answer_is_stored_before_it_is_returned(service_for) -> None:
-    chat, advisor = service_for()
+    store = MemoryStateStore()
+    chat, _ = service_for(store)
     question = Question(text="hi", user_id="U1", conversation_id="slack:T:C:1", platform="slack")
     answer = await chat.answer(question)
     assert answer.text == "answer to hi"
-    assert advisor.recorded_for == ["slack:T:C:1"]
+    [turn] = await store.recent_turns("slack:T:C:1", 5, 3600)  # no flush: already written
+    assert turn.question == "hi"
     assert await chat.picture(answer) is None  # not a path answer
+
+
+async def test_a_reset_forgets_the_conversation_and_survives_an_outage(service_for) -> None:
+    store = MemoryStateStore()
+    chat, _ = service_for(store)
+    await chat.answer(Question(text="hi", conversation_id="console:1", platform="console"))
+    assert await chat.has_turns("console:1")
+    await chat.reset("console:1")
+    assert not await chat.has_turns("console:1")
+    down, _ = service_for(DownStore())
+    await down.reset("console:1")  # logged, not raised
 
 
 def test_source_lines_group_markers_and_keep_the_date() -> None:

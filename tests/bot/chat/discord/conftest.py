@@ -13,6 +13,7 @@ from discord_harness import LATENCIES_MS, DownStore
 from fake_discord import GUILD_ID, TOKEN, FakeDiscord
 
 from bot.chat.discord_app import CareerBot, build_discord_bot
+from bot.chat.service import ChatService, build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -42,9 +43,9 @@ async def frozen_state(advisor: Any, settings: Settings) -> AsyncIterator[SqlSta
     """The advisor's state store with a frozen clock, so rate-limit windows are exact."""
     store = SqlStateStore(settings.state_database_url, clock=lambda: FROZEN_NOW)
     await store.start()
-    real, advisor.state = advisor.state, store
+    real, advisor.memory.store = advisor.memory.store, store
     yield store
-    advisor.state = real
+    advisor.memory.store = real
     await store.close()
 
 
@@ -52,9 +53,9 @@ async def frozen_state(advisor: Any, settings: Settings) -> AsyncIterator[SqlSta
 def down_state(advisor: Any) -> Iterator[DownStore]:
     """The advisor's state store unreachable: every call raises StateUnavailable."""
     down = DownStore()
-    real, advisor.state = advisor.state, down
+    real, advisor.memory.store = advisor.memory.store, down
     yield down
-    advisor.state = real
+    advisor.memory.store = real
 
 
 @pytest.fixture
@@ -84,8 +85,19 @@ async def start_bot() -> AsyncIterator[StartBot]:
     """
     running: list[tuple[CareerBot, asyncio.Task[None]]] = []
 
-    async def start(settings: Settings, advisor: Any, *, reconnect: bool = False) -> CareerBot:
-        bot = build_discord_bot(settings, advisor, guild_ready_timeout=0.05)
+    async def start(
+        settings: Settings,
+        advisor: Any,
+        *,
+        reconnect: bool = False,
+        chat: ChatService | None = None,
+    ) -> CareerBot:
+        """`advisor` is a real one, whose index the chat service gets as in production,
+        unless `chat` (a stand-in's service) is given."""
+        if chat is None:
+            knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
+            chat = build_chat_service(settings, advisor, knowledge=knowledge, embedder=embedder)
+        bot = build_discord_bot(settings, advisor, chat=chat, guild_ready_timeout=0.05)
         await bot.login(TOKEN)
         task = asyncio.create_task(bot.connect(reconnect=reconnect))
         running.append((bot, task))

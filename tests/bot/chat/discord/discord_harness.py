@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, RestCall, payload
 
 from bot.chat.discord_app import CareerBot
+from bot.chat.service import ChatService
 from bot.models import Answer, Question
 from bot.state import StateStore, StateUnavailable
+from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 #: MESSAGE_CREATE dispatch -> reply POST (ms), per answered message, for the closing summary.
@@ -161,12 +162,8 @@ class FailingAdvisor:
 
     def __init__(self, settings: Settings, state: StateStore) -> None:
         self.settings = settings
-        self.state = state
+        self.memory = TurnWriter(state, turns=4, idle_s=3600)
         self.asked: list[Question] = []
-
-    @property
-    def reingest_running(self) -> bool:
-        return False
 
     async def ask(self, question: Question) -> Answer:
         self.asked.append(question)
@@ -175,41 +172,21 @@ class FailingAdvisor:
     def help(self, language: str = "ko") -> str:
         return "help"
 
-    async def recorded(self, conversation_id: str) -> None:
-        return None
-
-    async def reingest(self) -> Any:
-        raise RuntimeError("disk full")
-
-    def note_state(self, *, reachable: bool) -> None:
-        """The real advisor logs store outages; this one has none to log."""
-
     async def close(self) -> None:
         return None
 
 
-@dataclass
-class _Report:
-    values: dict[str, Any]
-
-    def summary(self) -> dict[str, Any]:
-        return self.values
-
-
 class ScriptedAdvisor:
-    """Delegates `ask` to a real advisor; `reingest` returns a queued report or raises."""
+    """Delegates `ask` to a real advisor; `reingest` (the chat service's, see `chat`) returns
+    a queued report or raises."""
 
     def __init__(self, real: Any, outcomes: list[dict[str, Any] | Exception]) -> None:
         self.real = real
         self.settings = real.settings
-        self.state = real.state
+        self.memory = real.memory
         self.outcomes = outcomes
         self.reingests = 0
         self.answers: list[Answer] = []
-
-    @property
-    def reingest_running(self) -> bool:
-        return False
 
     async def ask(self, question: Question) -> Answer:
         answer: Answer = await self.real.ask(question)
@@ -219,21 +196,19 @@ class ScriptedAdvisor:
     def help(self, language: str = "ko") -> str:
         return str(self.real.help(language))
 
-    def note_state(self, *, reachable: bool) -> None:
-        self.real.note_state(reachable=reachable)
-
-    async def recorded(self, conversation_id: str) -> None:
-        await self.real.recorded(conversation_id)
-
     async def close(self) -> None:
         return None
 
-    async def reingest(self) -> Any:
+    async def reingest(self) -> dict[str, Any]:
         self.reingests += 1
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
-        return _Report(outcome)
+        return outcome
+
+    def chat(self, settings: Settings) -> ChatService:
+        """A chat service around this advisor whose re-ingest is the scripted one."""
+        return ChatService(settings, self, reingest=self.reingest)
 
 
 class PaddedAdvisor(ScriptedAdvisor):

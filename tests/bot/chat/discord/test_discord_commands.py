@@ -25,6 +25,7 @@ from fake_discord import BOT_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscor
 
 from bot.advisor import build_advisor
 from bot.chat.discord_app import VOTE_DOWN_ID, VOTE_UP_ID, CareerBot
+from bot.chat.service import build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -142,7 +143,8 @@ async def test_ask_failure_is_an_ephemeral_apology_with_a_reference(
     fake_discord: FakeDiscord,
 ) -> None:
     settings = discord_settings()
-    await start_bot(settings, FailingAdvisor(settings, advisor.state))
+    failing = FailingAdvisor(settings, advisor.memory.store)
+    await start_bot(settings, failing, chat=build_chat_service(settings, failing))
     data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
     start = await interact(fake_discord, data)
     followup = await fake_discord.wait_for(is_followup(data), after=start)
@@ -183,7 +185,8 @@ async def test_reingest_is_refused_without_manage_server(
     fake_discord: FakeDiscord,
 ) -> None:
     scripted = ScriptedAdvisor(advisor, [{"documents": 9}])
-    bot = await start_bot(discord_settings(), scripted)
+    settings = discord_settings()
+    bot = await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")  # a plain member: no Manage Server
     start = await interact(fake_discord, data)
     callback = await fake_discord.wait_for(is_callback(data), after=start)
@@ -213,7 +216,8 @@ async def test_reingest_by_a_listed_admin(
         "seconds": 1.25,
     }
     scripted = ScriptedAdvisor(advisor, [report])
-    await start_bot(discord_settings(discord_admin_user_ids=USER_A), scripted)
+    settings = discord_settings(discord_admin_user_ids=USER_A)
+    await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")
     if where == "dm":
         for key in ("guild_id", "guild", "member", "guild_locale"):
@@ -239,7 +243,8 @@ async def test_reingest_failure_is_reported_with_a_reference(
     fake_discord: FakeDiscord,
 ) -> None:
     scripted = ScriptedAdvisor(advisor, [OSError("disk full")])
-    await start_bot(discord_settings(), scripted)
+    settings = discord_settings()
+    await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")
     data["member"]["permissions"] = MANAGER_PERMISSIONS
     start = await interact(fake_discord, data)
@@ -332,7 +337,9 @@ async def test_report_is_ephemeral_for_admins_only_and_never_pings(
     fake_discord: FakeDiscord,
 ) -> None:
     for question in ["@everyone 피자 맛집 <@&1120345678901234999>?"] * 2 + ["주식 투자 방법?"]:
-        await advisor.state.record_exchange("c", "9", "discord", question, None, abstained=True)
+        await advisor.memory.store.record_exchange(
+            "c", "9", "discord", question, None, abstained=True
+        )
     await start_bot(discord_settings(), advisor)
 
     refused = reporting(fake_discord)  # a plain member

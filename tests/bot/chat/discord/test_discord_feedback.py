@@ -42,7 +42,7 @@ async def test_votes_are_stored_with_question_answer_and_chunks(
     await click(fake_discord, answer, VOTE_DOWN_ID, user_id=USER_B)
     await click(fake_discord, answer, VOTE_DOWN_ID)  # changes USER_A's mind
 
-    votes = sorted(await advisor.state.votes(), key=lambda v: v.user_id)
+    votes = sorted(await advisor.memory.store.votes(), key=lambda v: v.user_id)
     assert [(v.user_id, v.vote) for v in votes] == [(USER_A, -1), (USER_B, -1)]
     vote = votes[0]
     embed = call.json["embeds"][0]

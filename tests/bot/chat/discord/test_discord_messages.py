@@ -45,6 +45,7 @@ from bot.chat.discord_app import (
     CareerBot,
     unescape,
 )
+from bot.chat.service import build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
@@ -113,8 +114,8 @@ async def test_dm_is_answered_and_remembered_per_channel_and_user(
     assert call.json["message_reference"]["message_id"] == int(message["id"])
     assert "guild_id" not in call.json["message_reference"]
     assert "장점" in text_of(call.json)
-    await advisor.flush()  # the turn is written after the reply is sent
-    turns = await advisor.state.recent_turns(f"discord:{DM_CHANNEL_ID}:{USER_B}", 5, 3600)
+    await advisor.memory.flush()  # the turn is written after the reply is sent
+    turns = await advisor.memory.store.recent_turns(f"discord:{DM_CHANNEL_ID}:{USER_B}", 5, 3600)
     assert [t.question for t in turns] == ["콜센터에서 일하는 것의 장단점은?"]
 
 
@@ -145,9 +146,9 @@ async def test_thread_is_its_own_conversation(
         fake_discord, guild_message(fake_discord, "콜센터 직책 목록", channel=THREAD_ID)
     )
     assert call.path == f"/channels/{THREAD_ID}/messages"
-    await advisor.flush()  # the turn is written after the reply is sent
-    assert await advisor.state.recent_turns(f"discord:{THREAD_ID}:{USER_A}", 5, 3600)
-    assert not await advisor.state.recent_turns(f"discord:{CHANNEL_ID}:{USER_A}", 5, 3600)
+    await advisor.memory.flush()  # the turn is written after the reply is sent
+    assert await advisor.memory.store.recent_turns(f"discord:{THREAD_ID}:{USER_A}", 5, 3600)
+    assert not await advisor.memory.store.recent_turns(f"discord:{CHANNEL_ID}:{USER_A}", 5, 3600)
 
 
 async def test_mention_only_gets_help_not_silence(
@@ -239,7 +240,8 @@ async def test_advisor_failure_gets_an_apology_with_a_reference(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = discord_settings()
-    await start_bot(settings, FailingAdvisor(settings, advisor.state))
+    failing = FailingAdvisor(settings, advisor.memory.store)
+    await start_bot(settings, failing, chat=build_chat_service(settings, failing))
     with caplog.at_level(logging.ERROR, logger="bot.chat.discord_app"):
         call = await ask(fake_discord, guild_message(fake_discord, "팀 리더는 어떤 일을 하나요?"))
 
@@ -262,7 +264,7 @@ async def test_long_answer_is_split_within_discord_limits(
 ) -> None:
     settings = discord_settings()
     padded = PaddedAdvisor(advisor, length=15_000, citations=60)
-    await start_bot(settings, padded)
+    await start_bot(settings, padded, chat=build_chat_service(settings, padded))
     message = guild_message(fake_discord, "콜센터에서 일하는 것의 장단점은?")
     start = len(fake_discord.calls)
     await ask(fake_discord, message)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from bot.chat.service import build_chat_service
 from bot.chat.slack_app import SlackBot, build_slack_bot
 from bot.devtools.loopback.slack import Call, FakeSlack, sign
 from core.settings import Settings
@@ -169,7 +170,12 @@ async def slack_harness(
     owned = advisor is None
     if advisor is None:
         advisor = await (make_advisor or build_advisor)(settings)
-    bot = build_slack_bot(settings, advisor)
+    if make_advisor is None:  # a real advisor: the service gets its index, as in production
+        knowledge, embedder = advisor.knowledge, advisor.retriever.embedder
+        chat = build_chat_service(settings, advisor, knowledge=knowledge, embedder=embedder)
+    else:
+        chat = build_chat_service(settings, advisor)
+    bot = build_slack_bot(settings, advisor, chat=chat)
     runner = web.AppRunner(bot.web_app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

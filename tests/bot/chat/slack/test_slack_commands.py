@@ -153,12 +153,11 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         )
 
     async with slack_harness(private_settings) as h:
-        advisor = h.bot.chat.advisor
         # Not an admin: an ephemeral refusal, nothing runs.
         status, refused = await h.send_command(command("reingest"))
         assert status == 200
         assert "관리자" in reply_text(refused)
-        assert not advisor.reingest_running
+        assert not h.bot.chat.reingest_running
 
         status, started = await h.send_command(command("reingest", user_id=ADMIN))
         assert "재색인을 시작" in reply_text(started)
@@ -168,7 +167,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         # Questions keep being answered from the old index meanwhile.
         await h.send_event(event("app_mention"))
         answer = await h.answer_to(MENTION_TS)
-        assert advisor.reingest_running
+        assert h.bot.chat.reingest_running
         answered.set()
 
         [report] = await h.fake.wait_for(
@@ -181,7 +180,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
         assert "1 updated" in report.args["text"]
         assert "2 documents" in report.args["text"]
         await h.settle()
-        assert not advisor.reingest_running
+        assert not h.bot.chat.reingest_running
 
         # The new section is searchable now.
         await h.send_event(
@@ -198,7 +197,7 @@ async def test_reingest_is_for_admins_and_runs_in_the_background(
 
 async def test_report_is_private_to_admins_and_never_pings(settings_factory) -> None:
     async with slack_harness(settings_factory, slack_admin_user_ids=[ADMIN]) as h:
-        state = h.bot.chat.advisor.state
+        state = h.bot.chat.advisor.memory.store
         for question in [
             "<!channel> 피자 맛집 @here 알려줘?",
             "<!channel> 피자 맛집 @here 알려줘?",

@@ -35,6 +35,7 @@ from bot.devtools.loopback.slack import sign
 from bot.devtools.loopback.slack_load import shown_text
 from bot.models import Question
 from bot.state.sql import SqlStateStore
+from bot.state.writer import TurnWriter
 
 PING = re.compile(r"<!|@(channel|here|everyone)\b", re.IGNORECASE)
 
@@ -105,7 +106,7 @@ async def test_direct_message_is_answered_in_the_dm(settings_factory) -> None:
         assert "상담원" in reply.args["text"] or "기술" in reply.args["text"]
         assert block_texts(blocks_of(reply), "context")
         # The DM itself is the conversation id.
-        turns = await h.bot.chat.advisor.state.recent_turns(f"slack:T0TEAM01:{DM}", 5, 3600)
+        turns = await h.bot.chat.advisor.memory.store.recent_turns(f"slack:T0TEAM01:{DM}", 5, 3600)
         assert [t.question for t in turns] == ["콜센터 상담원에게 필요한 기술은 무엇인가요?"]
 
 
@@ -281,24 +282,21 @@ async def test_advisor_failure_gets_an_apology_with_a_reference(
     class BrokenAdvisor:
         """Stands in for the advisor; its ask() blows up."""
 
-        reingest_running = False
-
         def __init__(self, settings) -> None:
             self.settings = settings
-            self.state = SqlStateStore(settings.state_database_url)
+            self.memory = TurnWriter(
+                SqlStateStore(settings.state_database_url), turns=4, idle_s=3600
+            )
 
         async def ask(self, question: Question):
             raise RuntimeError("the index caught fire")
 
-        def note_state(self, *, reachable: bool) -> None:
-            """The real advisor logs store outages; this one has none to log."""
-
         async def close(self) -> None:
-            await self.state.close()
+            await self.memory.close()
 
     async def make(settings):
         broken = BrokenAdvisor(settings)
-        await broken.state.start()
+        await broken.memory.store.start()
         return broken
 
     caplog.set_level(logging.INFO)
@@ -355,7 +353,7 @@ async def test_feedback_button_stores_the_vote_and_tells_only_the_voter(
         assert all(a.args["replace_original"] is False for a in acks)
         assert "고마워요" in acks[0].args["text"]
 
-        [vote] = await h.bot.chat.advisor.state.votes()
+        [vote] = await h.bot.chat.advisor.memory.store.votes()
         assert vote.platform == "slack"
         assert vote.message_ref == f"{CHANNEL}:{message_ts}"
         assert vote.user_id == ASKER

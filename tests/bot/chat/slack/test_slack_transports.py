@@ -100,7 +100,7 @@ async def test_socket_mode_round_trip(
         }
         [thanks] = await fake.wait_for("response_url")
         assert thanks.args["response_type"] == "ephemeral"
-        [vote] = await advisor.state.votes()
+        [vote] = await advisor.memory.store.votes()
         assert (vote.user_id, vote.vote, vote.message_ref) == (
             ASKER,
             1,
