@@ -402,7 +402,27 @@ class Composer:
             # labelled as general.
             writer.missing = "figure"
             writer.lines[0] = say("intro_general", writer.language)
+        self._note_twin(snap, reading, writer)
         return writer.finish()
+
+    def _note_twin(self, snap: Snapshot, reading: Reading, writer: _Writer) -> None:
+        """Asked of one role whose section the documents share with another ("코치" is kept
+        under "트레이너"): say that the quoted text is the other's, in the same words."""
+        asked = reading.roles if len(reading.roles) == 1 else []
+        asked = asked or ([reading.focus] if reading.carried_focus else [])
+        if len(asked) != 1 or not writer.citations:
+            return
+        at = snap.by_id.get(writer.citations[0].chunk_id)
+        if at is None:
+            return
+        chunk = snap.chunks[at]
+        names = RoleNames.build(snap, [])
+        own = names.within(chunk.section.split(" > ")[-1])
+        twins = {names.within(h) for h in chunk.also_under}
+        if own and own != asked[0] and asked[0] in twins:
+            role = snap.roles.get(own)
+            other = (role.ko if writer.language == "ko" else role.en) if role else own
+            writer.line(say("same_as", writer.language, other=other))
 
     def _figure_missing(
         self, snap: Snapshot, question: str, writer: _Writer, subjects: set[str]

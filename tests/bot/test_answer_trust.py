@@ -458,3 +458,9 @@ async def test_hiring_checks_benefits_dismissal_and_shift_times_are_not_covered(
     answer = await ask(advisor, question, conversation=question)
     assert answer.abstained
     assert answer.text.startswith(opening)
+
+
+async def test_a_role_described_in_anothers_words_is_said_to_be(advisor: Advisor) -> None:
+    answer = await ask(advisor, "코치가 하는 일 알려줘")
+    assert "트레이너는 여러 팀을 관리" in answer.text
+    assert "문서는 트레이너와 같은 설명을 해요" in answer.text
