@@ -40,6 +40,11 @@ _OWN_SUBJECT = re.compile(
 )
 
 
+#: A statement this short after the page's own questions answers them ("당신은 이미 자격을
+#: 갖추고 있습니다!"); a longer one stands on its own ("콜센터의 가장 권위 있는 직책은 ...").
+_LEANS_CHARS = 30
+
+
 def _is_question(unit: Unit) -> bool:
     return unit.text.rstrip().endswith("?")
 
@@ -678,6 +683,14 @@ class Composer:
                 self._write_list(extra, writer, _LIST_ITEMS)
         writer.hint_section(chunk.section)
 
+    @staticmethod
+    def _follows(before: _Picked, after: _Picked) -> bool:
+        """Is `after` the statement right after `before` in the same chunk?"""
+        if before.hit.chunk.id != after.hit.chunk.id:
+            return False
+        units = before.hit.chunk.units
+        return units.index(after.unit) == units.index(before.unit) + 1
+
     def _named_item(self, question: str, parts: list[Chunk]) -> tuple[Unit, Chunk] | None:
         """The one item of a list whose own heading ("다른 부서와 협력: ...") the question
         names, when no other item's heading comes close."""
@@ -986,7 +999,11 @@ class Composer:
         if _CONTINUES.match(first.unit.text) and at > 0 and not _OWN_SUBJECT.match(first.unit.text):
             # "특히 화가 난 발신자..." means nothing without the sentence it continues.
             writer.statement(units[at - 1].text, first.hit)
-        elif asked_before and not asked_before[0].text.startswith(("귀하", "당신")):
+        elif (
+            asked_before
+            and len(first.unit.text) <= _LEANS_CHARS
+            and not asked_before[0].text.startswith(("귀하", "당신"))
+        ):
             # "당신은 이미 자격을 갖추고 있습니다!" answers the page's own questions before it
             # ("고객을 상대해 본 적이 있나요? ..."): without them it says nothing.
             start = at - len(asked_before)
@@ -1025,7 +1042,11 @@ class Composer:
                 continue
             # A sentence leaning on one before it ("그들은 ...") is not a companion: alone, it
             # has lost its subject.
-            if _CONTINUES.match(p.unit.text) and not _OWN_SUBJECT.match(p.unit.text):
+            if (
+                _CONTINUES.match(p.unit.text)
+                and not _OWN_SUBJECT.match(p.unit.text)
+                and not any(self._follows(c, p) for c in chosen)
+            ):
                 continue
             if p.unit.text != chosen[0].unit.text:
                 chosen.append(p)

@@ -461,6 +461,12 @@ async def test_hiring_checks_benefits_dismissal_and_shift_times_are_not_covered(
 
 
 async def test_a_role_described_in_anothers_words_is_said_to_be(advisor: Advisor) -> None:
-    answer = await ask(advisor, "코치가 하는 일 알려줘")
+    answer = await ask(advisor, "코치는 무슨 일을 해?")
     assert "트레이너는 여러 팀을 관리" in answer.text
     assert "문서는 트레이너와 같은 설명을 해요" in answer.text
+
+
+async def test_a_page_heading_question_is_not_quoted_before_its_answer(advisor: Advisor) -> None:
+    answer = await ask(advisor, "콜센터 최고 직책이 뭐예요?")
+    assert "CCO" in answer.text
+    assert "무엇입니까? [1]" not in answer.text
