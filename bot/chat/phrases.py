@@ -12,6 +12,8 @@ from typing import Final
 
 from bot.analysis import language_of
 from bot.chat.service import (
+    Empty,
+    Failed,
     RateLimited,
     ReingestDone,
     ReingestFailed,
@@ -157,6 +159,8 @@ Outcome = (
     | ReportRequest
     | VoteRecorded
     | VoteFailed
+    | Empty
+    | Failed
 )
 
 
@@ -185,6 +189,10 @@ def describe(outcome: Outcome, language: str) -> str:
             return phrase("vote_up" if vote > 0 else "vote_down", language)
         case VoteFailed(ref=ref):
             return phrase("vote_failed", language, ref=ref)
+        case Empty():
+            return phrase("empty", language)
+        case Failed(ref=ref):  # answering a message failed
+            return phrase("error", language, ref=ref)
 
 
 def refusal(command: str, platform: str, language: str) -> str:

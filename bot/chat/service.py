@@ -9,7 +9,10 @@ typed outcomes back into its own replies. What is decided here and nowhere else:
   (`start_reingest`), the admins' report (`report`);
 - recording a vote with the documents its answer cited (`record_vote`);
 - error reference ids (`new_ref`), which answers can be rated (`RATED_KINDS`), and the source
-  lines under an answer (`source_lines`).
+  lines under an answer (`source_lines`);
+- answering a message from start to end (`handle_message`): the claim, the rate limit, empty
+  and help messages, the advisor, the career-path picture and the apology for a failure, each
+  step handed to the surface as a typed outcome to render.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bot.advisor import ReingestBusy
@@ -68,6 +72,8 @@ class RateLimited:
 
     seconds: int
     limit: int
+    #: The language the notice is said in (set by `handle_message`).
+    language: str = "ko"
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,77 @@ def parse_command(text: str) -> Command:
     return Ask(text)
 
 
+# -- answering a message, typed --------------------------------------------------------------
+@dataclass(frozen=True)
+class Incoming:
+    """A message for the advisor as a surface received it, the platform's details translated."""
+
+    platform: Platform
+    user_id: str
+    conversation_id: str
+    #: The question, the bot's mention and the platform's markup removed.
+    text: str
+    #: Exactly-once keys; every one must be won (a Slack mention comes as two events).
+    claims: tuple[str, ...] = ()
+    #: The user's locale, for the language of a reply to a text with no words.
+    locale: object = None
+    #: What the logs call answering it ("answering", "/career") and where it was.
+    action: str = "answering"
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Another replica, or an earlier delivery of the same event, handles it."""
+
+
+@dataclass(frozen=True)
+class Empty:
+    """Only the bot's mention, no question."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class HelpAsked:
+    """A help word ("help", "도움말"): what the bot can answer, not a decline."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The advisor's answer (its turn already stored) and its career-path picture."""
+
+    answer: Answer
+    question: str
+    picture: Picture | None = None
+
+    @property
+    def ratable(self) -> bool:
+        """Does the answer get the helpful / not helpful buttons?"""
+        return self.answer.kind in RATED_KINDS
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Answering failed: logged with `ref`, which the apology shows."""
+
+    ref: str
+    language: str
+
+
+#: What a message gets a reply for.
+Replied = RateLimited | Empty | HelpAsked | Answered | Failed
+MessageOutcome = Duplicate | Replied
+#: Renders an outcome as the platform's reply and sends it.
+SendReply = Callable[[Replied], Awaitable[None]]
+#: What a surface shows, in the reply's language, while the advisor works (a reaction,
+#: "typing…", a deferral). It may yield the conversation the answer belongs to when showing
+#: the work makes one (Slack's "working…" message starts a thread), else None.
+Working = Callable[[str], AbstractAsyncContextManager[str | None]]
+
+
 class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
@@ -278,6 +355,62 @@ class ChatService:
             logger.warning("could not draw the career-path picture", exc_info=True)
             return None
         return Picture(picture_name(answer), data) if data else None
+
+    async def handle_message(
+        self, msg: Incoming, reply: SendReply, *, working: Working | None = None
+    ) -> MessageOutcome:
+        """Answer one message: exactly once, within the rate limit, with `reply` rendering
+        and sending each outcome. `working` wraps the advisor's work and the answer's reply.
+
+        A failure anywhere, the reply included, is logged with a reference and `reply` gets a
+        `Failed` to apologise with; never raises."""
+        for key in msg.claims:
+            if not await self.claim(key):
+                logger.debug("%s: %s already handled", msg.platform, key)
+                return Duplicate()
+        from bot.chat.phrases import reply_language
+
+        language = reply_language(msg.text, msg.locale)
+        outcome: Replied
+        try:
+            limited = await self.admit(msg.platform, msg.user_id)
+            if limited is not None:
+                outcome = replace(limited, language=language)
+            elif not msg.text.strip():
+                outcome = Empty(language)
+            elif isinstance(parse_command(msg.text), Help):
+                outcome = HelpAsked(language)
+            else:
+                shown = working(language) if working is not None else contextlib.nullcontext()
+                async with shown as conversation_id:
+                    outcome = await self._answered(msg, conversation_id or msg.conversation_id)
+                    await reply(outcome)
+                return outcome
+            await reply(outcome)
+            return outcome
+        except Exception:
+            return await self._apologise(msg, language, reply)
+
+    async def _answered(self, msg: Incoming, conversation_id: str) -> Answered:
+        question = Question(
+            text=msg.text,
+            user_id=msg.user_id,
+            conversation_id=conversation_id,
+            platform=msg.platform,
+        )
+        answer = await self.answer(question)
+        return Answered(answer, msg.text, await self.picture(answer))
+
+    async def _apologise(self, msg: Incoming, language: str, reply: SendReply) -> Failed:
+        ref = new_ref()
+        where = f", {msg.where}" if msg.where else ""
+        logger.exception("%s: %s failed (ref %s%s)", msg.platform, msg.action, ref, where)
+        failed = Failed(ref, language)
+        try:
+            await reply(failed)
+        except Exception:
+            logger.exception("%s: could not post the apology either (ref %s)", msg.platform, ref)
+        return failed
 
     # -- shared state, failing open ---------------------------------------------------------
     def _noted(self, *, reachable: bool) -> None:

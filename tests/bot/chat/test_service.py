@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from bot.advisor import ReingestBusy
 from bot.chat.service import (
+    Answered,
     ChatService,
+    Duplicate,
+    Empty,
+    Failed,
+    HelpAsked,
+    Incoming,
     RateLimited,
     ReingestDone,
     ReingestFailed,
     ReingestOutcome,
     ReingestRefused,
+    Replied,
     ReportFailed,
     ReportReady,
     VoteFailed,
@@ -211,6 +219,63 @@ async def test_an_answer_is_stored_before_it_is_returned(service_for) -> None:
     assert answer.text == "answer to hi"
     assert advisor.recorded_for == ["slack:T:C:1"]
     assert await chat.picture(answer) is None  # not a path answer
+
+
+def _incoming(text: str, *claims: str) -> Incoming:
+    return Incoming("slack", "U1", "slack:T:C:1", text, claims, where="channel C")
+
+
+async def test_a_message_is_answered_once_within_the_rate_limit(service_for) -> None:
+    chat, advisor = service_for(rate_limit_per_minute=4)
+    replies: list[Replied] = []
+
+    async def reply(outcome: Replied) -> None:
+        replies.append(outcome)
+
+    answered = await chat.handle_message(_incoming("hi", "k1", "k2"), reply)
+    assert isinstance(answered, Answered)
+    assert answered.ratable
+    assert answered.answer.text == "answer to hi"
+    assert answered.question == "hi"
+    assert advisor.recorded_for == ["slack:T:C:1"]  # stored before the reply
+    assert await chat.handle_message(_incoming("hi", "k0", "k2"), reply) == Duplicate()
+    assert await chat.handle_message(_incoming("  "), reply) == Empty("ko")
+    assert await chat.handle_message(_incoming("help"), reply) == HelpAsked("en")
+    assert await chat.handle_message(_incoming("도움말"), reply) == HelpAsked("ko")
+    limited = await chat.handle_message(_incoming("hello"), reply)
+    assert isinstance(limited, RateLimited)
+    assert limited.language == "en"
+    assert replies == [answered, Empty("ko"), HelpAsked("en"), HelpAsked("ko"), limited]
+
+
+async def test_a_failed_reply_is_logged_with_the_reference_it_apologises_with(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat, _ = service_for()
+    replies: list[Replied] = []
+    conversations: list[str | None] = []
+
+    async def reply(outcome: Replied) -> None:
+        replies.append(outcome)
+        if isinstance(outcome, Answered):
+            raise RuntimeError("the platform is down")
+
+    @contextlib.asynccontextmanager
+    async def working(language: str) -> AsyncIterator[str]:
+        conversations.append(language)
+        yield "slack:T:C:status"
+
+    failed = await chat.handle_message(_incoming("hi"), reply, working=working)
+    assert isinstance(failed, Failed)
+    assert failed.language == "en"
+    assert replies[1:] == [failed]
+    assert conversations == ["en"]
+    assert replies[0].answer.text == "answer to hi"  # type: ignore[union-attr]
+    [record] = [r for r in caplog.records if failed.ref in r.getMessage()]
+    assert "slack: answering failed" in record.getMessage()
+    assert "channel C" in record.getMessage()
+    assert record.exc_info is not None
+    assert "the platform is down" in str(record.exc_info[1])
 
 
 def test_source_lines_group_markers_and_keep_the_date() -> None:
