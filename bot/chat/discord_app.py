@@ -29,8 +29,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat import service as chat_rules
-from bot.chat.phrases import PHRASES, describe, phrase, refusal, reply_language
-from bot.chat.service import AdvisorLike, ChatService, Feedback
+from bot.chat.phrases import PHRASES, describe, phrase, reply_language
+from bot.chat.service import AdvisorLike, ChatService, Feedback, ReportRequest
 from bot.chat.text import split_text, truncate
 from bot.messages import help_text
 from bot.models import Answer
@@ -457,21 +457,7 @@ class CareerCog(commands.Cog):
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
-        language = await self._admin_language(interaction, "reingest")
-        if language is None:
-            return
-        logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
-
-        async def started() -> None:
-            with contextlib.suppress(discord.HTTPException):
-                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
-
-        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
-            await self._announce(interaction, describe(outcome, language))
-
-        # Decided before the first await, so a second request can never slip in between.
-        if not self.chat.start_reingest(announce, first=started):
-            await self._respond_ephemeral(interaction, phrase("reingest_busy", language))
+        await self._admin_command(interaction, chat_rules.Reingest())
 
     @career.command(
         name="report",
@@ -480,30 +466,47 @@ class CareerCog(commands.Cog):
     @app_commands.describe(period="기간 · Period, e.g. 7d, 24h, 2w")
     async def report_command(self, interaction: discord.Interaction, period: str = "7d") -> None:
         """Declined questions and down-voted answers, grouped; only the admin sees it."""
-        language = await self._admin_language(interaction, "report")
-        if language is None:
-            return
-        asked = chat_rules.report_request(period)
-        if asked.period_s is None:
-            await self._respond_ephemeral(interaction, describe(asked, language))
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.chat.report(asked.period_s)
-        # The report quotes what users asked: escaped; our own failure notice is markdown.
-        ready = isinstance(result, chat_rules.ReportReady)
-        replies = render_text(describe(result, language), markdown=not ready)
-        await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
+        await self._admin_command(interaction, chat_rules.report_request(period))
 
-    async def _admin_language(self, interaction: discord.Interaction, command: str) -> str | None:
-        """An admin command's language once it is claimed and asked by an admin; None (and
-        anyone else told so, privately) otherwise."""
-        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
-            return None
+    async def _admin_command(
+        self, interaction: discord.Interaction, command: chat_rules.Reingest | ReportRequest
+    ) -> None:
+        """Run an admin command; the outcome only for the admin, a re-ingest's end for all."""
         language = reply_language("", interaction.locale)
-        if not self._is_admin(interaction):
-            await self._respond_ephemeral(interaction, refusal(command, "discord", language))
-            return None
-        return language
+
+        async def started() -> None:
+            with contextlib.suppress(discord.HTTPException):
+                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
+
+        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
+            await self._announce(interaction, describe(outcome, language))
+
+        async def thinking() -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+
+        # The member's permissions as Discord resolved them for this interaction.
+        permissions = interaction.permissions
+        manages = interaction.guild_id is not None and (
+            permissions.manage_guild or permissions.administrator
+        )
+        outcome = await self.chat.admin_command(
+            "discord",
+            str(interaction.user.id),
+            command,
+            announce=announce,
+            manages_server=manages,
+            claims=(f"discord:interaction:{interaction.id}",),
+            first=started,
+            working=thinking,
+        )
+        if isinstance(outcome, chat_rules.ReportReady | chat_rules.ReportFailed):
+            # The report quotes what users asked: escaped; our own failure notice is markdown.
+            ready = isinstance(outcome, chat_rules.ReportReady)
+            replies = render_text(describe(outcome, language), markdown=not ready)
+            post = functools.partial(interaction.followup.send, ephemeral=True)
+            await self._deliver(post, replies)
+        elif not isinstance(outcome, chat_rules.Duplicate | chat_rules.ReingestStarted):
+            await self._respond_ephemeral(interaction, describe(outcome, language))
 
     async def _announce(self, interaction: discord.Interaction, message: str) -> None:
         """A public follow-up in the command's channel, or a plain channel message once the
@@ -518,14 +521,6 @@ class CareerCog(commands.Cog):
         if isinstance(channel, discord.abc.Messageable):
             with contextlib.suppress(discord.HTTPException):
                 await self._deliver(channel.send, replies)
-
-    def _is_admin(self, interaction: discord.Interaction) -> bool:
-        # The member's permissions as Discord resolved them for this interaction.
-        permissions = interaction.permissions
-        manages = interaction.guild_id is not None and (
-            permissions.manage_guild or permissions.administrator
-        )
-        return self.chat.is_admin("discord", str(interaction.user.id), manages_server=manages)
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -15,9 +15,12 @@ from bot.chat.service import (
     Empty,
     Failed,
     RateLimited,
+    Refused,
     ReingestDone,
     ReingestFailed,
     ReingestRefused,
+    ReingestRunning,
+    ReingestStarted,
     ReportFailed,
     ReportReady,
     ReportRequest,
@@ -161,6 +164,9 @@ Outcome = (
     | VoteFailed
     | Empty
     | Failed
+    | Refused
+    | ReingestStarted
+    | ReingestRunning
 )
 
 
@@ -193,6 +199,12 @@ def describe(outcome: Outcome, language: str) -> str:
             return phrase("empty", language)
         case Failed(ref=ref):  # answering a message failed
             return phrase("error", language, ref=ref)
+        case Refused(command=command, platform=platform):
+            return refusal(command, platform, language)
+        case ReingestStarted():
+            return phrase("reingest_started", language)
+        case ReingestRunning():
+            return phrase("reingest_busy", language)
 
 
 def refusal(command: str, platform: str, language: str) -> str:

@@ -268,6 +268,36 @@ SendReply = Callable[[Replied], Awaitable[None]]
 Working = Callable[[str], AbstractAsyncContextManager[str | None]]
 
 
+# -- admin commands, run ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Refused:
+    """Someone who is no admin asked for an admin `command` ("reingest", "report")."""
+
+    command: str
+    platform: Platform
+
+
+@dataclass(frozen=True)
+class ReingestStarted:
+    """A re-ingest runs in the background; its outcome is announced when it ends."""
+
+
+@dataclass(frozen=True)
+class ReingestRunning:
+    """Another re-ingest is running: nothing was started."""
+
+
+AdminOutcome = (
+    Duplicate
+    | Refused
+    | ReingestStarted
+    | ReingestRunning
+    | ReportRequest
+    | ReportReady
+    | ReportFailed
+)
+
+
 class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
@@ -514,6 +544,39 @@ class ChatService:
             await announce(outcome)
         except Exception:
             logger.exception("could not announce the re-ingest outcome")
+
+    async def admin_command(
+        self,
+        platform: Platform,
+        user_id: str,
+        command: Reingest | ReportRequest,
+        *,
+        announce: Callable[[ReingestOutcome], Awaitable[None]],
+        manages_server: bool = False,
+        claims: tuple[str, ...] = (),
+        first: Callable[[], Awaitable[None]] | None = None,
+        working: Callable[[], Awaitable[None]] | None = None,
+    ) -> AdminOutcome:
+        """Run an admin command once, for an admin: start a re-ingest (`announce` and `first`
+        as in `start_reingest`) or build the report (`working` runs before it, a Slack ack or
+        a Discord deferral). Everyone else is refused (`Refused`); a report asked for with no
+        period is the `ReportRequest` back."""
+        for key in claims:
+            if not await self.claim(key):
+                return Duplicate()
+        name = "reingest" if isinstance(command, Reingest) else "report"
+        if not self.is_admin(platform, user_id, manages_server=manages_server):
+            logger.info("%s: refused /career %s for non-admin %s", platform, name, user_id)
+            return Refused(name, platform)
+        if isinstance(command, Reingest):
+            logger.info("%s: re-ingest requested by %s", platform, user_id)
+            started = self.start_reingest(announce, first=first)
+            return ReingestStarted() if started else ReingestRunning()
+        if command.period_s is None:
+            return command
+        if working is not None:
+            await working()
+        return await self.report(command.period_s)
 
     async def report(self, since_s: float) -> ReportReady | ReportFailed:
         """The admins' report of the last `since_s` seconds, rendered as text."""

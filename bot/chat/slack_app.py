@@ -34,11 +34,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.phrases import BOTH, describe, phrase, refusal
+from bot.chat.phrases import BOTH, describe, phrase
 from bot.chat.service import (
     RATED_KINDS,
     Answered,
     ChatService,
+    Duplicate,
     Feedback,
     Handlers,
     Help,
@@ -49,6 +50,8 @@ from bot.chat.service import (
     ReingestOutcome,
     ReingestRefused,
     Replied,
+    ReportFailed,
+    ReportReady,
     ReportRequest,
     build_chat_service,
     parse_command,
@@ -568,59 +571,39 @@ class SlackBot:
     async def _on_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any
     ) -> None:
-        user = str(body.get("user_id") or "")
         command = parse_command(body.get("text") or "")
         if isinstance(command, Help):
             await ack(text=help_text("ko") + "\n\n" + help_text("en"))
-        elif isinstance(command, Reingest):
-            await self._reingest_command(ack, body, respond, user)
-        elif isinstance(command, ReportRequest):
-            await self._report_command(ack, respond, user, command)
+        elif isinstance(command, Reingest | ReportRequest):
+            await self._tracked(self._admin_command(ack, body, respond, command))
         else:
             await ack()
             await self._tracked(self._command_question(body, respond, command.question))
 
-    async def _reingest_command(
-        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
+    async def _admin_command(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        respond: Any,
+        command: Reingest | ReportRequest,
     ) -> None:
-        if not await self._admin(ack, user, "reingest"):
-            return
-        logger.info("slack: re-ingest requested by %s", user)
+        """`/career reingest`, `/career report [7d]`: for the admins in SLACK_ADMIN_USER_IDS,
+        the report privately; anyone else is told so privately."""
         channel = str(body.get("channel_id") or "")
 
         async def announce(outcome: ReingestOutcome) -> None:
             busy = isinstance(outcome, ReingestRefused)
             await self._command_reply(respond, channel, describe(outcome, BOTH), ephemeral=busy)
 
-        # Started before the ack so a second request right after this one is told it's busy.
-        if not self.chat.start_reingest(announce):
-            await ack(text=phrase("reingest_busy", BOTH))
-            return
-        await ack(text=phrase("reingest_started", BOTH))
-
-    async def _admin(self, ack: Callable[..., Awaitable[Any]], user: str, command: str) -> bool:
-        """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
-        if self.chat.is_admin("slack", user):
-            return True
-        logger.info("slack: refused /career %s for non-admin %s", command, user)
-        await ack(text=refusal(command, "slack", BOTH))
-        return False
-
-    async def _report_command(
-        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, asked: ReportRequest
-    ) -> None:
-        """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
-        if not await self._admin(ack, user, "report"):
-            return
-        if asked.period_s is None:
-            await ack(text=describe(asked, BOTH))
-            return
-        await ack()
-        await self._tracked(self._report(respond, asked.period_s))
-
-    async def _report(self, respond: Any, since_s: float) -> None:
-        text = describe(await self.chat.report(since_s), BOTH)
-        await self._command_reply(respond, "", text, ephemeral=True)
+        # The re-ingest starts before the ack, so a second request right after this one is
+        # told it's busy; the report is acked before it is built.
+        outcome = await self.chat.admin_command(
+            "slack", str(body.get("user_id") or ""), command, announce=announce, working=ack
+        )
+        if isinstance(outcome, ReportReady | ReportFailed):
+            await self._command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
+        elif not isinstance(outcome, Duplicate):
+            await ack(text=describe(outcome, BOTH))
 
     async def _command_reply(
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False

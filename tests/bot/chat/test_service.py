@@ -19,16 +19,22 @@ from bot.chat.service import (
     HelpAsked,
     Incoming,
     RateLimited,
+    Refused,
+    Reingest,
     ReingestDone,
     ReingestFailed,
     ReingestOutcome,
     ReingestRefused,
+    ReingestRunning,
+    ReingestStarted,
     Replied,
     ReportFailed,
     ReportReady,
+    ReportRequest,
     VoteFailed,
     VoteRecorded,
     new_ref,
+    parse_command,
     source_lines,
 )
 from bot.models import Answer, Citation, Question
@@ -187,6 +193,39 @@ async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_fo
     assert chat.start_reingest(announce)
     await asyncio.gather(*chat.in_flight)
     assert outcomes[-1] == ReingestRefused()
+
+
+async def test_an_admin_command_is_run_once_for_admins_only(service_for) -> None:
+    chat, advisor = service_for(slack_admin_user_ids=["UADMIN"])
+    outcomes: list[ReingestOutcome] = []
+    steps: list[str] = []
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        outcomes.append(outcome)
+
+    async def working() -> None:
+        steps.append("acked")
+
+    async def run(user: str, text: str, *claims: str) -> Any:
+        command = parse_command(text)
+        assert isinstance(command, Reingest | ReportRequest)
+        return await chat.admin_command(
+            "slack", user, command, announce=announce, claims=claims, working=working
+        )
+
+    assert await run("UOTHER", "reingest") == Refused("reingest", "slack")
+    assert await run("UOTHER", "report") == Refused("report", "slack")
+    assert not chat.reingest_running
+    assert await run("UADMIN", "reingest", "k1") == ReingestStarted()
+    assert await run("UADMIN", "reingest", "k1") == Duplicate()
+    assert await run("UADMIN", "reingest") == ReingestRunning()
+    advisor.release.set()
+    await asyncio.gather(*chat.in_flight)
+    assert outcomes == [ReingestDone({"documents": 2})]
+    assert await run("UADMIN", "report soon") == ReportRequest(None, "soon")
+    assert steps == []  # nothing slow was started
+    assert await run("UADMIN", "report 7d") == ReportReady("report text")
+    assert steps == ["acked"]
 
 
 async def test_the_report_is_text_or_a_reference(service_for) -> None:
