@@ -1,7 +1,8 @@
 """The Discord surface: a thin discord.py 2.x adapter around the advisor.
 
-It only translates: a mention, a DM or a `/career` slash command becomes a `Question`; the
-`Answer` becomes an embed (answer, sources) with persistent helpful / not helpful buttons.
+It only translates: a mention, a DM or a `/career` slash command becomes a call of the chat
+service; its typed outcome becomes the reply, an answer an embed (answer, sources) with
+persistent helpful / not helpful buttons.
 Everything it sends pings nobody (`AllowedMentions.none()` on the bot and on every send).
 
 The feedback buttons must work after a restart, when nothing of the answer is left in memory.

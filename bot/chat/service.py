@@ -5,8 +5,9 @@ typed outcomes back into its own replies. What is decided here and nowhere else:
 
 - exactly-once handling across replicas (`claim`), failing open when the store is down;
 - the per-user rate limit and its retry-after (`admit`);
+- whether a follow-up is in a conversation the bot answered in (`remember`, `answered_in`);
 - the admin gate (`is_admin`) and the admin commands: a re-ingest started or refused as busy
-  (`start_reingest`), the admins' report (`report`);
+  (`start_reingest`), the admins' report (`report`), both behind the gate (`admin_command`);
 - recording a vote with the documents its answer cited (`record_vote`);
 - error reference ids (`new_ref`), which answers can be rated (`RATED_KINDS`), and the source
   lines under an answer (`source_lines`);
@@ -24,6 +25,7 @@ import math
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
@@ -42,6 +44,10 @@ logger = logging.getLogger(__name__)
 RATED_KINDS = frozenset({"answer", "out_of_scope"})
 
 Platform = Literal["slack", "discord", "console"]
+
+#: Conversations this process answered in, remembered in memory (the state store is the shared
+#: fallback, for other replicas and after a restart).
+ANSWERED_CACHE_SIZE = 5000
 
 
 def new_ref() -> str:
@@ -351,6 +357,7 @@ class ChatService:
         self._reingest: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._housekeeping: asyncio.Task[None] | None = None
+        self._conversations: OrderedDict[str, None] = OrderedDict()
 
     @property
     def state(self) -> StateStore:
@@ -472,6 +479,23 @@ class ChatService:
             [],
         )
         return bool(turns)
+
+    def remember(self, conversation_id: str) -> None:
+        """Note that the bot answered in `conversation_id` (see `answered_in`)."""
+        self._conversations[conversation_id] = None
+        self._conversations.move_to_end(conversation_id)
+        while len(self._conversations) > ANSWERED_CACHE_SIZE:
+            self._conversations.popitem(last=False)
+
+    async def answered_in(self, conversation_id: str, first_message_key: str) -> bool:
+        """Did the bot answer in this conversation (a thread)? Memory first, then the shared
+        store: a turn of the conversation, or (for a declined question, which leaves no turn)
+        a replica's claim on its first message (`first_message_key`)."""
+        if conversation_id in self._conversations:
+            return True
+        if await self.has_turns(conversation_id):
+            return True
+        return await self.claimed(first_message_key)
 
     async def admit(self, platform: Platform, user_id: str) -> RateLimited | None:
         """None when the user may ask now; else how long to wait. Open when the store is down."""

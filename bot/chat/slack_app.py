@@ -1,7 +1,7 @@
 """The Slack surface: a thin slack-bolt adapter around the platform-neutral advisor.
 
-It translates Slack events, the `/career` slash command and the feedback buttons into
-`Question`s, and the advisor's `Answer`s into Block Kit replies. Everything Slack-specific
+It translates Slack events, the `/career` slash command and the feedback buttons into calls
+of the chat service, and the typed outcomes into Block Kit replies. Everything Slack-specific
 (payload shapes, mrkdwn escaping, message limits, de-duplication keys) stays in this module.
 
 Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
@@ -17,8 +17,6 @@ import json
 import logging
 import re
 import secrets
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -82,8 +80,6 @@ FEEDBACK_BLOCK_ID = "feedback"
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot
 #: messages, ...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
-#: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
-THREAD_CACHE_SIZE = 5000
 
 
 class SlackConfigError(RuntimeError):
@@ -351,7 +347,6 @@ class SlackBot:
             name="career-advisor",
         )
         self.handlers = Handlers(chat)
-        self._threads: OrderedDict[str, float] = OrderedDict()
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.command("/career")(self._on_command)
@@ -399,23 +394,6 @@ class SlackBot:
             }
         )
 
-    def _remember_thread(self, channel: str, thread_ts: str) -> None:
-        key = f"{channel}:{thread_ts}"
-        self._threads[key] = time.time()
-        self._threads.move_to_end(key)
-        while len(self._threads) > THREAD_CACHE_SIZE:
-            self._threads.popitem(last=False)
-
-    async def _is_bot_thread(self, team: str, channel: str, thread_ts: str) -> bool:
-        """Did the bot answer in this thread? Memory first, then the shared store: a turn of
-        the thread's conversation, or (for a declined question, which leaves no turn) a
-        replica's claim on the thread's first message."""
-        if f"{channel}:{thread_ts}" in self._threads:
-            return True
-        if await self.chat.has_turns(f"slack:{team}:{channel}:{thread_ts}"):
-            return True
-        return await self.chat.claimed(f"slack:msg:{channel}:{thread_ts}")
-
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, body: dict[str, Any], context: Any) -> None:
         await self._tracked(self._handle_event(body, context))
@@ -448,12 +426,14 @@ class SlackBot:
             conv = f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
             target = _Target(team, channel, user, conv, thread_ts, ts, is_dm=True)
         else:
+            root = thread_ts or ts
+            conv = f"slack:{team}:{channel}:{root}"
+            # A follow-up in a thread the bot answered in needs no mention.
             if not mentioned and not (
-                thread_ts and await self._is_bot_thread(team, channel, thread_ts)
+                thread_ts and await self.chat.answered_in(conv, f"slack:msg:{channel}:{root}")
             ):
                 return None, ""
-            root = thread_ts or ts
-            target = _Target(team, channel, user, f"slack:{team}:{channel}:{root}", root, ts)
+            target = _Target(team, channel, user, conv, root, ts)
         return target, plain_question(raw, bot_user)
 
     async def _answer(self, target: _Target, text: str, claims: tuple[str, ...]) -> None:
@@ -507,7 +487,7 @@ class SlackBot:
             )
             first_ts = first_ts or response.get("ts")
         if target.thread_ts and not target.is_dm:
-            self._remember_thread(target.channel, target.thread_ts)
+            self.chat.remember(f"slack:{target.team}:{target.channel}:{target.thread_ts}")
         return first_ts
 
     async def _upload_picture(
@@ -685,7 +665,7 @@ class SlackBot:
                 )
                 if rest:
                     await self._post(target, rest)
-                self._remember_thread(channel, posted[0])
+                self.chat.remember(target.conversation_id)
                 await self._upload_picture(target, outcome, posted[0])
                 return
             message = _plain_message(self._say(outcome))

@@ -138,6 +138,17 @@ async def test_an_event_is_claimed_exactly_once_and_fails_open(service_for) -> N
     assert down_advisor.outages == [True, True, True]
 
 
+async def test_a_conversation_answered_in_is_known_from_memory_or_the_store(service_for) -> None:
+    chat, _ = service_for()
+    assert not await chat.answered_in("slack:T:C:1", "slack:msg:C:1")
+    chat.remember("slack:T:C:1")
+    assert await chat.answered_in("slack:T:C:1", "slack:msg:C:1")
+    other, _ = service_for(chat.state)  # another replica: only the store is shared
+    assert not await other.answered_in("slack:T:C:2", "slack:msg:C:2")
+    assert await chat.claim("slack:msg:C:2")  # a declined question leaves only its claim
+    assert await other.answered_in("slack:T:C:2", "slack:msg:C:2")
+
+
 async def test_the_rate_limit_counts_per_platform_and_user(service_for) -> None:
     chat, _ = service_for(rate_limit_per_minute=2)
     assert await chat.admit("slack", "U1") is None
