@@ -1,7 +1,8 @@
 """The Discord surface: a thin discord.py 2.x adapter around the advisor.
 
-It only translates: a mention, a DM or a `/career` slash command becomes a `Question`; the
-`Answer` becomes an embed (answer, sources) with persistent helpful / not helpful buttons.
+It only translates: a mention, a DM or a `/career` slash command becomes a call of the chat
+service; its typed outcome becomes the reply, an answer an embed (answer, sources) with
+persistent helpful / not helpful buttons.
 Everything it sends pings nobody (`AllowedMentions.none()` on the bot and on every send).
 
 The feedback buttons must work after a restart, when nothing of the answer is left in memory.
@@ -29,11 +30,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat import service as chat_rules
-from bot.chat.phrases import PHRASES, describe, phrase, refusal, reply_language
-from bot.chat.service import AdvisorLike, ChatService, Feedback
+from bot.chat.phrases import PHRASES, describe, phrase, reply_language
+from bot.chat.service import AdvisorLike, ChatService, Feedback, ReportRequest
 from bot.chat.text import split_text, truncate
 from bot.messages import help_text
-from bot.models import Answer, Question
+from bot.models import Answer
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -363,32 +364,31 @@ class CareerCog(commands.Cog):
         question = self._addressed_text(message, me)
         if question is None:
             return
-        if not await self.chat.claim(f"discord:msg:{message.id}"):
-            return
-        language = reply_language(question)
         channel = message.channel
         first = {"reference": message.to_reference(fail_if_not_exists=False)}
-        sent: list[Any] = []
-        try:
-            limited = await self.chat.admit("discord", str(message.author.id))
-            if limited is not None:
-                notice = render_text(describe(limited, language), markdown=True)
-                await self._deliver(channel.send, notice, first=first, sent=sent)
-                return
-            if not question:
-                await self._deliver(
-                    channel.send, [Reply(embeds=[render_help(language)])], first=first
-                )
-                return
-            async with _typing(channel):
-                answer = await self._ask(question, message.author.id, channel.id)
-            await self._deliver_answer(channel.send, answer, question, first=first, sent=sent)
-        except Exception:
-            ref = chat_rules.new_ref()
-            logger.exception("could not answer Discord message %s (ref %s)", message.id, ref)
-            apology = render_text(phrase("error", language, ref=ref), markdown=True)
-            with contextlib.suppress(discord.HTTPException):
-                await self._deliver(channel.send, apology, first=first)
+
+        async def reply(outcome: chat_rules.Replied) -> None:
+            if isinstance(outcome, chat_rules.Answered):
+                await self._deliver_answer(channel.send, outcome, first=first)
+            else:
+                await self._deliver(channel.send, self._say(outcome), first=first)
+
+        incoming = chat_rules.Incoming(
+            "discord",
+            str(message.author.id),
+            f"discord:{channel.id}:{message.author.id}",
+            question,
+            (f"discord:msg:{message.id}",),
+            where=f"message {message.id}",
+        )
+        await self.chat.handle_message(incoming, reply, working=lambda _: _typing(channel))
+
+    def _say(self, outcome: chat_rules.Replied) -> list[Reply]:
+        """An outcome that is no answer as Discord messages: the help, or a notice."""
+        assert not isinstance(outcome, chat_rules.Answered)
+        if isinstance(outcome, chat_rules.Empty | chat_rules.HelpAsked):
+            return [Reply(embeds=[render_help(outcome.language)])]
+        return render_text(describe(outcome, outcome.language), markdown=True)
 
     def _addressed_text(self, message: discord.Message, me: discord.ClientUser) -> str | None:
         """The question without the bot's mention, or None when the message is not for the bot.
@@ -413,59 +413,52 @@ class CareerCog(commands.Cog):
     )
     @app_commands.describe(question="질문 · Your question")
     async def ask_command(self, interaction: discord.Interaction, question: str) -> None:
-        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
-            return
-        language = reply_language(question)
-        limited = await self.chat.admit("discord", str(interaction.user.id))
-        if limited is not None:
-            await self._respond_ephemeral(interaction, describe(limited, language))
-            return
-        await interaction.response.defer(thinking=True)
         sent: list[Any] = []
-        try:
-            answer = await self._ask(question, interaction.user.id, interaction.channel_id)
-            if answer.kind != "empty" and answer.kind not in CARD_KINDS:
-                # The advisor's own apology ("error", "unavailable"): only for the asker.
-                await self._respond_ephemeral(interaction, answer.text)
-                return
-            post = functools.partial(interaction.followup.send, wait=True)
-            await self._deliver_answer(post, answer, question, sent=sent)
-        except Exception:
-            ref = chat_rules.new_ref()
-            logger.exception("/career ask failed (ref %s)", ref)
-            await self._respond_ephemeral(
-                interaction, phrase("error", language, ref=ref), replace_thinking=not sent
-            )
+
+        @contextlib.asynccontextmanager
+        async def thinking(_: str) -> AsyncIterator[None]:
+            await interaction.response.defer(thinking=True)
+            yield
+
+        async def reply(outcome: chat_rules.Replied) -> None:
+            if isinstance(outcome, chat_rules.Answered):
+                if outcome.answer.kind == "empty" or outcome.ratable:
+                    post = functools.partial(interaction.followup.send, wait=True)
+                    await self._deliver_answer(post, outcome, sent=sent)
+                else:  # the advisor's own apology ("error", "unavailable"): only for the asker
+                    await self._respond_ephemeral(interaction, outcome.answer.text)
+            elif isinstance(outcome, chat_rules.Empty | chat_rules.HelpAsked):
+                await self._send_help(interaction, outcome.language)
+            else:
+                text = describe(outcome, outcome.language)
+                await self._respond_ephemeral(interaction, text, replace_thinking=not sent)
+
+        incoming = chat_rules.Incoming(
+            "discord",
+            str(interaction.user.id),
+            f"discord:{interaction.channel_id}:{interaction.user.id}",
+            question,
+            (f"discord:interaction:{interaction.id}",),
+            action="/career ask",
+        )
+        await self.chat.handle_message(incoming, reply, working=thinking)
 
     @career.command(name="help", description="도움말 · What I can answer")
     async def help_command(self, interaction: discord.Interaction) -> None:
         if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
             return
+        await self._send_help(interaction, reply_language("", interaction.locale))
+
+    async def _send_help(self, interaction: discord.Interaction, language: str) -> None:
         await interaction.response.send_message(
-            embed=render_help(reply_language("", interaction.locale)),
-            ephemeral=True,
-            allowed_mentions=NO_PINGS,
+            embed=render_help(language), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
     @career.command(
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
-        language = await self._admin_language(interaction, "reingest")
-        if language is None:
-            return
-        logger.info("re-ingest requested on Discord by user %s", interaction.user.id)
-
-        async def started() -> None:
-            with contextlib.suppress(discord.HTTPException):
-                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
-
-        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
-            await self._announce(interaction, describe(outcome, language))
-
-        # Decided before the first await, so a second request can never slip in between.
-        if not self.chat.start_reingest(announce, first=started):
-            await self._respond_ephemeral(interaction, phrase("reingest_busy", language))
+        await self._admin_command(interaction, chat_rules.Reingest())
 
     @career.command(
         name="report",
@@ -474,30 +467,47 @@ class CareerCog(commands.Cog):
     @app_commands.describe(period="기간 · Period, e.g. 7d, 24h, 2w")
     async def report_command(self, interaction: discord.Interaction, period: str = "7d") -> None:
         """Declined questions and down-voted answers, grouped; only the admin sees it."""
-        language = await self._admin_language(interaction, "report")
-        if language is None:
-            return
-        asked = chat_rules.report_request(period)
-        if asked.period_s is None:
-            await self._respond_ephemeral(interaction, describe(asked, language))
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.chat.report(asked.period_s)
-        # The report quotes what users asked: escaped; our own failure notice is markdown.
-        ready = isinstance(result, chat_rules.ReportReady)
-        replies = render_text(describe(result, language), markdown=not ready)
-        await self._deliver(functools.partial(interaction.followup.send, ephemeral=True), replies)
+        await self._admin_command(interaction, chat_rules.report_request(period))
 
-    async def _admin_language(self, interaction: discord.Interaction, command: str) -> str | None:
-        """An admin command's language once it is claimed and asked by an admin; None (and
-        anyone else told so, privately) otherwise."""
-        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
-            return None
+    async def _admin_command(
+        self, interaction: discord.Interaction, command: chat_rules.Reingest | ReportRequest
+    ) -> None:
+        """Run an admin command; the outcome only for the admin, a re-ingest's end for all."""
         language = reply_language("", interaction.locale)
-        if not self._is_admin(interaction):
-            await self._respond_ephemeral(interaction, refusal(command, "discord", language))
-            return None
-        return language
+
+        async def started() -> None:
+            with contextlib.suppress(discord.HTTPException):
+                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
+
+        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
+            await self._announce(interaction, describe(outcome, language))
+
+        async def thinking() -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+
+        # The member's permissions as Discord resolved them for this interaction.
+        permissions = interaction.permissions
+        manages = interaction.guild_id is not None and (
+            permissions.manage_guild or permissions.administrator
+        )
+        outcome = await self.chat.admin_command(
+            "discord",
+            str(interaction.user.id),
+            command,
+            announce=announce,
+            manages_server=manages,
+            claims=(f"discord:interaction:{interaction.id}",),
+            first=started,
+            working=thinking,
+        )
+        if isinstance(outcome, chat_rules.ReportReady | chat_rules.ReportFailed):
+            # The report quotes what users asked: escaped; our own failure notice is markdown.
+            ready = isinstance(outcome, chat_rules.ReportReady)
+            replies = render_text(describe(outcome, language), markdown=not ready)
+            post = functools.partial(interaction.followup.send, ephemeral=True)
+            await self._deliver(post, replies)
+        elif not isinstance(outcome, chat_rules.Duplicate | chat_rules.ReingestStarted):
+            await self._respond_ephemeral(interaction, describe(outcome, language))
 
     async def _announce(self, interaction: discord.Interaction, message: str) -> None:
         """A public follow-up in the command's channel, or a plain channel message once the
@@ -512,14 +522,6 @@ class CareerCog(commands.Cog):
         if isinstance(channel, discord.abc.Messageable):
             with contextlib.suppress(discord.HTTPException):
                 await self._deliver(channel.send, replies)
-
-    def _is_admin(self, interaction: discord.Interaction) -> bool:
-        # The member's permissions as Discord resolved them for this interaction.
-        permissions = interaction.permissions
-        manages = interaction.guild_id is not None and (
-            permissions.manage_guild or permissions.administrator
-        )
-        return self.chat.is_admin("discord", str(interaction.user.id), manages_server=manages)
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -551,21 +553,21 @@ class CareerCog(commands.Cog):
     async def _deliver_answer(
         self,
         post: Post,
-        answer: Answer,
-        question: str,
+        answered: chat_rules.Answered,
         *,
         first: dict[str, Any] | None = None,
         sent: list[Any] | None = None,
     ) -> None:
         """The answer card (or the advisor's plain message); plain text if Discord refuses
         the embed, so the user always gets the answer."""
-        picture = await self.chat.picture(answer)
+        answer, picture = answered.answer, answered.picture
         if answer.kind == "empty":
             replies = [Reply(embeds=[render_help(answer.language)])]
-        elif answer.kind in CARD_KINDS:
-            replies = render_answer(answer, question)
+        elif answered.ratable:
+            replies = render_answer(answer, answered.question)
         else:
             replies = render_text(answer.text, markdown=True)
+        sent = [] if sent is None else sent
         try:
             await self._deliver(
                 post,
@@ -575,7 +577,7 @@ class CareerCog(commands.Cog):
                 sent=sent,
             )
         except discord.HTTPException as exc:
-            if exc.status != 400 or answer.kind not in CARD_KINDS:
+            if exc.status != 400 or not answered.ratable:
                 raise
             logger.warning("Discord refused the answer card (%s); sending plain text", exc.text)
             plain = render_plain_answer(answer)
@@ -629,18 +631,6 @@ class CareerCog(commands.Cog):
             vote=vote,
         )
         await self._respond_ephemeral(interaction, describe(result, rated.language))
-
-    # -- shared state, failing open -------------------------------------------------------------
-    async def _ask(self, text: str, user_id: int, channel_id: int | None) -> Answer:
-        """Ask the advisor; the conversation is the channel (or thread) and the user."""
-        return await self.chat.answer(
-            Question(
-                text=text,
-                user_id=str(user_id),
-                conversation_id=f"discord:{channel_id}:{user_id}",
-                platform="discord",
-            )
-        )
 
 
 # -- the bot --------------------------------------------------------------------------------------

@@ -12,10 +12,15 @@ from typing import Final
 
 from bot.analysis import language_of
 from bot.chat.service import (
+    Empty,
+    Failed,
     RateLimited,
+    Refused,
     ReingestDone,
     ReingestFailed,
     ReingestRefused,
+    ReingestRunning,
+    ReingestStarted,
     ReportFailed,
     ReportReady,
     ReportRequest,
@@ -157,6 +162,11 @@ Outcome = (
     | ReportRequest
     | VoteRecorded
     | VoteFailed
+    | Empty
+    | Failed
+    | Refused
+    | ReingestStarted
+    | ReingestRunning
 )
 
 
@@ -185,6 +195,16 @@ def describe(outcome: Outcome, language: str) -> str:
             return phrase("vote_up" if vote > 0 else "vote_down", language)
         case VoteFailed(ref=ref):
             return phrase("vote_failed", language, ref=ref)
+        case Empty():
+            return phrase("empty", language)
+        case Failed(ref=ref):  # answering a message failed
+            return phrase("error", language, ref=ref)
+        case Refused(command=command, platform=platform):
+            return refusal(command, platform, language)
+        case ReingestStarted():
+            return phrase("reingest_started", language)
+        case ReingestRunning():
+            return phrase("reingest_busy", language)
 
 
 def refusal(command: str, platform: str, language: str) -> str:

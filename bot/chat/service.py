@@ -5,11 +5,15 @@ typed outcomes back into its own replies. What is decided here and nowhere else:
 
 - exactly-once handling across replicas (`claim`), failing open when the store is down;
 - the per-user rate limit and its retry-after (`admit`);
+- whether a follow-up is in a conversation the bot answered in (`remember`, `answered_in`);
 - the admin gate (`is_admin`) and the admin commands: a re-ingest started or refused as busy
-  (`start_reingest`), the admins' report (`report`);
+  (`start_reingest`), the admins' report (`report`), both behind the gate (`admin_command`);
 - recording a vote with the documents its answer cited (`record_vote`);
 - error reference ids (`new_ref`), which answers can be rated (`RATED_KINDS`), and the source
-  lines under an answer (`source_lines`).
+  lines under an answer (`source_lines`);
+- answering a message from start to end (`handle_message`): the claim, the rate limit, empty
+  and help messages, the advisor, the career-path picture and the apology for a failure, each
+  step handed to the surface as a typed outcome to render.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import math
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
@@ -41,6 +47,10 @@ logger = logging.getLogger(__name__)
 RATED_KINDS = frozenset({"answer", "out_of_scope"})
 
 Platform = Literal["slack", "discord", "console"]
+
+#: Conversations this process answered in, remembered in memory (the state store is the shared
+#: fallback, for other replicas and after a restart).
+ANSWERED_CACHE_SIZE = 5000
 
 
 def new_ref() -> str:
@@ -71,6 +81,8 @@ class RateLimited:
 
     seconds: int
     limit: int
+    #: The language the notice is said in (set by `handle_message`).
+    language: str = "ko"
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,107 @@ def parse_command(text: str) -> Command:
     return Ask(text)
 
 
+# -- answering a message, typed --------------------------------------------------------------
+@dataclass(frozen=True)
+class Incoming:
+    """A message for the advisor as a surface received it, the platform's details translated."""
+
+    platform: Platform
+    user_id: str
+    conversation_id: str
+    #: The question, the bot's mention and the platform's markup removed.
+    text: str
+    #: Exactly-once keys; every one must be won (a Slack mention comes as two events).
+    claims: tuple[str, ...] = ()
+    #: The user's locale, for the language of a reply to a text with no words.
+    locale: object = None
+    #: What the logs call answering it ("answering", "/career") and where it was.
+    action: str = "answering"
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Another replica, or an earlier delivery of the same event, handles it."""
+
+
+@dataclass(frozen=True)
+class Empty:
+    """Only the bot's mention, no question."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class HelpAsked:
+    """A help word ("help", "도움말"): what the bot can answer, not a decline."""
+
+    language: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The advisor's answer (its turn already stored) and its career-path picture."""
+
+    answer: Answer
+    question: str
+    picture: Picture | None = None
+
+    @property
+    def ratable(self) -> bool:
+        """Does the answer get the helpful / not helpful buttons?"""
+        return self.answer.kind in RATED_KINDS
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Answering failed: logged with `ref`, which the apology shows."""
+
+    ref: str
+    language: str
+
+
+#: What a message gets a reply for.
+Replied = RateLimited | Empty | HelpAsked | Answered | Failed
+MessageOutcome = Duplicate | Replied
+#: Renders an outcome as the platform's reply and sends it.
+SendReply = Callable[[Replied], Awaitable[None]]
+#: What a surface shows, in the reply's language, while the advisor works (a reaction,
+#: "typing…", a deferral). It may yield the conversation the answer belongs to when showing
+#: the work makes one (Slack's "working…" message starts a thread), else None.
+Working = Callable[[str], AbstractAsyncContextManager[str | None]]
+
+
+# -- admin commands, run ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Refused:
+    """Someone who is no admin asked for an admin `command` ("reingest", "report")."""
+
+    command: str
+    platform: Platform
+
+
+@dataclass(frozen=True)
+class ReingestStarted:
+    """A re-ingest runs in the background; its outcome is announced when it ends."""
+
+
+@dataclass(frozen=True)
+class ReingestRunning:
+    """Another re-ingest is running: nothing was started."""
+
+
+AdminOutcome = (
+    Duplicate
+    | Refused
+    | ReingestStarted
+    | ReingestRunning
+    | ReportRequest
+    | ReportReady
+    | ReportFailed
+)
+
+
 class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
@@ -244,6 +357,7 @@ class ChatService:
         self._reingest: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._housekeeping: asyncio.Task[None] | None = None
+        self._conversations: OrderedDict[str, None] = OrderedDict()
 
     @property
     def state(self) -> StateStore:
@@ -283,6 +397,62 @@ class ChatService:
             return None
         return Picture(picture_name(answer), data) if data else None
 
+    async def handle_message(
+        self, msg: Incoming, reply: SendReply, *, working: Working | None = None
+    ) -> MessageOutcome:
+        """Answer one message: exactly once, within the rate limit, with `reply` rendering
+        and sending each outcome. `working` wraps the advisor's work and the answer's reply.
+
+        A failure anywhere, the reply included, is logged with a reference and `reply` gets a
+        `Failed` to apologise with; never raises."""
+        for key in msg.claims:
+            if not await self.claim(key):
+                logger.debug("%s: %s already handled", msg.platform, key)
+                return Duplicate()
+        from bot.chat.phrases import reply_language
+
+        language = reply_language(msg.text, msg.locale)
+        outcome: Replied
+        try:
+            limited = await self.admit(msg.platform, msg.user_id)
+            if limited is not None:
+                outcome = replace(limited, language=language)
+            elif not msg.text.strip():
+                outcome = Empty(language)
+            elif isinstance(parse_command(msg.text), Help):
+                outcome = HelpAsked(language)
+            else:
+                shown = working(language) if working is not None else contextlib.nullcontext()
+                async with shown as conversation_id:
+                    outcome = await self._answered(msg, conversation_id or msg.conversation_id)
+                    await reply(outcome)
+                return outcome
+            await reply(outcome)
+            return outcome
+        except Exception:
+            return await self._apologise(msg, language, reply)
+
+    async def _answered(self, msg: Incoming, conversation_id: str) -> Answered:
+        question = Question(
+            text=msg.text,
+            user_id=msg.user_id,
+            conversation_id=conversation_id,
+            platform=msg.platform,
+        )
+        answer = await self.answer(question)
+        return Answered(answer, msg.text, await self.picture(answer))
+
+    async def _apologise(self, msg: Incoming, language: str, reply: SendReply) -> Failed:
+        ref = new_ref()
+        where = f", {msg.where}" if msg.where else ""
+        logger.exception("%s: %s failed (ref %s%s)", msg.platform, msg.action, ref, where)
+        failed = Failed(ref, language)
+        try:
+            await reply(failed)
+        except Exception:
+            logger.exception("%s: could not post the apology either (ref %s)", msg.platform, ref)
+        return failed
+
     # -- shared state, failing open ---------------------------------------------------------
     def _noted(self, *, reachable: bool) -> None:
         # The memory logs the outage and the recovery once per process, whoever saw them.
@@ -313,6 +483,23 @@ class ChatService:
             [],
         )
         return bool(turns)
+
+    def remember(self, conversation_id: str) -> None:
+        """Note that the bot answered in `conversation_id` (see `answered_in`)."""
+        self._conversations[conversation_id] = None
+        self._conversations.move_to_end(conversation_id)
+        while len(self._conversations) > ANSWERED_CACHE_SIZE:
+            self._conversations.popitem(last=False)
+
+    async def answered_in(self, conversation_id: str, first_message_key: str) -> bool:
+        """Did the bot answer in this conversation (a thread)? Memory first, then the shared
+        store: a turn of the conversation, or (for a declined question, which leaves no turn)
+        a replica's claim on its first message (`first_message_key`)."""
+        if conversation_id in self._conversations:
+            return True
+        if await self.has_turns(conversation_id):
+            return True
+        return await self.claimed(first_message_key)
 
     async def admit(self, platform: Platform, user_id: str) -> RateLimited | None:
         """None when the user may ask now; else how long to wait. Open when the store is down."""
@@ -385,6 +572,39 @@ class ChatService:
             await announce(outcome)
         except Exception:
             logger.exception("could not announce the re-ingest outcome")
+
+    async def admin_command(
+        self,
+        platform: Platform,
+        user_id: str,
+        command: Reingest | ReportRequest,
+        *,
+        announce: Callable[[ReingestOutcome], Awaitable[None]],
+        manages_server: bool = False,
+        claims: tuple[str, ...] = (),
+        first: Callable[[], Awaitable[None]] | None = None,
+        working: Callable[[], Awaitable[None]] | None = None,
+    ) -> AdminOutcome:
+        """Run an admin command once, for an admin: start a re-ingest (`announce` and `first`
+        as in `start_reingest`) or build the report (`working` runs before it, a Slack ack or
+        a Discord deferral). Everyone else is refused (`Refused`); a report asked for with no
+        period is the `ReportRequest` back."""
+        for key in claims:
+            if not await self.claim(key):
+                return Duplicate()
+        name = "reingest" if isinstance(command, Reingest) else "report"
+        if not self.is_admin(platform, user_id, manages_server=manages_server):
+            logger.info("%s: refused /career %s for non-admin %s", platform, name, user_id)
+            return Refused(name, platform)
+        if isinstance(command, Reingest):
+            logger.info("%s: re-ingest requested by %s", platform, user_id)
+            started = self.start_reingest(announce, first=first)
+            return ReingestStarted() if started else ReingestRunning()
+        if command.period_s is None:
+            return command
+        if working is not None:
+            await working()
+        return await self.report(command.period_s)
 
     async def report(self, since_s: float) -> ReportReady | ReportFailed:
         """The admins' report of the last `since_s` seconds, rendered as text."""

@@ -1,7 +1,7 @@
 """The Slack surface: a thin slack-bolt adapter around the platform-neutral advisor.
 
-It translates Slack events, the `/career` slash command and the feedback buttons into
-`Question`s, and the advisor's `Answer`s into Block Kit replies. Everything Slack-specific
+It translates Slack events, the `/career` slash command and the feedback buttons into calls
+of the chat service, and the typed outcomes into Block Kit replies. Everything Slack-specific
 (payload shapes, mrkdwn escaping, message limits, de-duplication keys) stays in this module.
 
 Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
@@ -12,13 +12,12 @@ plus `GET /healthz`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import secrets
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,27 +32,33 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.phrases import BOTH, describe, phrase, refusal, reply_language
+from bot.chat.phrases import BOTH, describe, phrase
 from bot.chat.service import (
     RATED_KINDS,
+    Answered,
     ChatService,
+    Duplicate,
     Feedback,
     Handlers,
     Help,
+    HelpAsked,
+    Incoming,
     RateLimited,
     Reingest,
     ReingestOutcome,
     ReingestRefused,
+    Replied,
+    ReportFailed,
+    ReportReady,
     ReportRequest,
     build_chat_service,
-    new_ref,
     parse_command,
     serving,
     source_lines,
 )
 from bot.chat.text import split_text, truncate
 from bot.messages import help_text
-from bot.models import Answer, Question
+from bot.models import Answer
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -75,8 +80,6 @@ FEEDBACK_BLOCK_ID = "feedback"
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot
 #: messages, ...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
-#: Threads the bot answered in, remembered in memory (the state store is the shared fallback).
-THREAD_CACHE_SIZE = 5000
 
 
 class SlackConfigError(RuntimeError):
@@ -344,7 +347,6 @@ class SlackBot:
             name="career-advisor",
         )
         self.handlers = Handlers(chat)
-        self._threads: OrderedDict[str, float] = OrderedDict()
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.command("/career")(self._on_command)
@@ -392,23 +394,6 @@ class SlackBot:
             }
         )
 
-    def _remember_thread(self, channel: str, thread_ts: str) -> None:
-        key = f"{channel}:{thread_ts}"
-        self._threads[key] = time.time()
-        self._threads.move_to_end(key)
-        while len(self._threads) > THREAD_CACHE_SIZE:
-            self._threads.popitem(last=False)
-
-    async def _is_bot_thread(self, team: str, channel: str, thread_ts: str) -> bool:
-        """Did the bot answer in this thread? Memory first, then the shared store: a turn of
-        the thread's conversation, or (for a declined question, which leaves no turn) a
-        replica's claim on the thread's first message."""
-        if f"{channel}:{thread_ts}" in self._threads:
-            return True
-        if await self.chat.has_turns(f"slack:{team}:{channel}:{thread_ts}"):
-            return True
-        return await self.chat.claimed(f"slack:msg:{channel}:{thread_ts}")
-
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, body: dict[str, Any], context: Any) -> None:
         await self._tracked(self._handle_event(body, context))
@@ -419,16 +404,11 @@ class SlackBot:
             target, text = await self._event_target(body, event, context)
             if target is None:
                 return
-            event_id = body.get("event_id")
             # A mention arrives twice (app_mention and message, different event ids, same
             # channel+ts) and retries repeat the event id: both claims must be won.
-            if event_id and not await self.chat.claim(f"slack:event:{event_id}"):
-                logger.debug("slack: event %s already handled", event_id)
-                return
-            if not await self.chat.claim(f"slack:msg:{target.channel}:{event['ts']}"):
-                logger.debug("slack: message %s:%s already answered", target.channel, event["ts"])
-                return
-            await self._answer(target, text)
+            event_id = body.get("event_id")
+            claims = (f"slack:event:{event_id}",) if event_id else ()
+            await self._answer(target, text, (*claims, f"slack:msg:{target.channel}:{event['ts']}"))
 
     async def _event_target(
         self, body: dict[str, Any], event: dict[str, Any], context: Any
@@ -446,42 +426,53 @@ class SlackBot:
             conv = f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
             target = _Target(team, channel, user, conv, thread_ts, ts, is_dm=True)
         else:
+            root = thread_ts or ts
+            conv = f"slack:{team}:{channel}:{root}"
+            # A follow-up in a thread the bot answered in needs no mention.
             if not mentioned and not (
-                thread_ts and await self._is_bot_thread(team, channel, thread_ts)
+                thread_ts and await self.chat.answered_in(conv, f"slack:msg:{channel}:{root}")
             ):
                 return None, ""
-            root = thread_ts or ts
-            target = _Target(team, channel, user, f"slack:{team}:{channel}:{root}", root, ts)
+            target = _Target(team, channel, user, conv, root, ts)
         return target, plain_question(raw, bot_user)
 
-    async def _answer(self, target: _Target, text: str) -> None:
-        """Answer one message: rate limit, progress reaction, advisor, Block Kit reply."""
-        lang = reply_language(text)
-        reacted = False
-        try:
-            limited = await self.chat.admit("slack", target.user)
-            if limited is not None:
-                await self._tell_rate_limited(target, lang, limited)
-                return
-            if text and isinstance(parse_command(text), Help):  # what it can do, not a decline
-                await self._post(target, [_plain_message(self.chat.help(lang))])
-                return
+    async def _answer(self, target: _Target, text: str, claims: tuple[str, ...]) -> None:
+        """Answer one message in its thread, the progress reaction on it meanwhile."""
+
+        async def reply(outcome: Replied) -> None:
+            if isinstance(outcome, RateLimited):
+                await self._tell_rate_limited(target, outcome)
+            elif isinstance(outcome, Answered):
+                first_ts = await self._post(target, render_answer(outcome.answer, question=text))
+                await self._upload_picture(target, outcome, first_ts)
+            else:
+                await self._post(target, [_plain_message(self._say(outcome))])
+
+        @contextlib.asynccontextmanager
+        async def reacting(lang: str) -> AsyncIterator[None]:
             reacted = await self._react("reactions_add", target)
-            answer = await self.chat.answer(
-                Question(
-                    text=text,
-                    user_id=target.user,
-                    conversation_id=target.conversation_id,
-                    platform="slack",
-                )
-            )
-            first_ts = await self._post(target, render_answer(answer, question=text))
-            await self._upload_picture(target, answer, first_ts)
-        except Exception:
-            await self._apologise(target, lang)
-        finally:
-            if reacted:
-                await self._react("reactions_remove", target)
+            try:
+                yield
+            finally:
+                if reacted:
+                    await self._react("reactions_remove", target)
+
+        incoming = Incoming(
+            "slack",
+            target.user,
+            target.conversation_id,
+            text,
+            claims,
+            where=f"channel {target.channel}, user {target.user}",
+        )
+        await self.chat.handle_message(incoming, reply, working=reacting)
+
+    def _say(self, outcome: Replied) -> str:
+        """What the bot says for an outcome that is no answer."""
+        if isinstance(outcome, HelpAsked):
+            return self.chat.help(outcome.language)
+        assert not isinstance(outcome, Answered)
+        return describe(outcome, outcome.language)
 
     async def _post(self, target: _Target, messages: list[SlackMessage]) -> str | None:
         first_ts: str | None = None
@@ -496,15 +487,17 @@ class SlackBot:
             )
             first_ts = first_ts or response.get("ts")
         if target.thread_ts and not target.is_dm:
-            self._remember_thread(target.channel, target.thread_ts)
+            self.chat.remember(f"slack:{target.team}:{target.channel}:{target.thread_ts}")
         return first_ts
 
-    async def _upload_picture(self, target: _Target, answer: Answer, first_ts: str | None) -> None:
+    async def _upload_picture(
+        self, target: _Target, answered: Answered, first_ts: str | None
+    ) -> None:
         """Upload the career-path picture into the answer's thread (files upload v2).
 
         The text answer is already posted: a failed upload is logged, never apologised for.
         """
-        picture = await self.chat.picture(answer)
+        picture = answered.picture
         if picture is None:
             return
         try:
@@ -513,27 +506,13 @@ class SlackBot:
                 thread_ts=target.thread_ts or first_ts,
                 file=picture.data,
                 filename=picture.name,
-                title=phrase("path_picture", answer.language),
+                title=phrase("path_picture", answered.answer.language),
             )
         except Exception:
             logger.warning("slack: could not upload the career-path picture", exc_info=True)
 
-    async def _apologise(self, target: _Target, lang: str) -> None:
-        """Log the failure with a reference id and tell the user; never raises."""
-        ref = new_ref()
-        logger.exception(
-            "slack: answering failed (ref %s, channel %s, user %s)",
-            ref,
-            target.channel,
-            target.user,
-        )
-        try:
-            await self._post(target, [_plain_message(phrase("error", lang, ref=ref))])
-        except Exception:
-            logger.exception("slack: could not post the apology either (ref %s)", ref)
-
-    async def _tell_rate_limited(self, target: _Target, lang: str, limited: RateLimited) -> None:
-        text = escape_mrkdwn(describe(limited, lang))
+    async def _tell_rate_limited(self, target: _Target, limited: RateLimited) -> None:
+        text = escape_mrkdwn(describe(limited, limited.language))
         try:
             if target.is_dm:
                 await self.client.chat_postMessage(
@@ -572,59 +551,39 @@ class SlackBot:
     async def _on_command(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any
     ) -> None:
-        user = str(body.get("user_id") or "")
         command = parse_command(body.get("text") or "")
         if isinstance(command, Help):
             await ack(text=help_text("ko") + "\n\n" + help_text("en"))
-        elif isinstance(command, Reingest):
-            await self._reingest_command(ack, body, respond, user)
-        elif isinstance(command, ReportRequest):
-            await self._report_command(ack, respond, user, command)
+        elif isinstance(command, Reingest | ReportRequest):
+            await self._tracked(self._admin_command(ack, body, respond, command))
         else:
             await ack()
             await self._tracked(self._command_question(body, respond, command.question))
 
-    async def _reingest_command(
-        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Any, user: str
+    async def _admin_command(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        respond: Any,
+        command: Reingest | ReportRequest,
     ) -> None:
-        if not await self._admin(ack, user, "reingest"):
-            return
-        logger.info("slack: re-ingest requested by %s", user)
+        """`/career reingest`, `/career report [7d]`: for the admins in SLACK_ADMIN_USER_IDS,
+        the report privately; anyone else is told so privately."""
         channel = str(body.get("channel_id") or "")
 
         async def announce(outcome: ReingestOutcome) -> None:
             busy = isinstance(outcome, ReingestRefused)
             await self._command_reply(respond, channel, describe(outcome, BOTH), ephemeral=busy)
 
-        # Started before the ack so a second request right after this one is told it's busy.
-        if not self.chat.start_reingest(announce):
-            await ack(text=phrase("reingest_busy", BOTH))
-            return
-        await ack(text=phrase("reingest_started", BOTH))
-
-    async def _admin(self, ack: Callable[..., Awaitable[Any]], user: str, command: str) -> bool:
-        """True for the admins in SLACK_ADMIN_USER_IDS; anyone else is told so privately."""
-        if self.chat.is_admin("slack", user):
-            return True
-        logger.info("slack: refused /career %s for non-admin %s", command, user)
-        await ack(text=refusal(command, "slack", BOTH))
-        return False
-
-    async def _report_command(
-        self, ack: Callable[..., Awaitable[Any]], respond: Any, user: str, asked: ReportRequest
-    ) -> None:
-        """`/career report [7d]`: what the knowledge lacks, privately to an admin."""
-        if not await self._admin(ack, user, "report"):
-            return
-        if asked.period_s is None:
-            await ack(text=describe(asked, BOTH))
-            return
-        await ack()
-        await self._tracked(self._report(respond, asked.period_s))
-
-    async def _report(self, respond: Any, since_s: float) -> None:
-        text = describe(await self.chat.report(since_s), BOTH)
-        await self._command_reply(respond, "", text, ephemeral=True)
+        # The re-ingest starts before the ack, so a second request right after this one is
+        # told it's busy; the report is acked before it is built.
+        outcome = await self.chat.admin_command(
+            "slack", str(body.get("user_id") or ""), command, announce=announce, working=ack
+        )
+        if isinstance(outcome, ReportReady | ReportFailed):
+            await self._command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
+        elif not isinstance(outcome, Duplicate):
+            await ack(text=describe(outcome, BOTH))
 
     async def _command_reply(
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
@@ -656,78 +615,77 @@ class SlackBot:
         reply in its thread continues the conversation. Where the bot is not a member (a DM
         between other people, a private channel) the response_url is the fallback.
         """
-        channel = str(body.get("channel_id") or "")
-        question = plain_question(text)
-        lang = reply_language(question)
-        posted: list[str] = []  # the status message's ts once it is in the channel
-        try:
-            await self._command_answer(body, respond, question, lang, posted)
-        except Exception:
-            ref = new_ref()
-            logger.exception("slack: /career failed (ref %s, channel %s)", ref, channel)
-            apology = _plain_message(phrase("error", lang, ref=ref))
-            try:
-                if posted:  # the apology replaces "working…"
-                    await self.client.chat_update(
-                        channel=channel, ts=posted[0], text=apology.text, blocks=apology.blocks
-                    )
-                else:
-                    await respond(text=apology.text, response_type="ephemeral")
-            except Exception:
-                logger.exception("slack: could not post the apology either (ref %s)", ref)
-
-    async def _command_answer(
-        self, body: dict[str, Any], respond: Any, question: str, lang: str, posted: list[str]
-    ) -> None:
-        """Answer `/career <question>`; the status message's ts goes into `posted`."""
         team = str(body.get("team_id") or "T")
         channel = str(body.get("channel_id") or "")
         user = str(body.get("user_id") or "")
         trigger = body.get("trigger_id")
-        if trigger and not await self.chat.claim(f"slack:cmd:{trigger}"):
-            return
-        limited = await self.chat.admit("slack", user)
-        if limited is not None:
-            await respond(
-                text=escape_mrkdwn(describe(limited, lang)),
-                response_type="ephemeral",
-            )
-            return
+        question = plain_question(text)
         who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
-        asked = phrase("asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500))
-        header = [{"type": "context", "elements": [_mrkdwn(asked)]}]
-        status_ts: str | None = None
-        try:
-            status = await self.client.chat_postMessage(
-                channel=channel,
-                text=truncate(f"{asked} — {phrase('working', lang)}", MESSAGE_TEXT_LIMIT),
-                blocks=[*header, {"type": "section", "text": _mrkdwn(phrase("working", lang))}],
-                unfurl_links=False,
-                unfurl_media=False,
+        header: list[dict[str, Any]] = []
+        posted: list[str] = []  # the status message's ts once it is in the channel
+
+        @contextlib.asynccontextmanager
+        async def status(lang: str) -> AsyncIterator[str]:
+            """Post "working…" under the question; its thread is the conversation."""
+            asked = phrase(
+                "asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500)
             )
-            status_ts = status.get("ts")
-            if status_ts:
-                posted.append(status_ts)
-        except SlackApiError as exc:
-            logger.info("slack: /career falls back to response_url (%s)", exc.response.get("error"))
-        conv = f"slack:{team}:{channel}:{status_ts or user}"
-        answer = await self.chat.answer(
-            Question(text=question, user_id=user, conversation_id=conv, platform="slack")
+            header.append({"type": "context", "elements": [_mrkdwn(asked)]})
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=channel,
+                    text=truncate(f"{asked} — {phrase('working', lang)}", MESSAGE_TEXT_LIMIT),
+                    blocks=[*header, {"type": "section", "text": _mrkdwn(phrase("working", lang))}],
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                if ts := response.get("ts"):
+                    posted.append(ts)
+            except SlackApiError as exc:
+                logger.info(
+                    "slack: /career falls back to response_url (%s)", exc.response.get("error")
+                )
+            yield f"slack:{team}:{channel}:{posted[0] if posted else user}"
+
+        async def reply(outcome: Replied) -> None:
+            if isinstance(outcome, Answered):
+                messages = render_answer(outcome.answer, question=question, header=header)
+                if not posted:
+                    for message in messages[:5]:  # a response_url takes five messages
+                        await respond(
+                            text=message.text, blocks=message.blocks, response_type="in_channel"
+                        )
+                    return
+                first, rest = messages[0], messages[1:]
+                await self.client.chat_update(
+                    channel=channel, ts=posted[0], text=first.text, blocks=first.blocks
+                )
+                target = _Target(
+                    team, channel, user, f"slack:{team}:{channel}:{posted[0]}", posted[0]
+                )
+                if rest:
+                    await self._post(target, rest)
+                self.chat.remember(target.conversation_id)
+                await self._upload_picture(target, outcome, posted[0])
+                return
+            message = _plain_message(self._say(outcome))
+            if posted:  # the apology replaces "working…"
+                await self.client.chat_update(
+                    channel=channel, ts=posted[0], text=message.text, blocks=message.blocks
+                )
+            else:
+                await respond(text=message.text, response_type="ephemeral")
+
+        incoming = Incoming(
+            "slack",
+            user,
+            f"slack:{team}:{channel}:{user}",
+            question,
+            (f"slack:cmd:{trigger}",) if trigger else (),
+            action="/career",
+            where=f"channel {channel}",
         )
-        messages = render_answer(answer, question=question, header=header)
-        if status_ts:
-            first, rest = messages[0], messages[1:]
-            await self.client.chat_update(
-                channel=channel, ts=status_ts, text=first.text, blocks=first.blocks
-            )
-            if rest:
-                await self._post(_Target(team, channel, user, conv, status_ts), rest)
-            self._remember_thread(channel, status_ts)
-            target = _Target(team, channel, user, conv, status_ts)
-            await self._upload_picture(target, answer, status_ts)
-        else:
-            for message in messages[:5]:  # a response_url takes five messages
-                await respond(text=message.text, blocks=message.blocks, response_type="in_channel")
+        await self.chat.handle_message(incoming, reply, working=status)
 
     # -- feedback buttons -------------------------------------------------------------------
     async def _on_vote(

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,10 @@ HIGHEST = "call-center-highest-positions.txt"
 WORKING = "working-in-a-call-center.txt"
 
 
-async def ask(advisor: Advisor, text: str, conversation: str = "t") -> Answer:
+async def ask(advisor: Advisor, text: str, conversation: str | None = None) -> Answer:
+    """One question; a conversation of its own unless one is named (the advisor fixture is
+    shared, so a default conversation would make every test a follow-up of the one before)."""
+    conversation = conversation or f"t-{uuid.uuid4().hex}"
     return await advisor.ask(Question(text=text, conversation_id=conversation, platform="test"))
 
 

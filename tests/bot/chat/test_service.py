@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from bot.chat.reingest import ReingestBusy
 from bot.chat.service import (
+    Answered,
     ChatService,
+    Duplicate,
+    Empty,
+    Failed,
+    HelpAsked,
+    Incoming,
     RateLimited,
+    Refused,
+    Reingest,
     ReingestDone,
     ReingestFailed,
     ReingestOutcome,
     ReingestRefused,
+    ReingestRunning,
+    ReingestStarted,
+    Replied,
     ReportFailed,
     ReportReady,
+    ReportRequest,
     VoteFailed,
     VoteRecorded,
     new_ref,
+    parse_command,
     source_lines,
 )
 from bot.models import Answer, Citation, Question
@@ -127,6 +141,17 @@ async def test_an_event_is_claimed_exactly_once_and_fails_open(
     assert len(outages) == 1  # one warning per outage, however many calls saw it
 
 
+async def test_a_conversation_answered_in_is_known_from_memory_or_the_store(service_for) -> None:
+    chat, _ = service_for()
+    assert not await chat.answered_in("slack:T:C:1", "slack:msg:C:1")
+    chat.remember("slack:T:C:1")
+    assert await chat.answered_in("slack:T:C:1", "slack:msg:C:1")
+    other, _ = service_for(chat.state)  # another replica: only the store is shared
+    assert not await other.answered_in("slack:T:C:2", "slack:msg:C:2")
+    assert await chat.claim("slack:msg:C:2")  # a declined question leaves only its claim
+    assert await other.answered_in("slack:T:C:2", "slack:msg:C:2")
+
+
 async def test_the_rate_limit_counts_per_platform_and_user(service_for) -> None:
     chat, _ = service_for(rate_limit_per_minute=2)
     assert await chat.admit("slack", "U1") is None
@@ -184,6 +209,39 @@ async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_fo
     assert outcomes[-1] == ReingestRefused()
 
 
+async def test_an_admin_command_is_run_once_for_admins_only(service_for) -> None:
+    chat, advisor = service_for(slack_admin_user_ids=["UADMIN"])
+    outcomes: list[ReingestOutcome] = []
+    steps: list[str] = []
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        outcomes.append(outcome)
+
+    async def working() -> None:
+        steps.append("acked")
+
+    async def run(user: str, text: str, *claims: str) -> Any:
+        command = parse_command(text)
+        assert isinstance(command, Reingest | ReportRequest)
+        return await chat.admin_command(
+            "slack", user, command, announce=announce, claims=claims, working=working
+        )
+
+    assert await run("UOTHER", "reingest") == Refused("reingest", "slack")
+    assert await run("UOTHER", "report") == Refused("report", "slack")
+    assert not chat.reingest_running
+    assert await run("UADMIN", "reingest", "k1") == ReingestStarted()
+    assert await run("UADMIN", "reingest", "k1") == Duplicate()
+    assert await run("UADMIN", "reingest") == ReingestRunning()
+    advisor.release.set()
+    await asyncio.gather(*chat.in_flight)
+    assert outcomes == [ReingestDone({"documents": 2})]
+    assert await run("UADMIN", "report soon") == ReportRequest(None, "soon")
+    assert steps == []  # nothing slow was started
+    assert await run("UADMIN", "report 7d") == ReportReady("report text")
+    assert steps == ["acked"]
+
+
 async def test_the_report_is_text_or_a_reference(service_for) -> None:
     chat, admin = service_for()
     assert await chat.report(3600) == ReportReady("report text")
@@ -227,6 +285,66 @@ async def test_a_reset_forgets_the_conversation_and_survives_an_outage(service_f
     assert not await chat.has_turns("console:1")
     down, _ = service_for(DownStore())
     await down.reset("console:1")  # logged, not raised
+
+
+def _incoming(text: str, *claims: str) -> Incoming:
+    return Incoming("slack", "U1", "slack:T:C:1", text, claims, where="channel C")
+
+
+async def test_a_message_is_answered_once_within_the_rate_limit(service_for) -> None:
+    chat, _ = service_for(rate_limit_per_minute=4)
+    replies: list[Replied] = []
+    stored_at_reply: list[bool] = []
+
+    async def reply(outcome: Replied) -> None:
+        replies.append(outcome)
+        if isinstance(outcome, Answered):
+            stored_at_reply.append(await chat.has_turns("slack:T:C:1"))
+
+    answered = await chat.handle_message(_incoming("hi", "k1", "k2"), reply)
+    assert isinstance(answered, Answered)
+    assert answered.ratable
+    assert answered.answer.text == "answer to hi"
+    assert answered.question == "hi"
+    assert stored_at_reply == [True]  # the turn is stored before the reply goes out
+    assert await chat.handle_message(_incoming("hi", "k0", "k2"), reply) == Duplicate()
+    assert await chat.handle_message(_incoming("  "), reply) == Empty("ko")
+    assert await chat.handle_message(_incoming("help"), reply) == HelpAsked("en")
+    assert await chat.handle_message(_incoming("도움말"), reply) == HelpAsked("ko")
+    limited = await chat.handle_message(_incoming("hello"), reply)
+    assert isinstance(limited, RateLimited)
+    assert limited.language == "en"
+    assert replies == [answered, Empty("ko"), HelpAsked("en"), HelpAsked("ko"), limited]
+
+
+async def test_a_failed_reply_is_logged_with_the_reference_it_apologises_with(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat, _ = service_for()
+    replies: list[Replied] = []
+    conversations: list[str | None] = []
+
+    async def reply(outcome: Replied) -> None:
+        replies.append(outcome)
+        if isinstance(outcome, Answered):
+            raise RuntimeError("the platform is down")
+
+    @contextlib.asynccontextmanager
+    async def working(language: str) -> AsyncIterator[str]:
+        conversations.append(language)
+        yield "slack:T:C:status"
+
+    failed = await chat.handle_message(_incoming("hi"), reply, working=working)
+    assert isinstance(failed, Failed)
+    assert failed.language == "en"
+    assert replies[1:] == [failed]
+    assert conversations == ["en"]
+    assert replies[0].answer.text == "answer to hi"  # type: ignore[union-attr]
+    [record] = [r for r in caplog.records if failed.ref in r.getMessage()]
+    assert "slack: answering failed" in record.getMessage()
+    assert "channel C" in record.getMessage()
+    assert record.exc_info is not None
+    assert "the platform is down" in str(record.exc_info[1])
 
 
 def test_source_lines_group_markers_and_keep_the_date() -> None:
