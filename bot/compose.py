@@ -219,8 +219,15 @@ class RoleNames:
         # sees one without the other (a second thread may build them too; same result).
         built = snap.derived.get("role_names")
         if built is None:
-            pairs = {(k, t.name) for t in snap.glossary.terms if t.kind == "role" for k in t.ko}
-            names = tuple(sorted(pairs, key=lambda kv: len(kv[0]), reverse=True))
+            roles = [t for t in snap.glossary.terms if t.kind == "role"]
+            primary = {(t.ko[0], t.name) for t in roles if t.ko}
+            pairs = {(k, t.name) for t in roles for k in t.ko}
+            # Longest name first; a name two roles share ("트레이너" is also the coach's word)
+            # is the role whose own name it is first, then alphabetical: the same order in
+            # every process, whatever the hash seed.
+            names = tuple(
+                sorted(pairs, key=lambda kv: (-len(kv[0]), kv not in primary, kv[0], kv[1]))
+            )
             alternatives = "|".join(re.escape(name) for name, _ in names) or "(?!)"
             built = (names, re.compile(rf"({alternatives})(?:은|는|이|가)\s"))
             snap.derived["role_names"] = built
@@ -422,12 +429,13 @@ class Composer:
             return
         chunk = snap.chunks[at]
         names = RoleNames.build(snap, [])
-        own = names.within(chunk.section.split(" > ")[-1])
-        twins = {names.within(h) for h in chunk.also_under}
-        if own and own != asked[0] and asked[0] in twins:
-            role = snap.roles.get(own)
-            other = (role.ko if writer.language == "ko" else role.en) if role else own
-            writer.line(say("same_as", writer.language, other=other))
+        # Whichever of the two headings the section was kept under, it is both roles' text.
+        shared = {names.within(h) for h in [chunk.section.split(" > ")[-1], *chunk.also_under]}
+        others = sorted(r for r in shared - {asked[0]} if r)
+        if asked[0] in shared and others:
+            role = snap.roles.get(others[0])
+            name = (role.ko if writer.language == "ko" else role.en) if role else others[0]
+            writer.line(say("same_as", writer.language, other=name))
 
     def _figure_missing(
         self, snap: Snapshot, question: str, writer: _Writer, subjects: set[str]
