@@ -334,7 +334,7 @@ class Advisor:
             last_focus = ""
         if len(roles) == 1 and last_focus and last_focus != roles[0].name and compares(stripped):
             # "그럼 코치는 뭐가 다름?" after the trainer: the two roles side by side.
-            before = next((t for t in snap.glossary.terms if t.name == last_focus), None)
+            before = snap.glossary.term(last_focus)
             roles = [before, *roles] if before is not None else roles
         focus = roles[0].name if roles else ""
         carried = False
@@ -344,10 +344,8 @@ class Advisor:
         # "어떻게 관리해?" right after a question about stress is about stress.
         carried_topics: list[Term] = []
         follows = bool(history) and not roles and not topics and not carried
-        by_name = {t.name: t for t in snap.glossary.terms}
-        previous = [
-            by_name[n] for n in (history[-1].topic if history else "").split(",") if n in by_name
-        ]
+        last_topics = (history[-1].topic if history else "").split(",")
+        previous = [t for t in map(snap.glossary.term, last_topics) if t is not None]
         if follows and previous and (back or self._bare(stripped)):
             carried_topics = previous
             topics, terms = carried_topics, terms + carried_topics
@@ -387,7 +385,7 @@ class Advisor:
         if carried_topics:
             query = f"{query} {' '.join(t.ko[0] for t in carried_topics)}"
         if carried:
-            role = next((t for t in snap.glossary.terms if t.name == focus), None)
+            role = snap.glossary.term(focus)
             if role is not None:
                 expansions = [k for k in role.ko if k not in expansions] + expansions
                 concepts.insert(0, list(role.ko))

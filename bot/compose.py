@@ -174,6 +174,11 @@ def _count(m: re.Match[str]) -> int:
     return int(word) if word.isdigit() else _COUNT_WORDS[word]
 
 
+def _figure_kinds(question: str) -> list[re.Pattern[str]]:
+    """How a statement gives each kind of figure the question asks for."""
+    return [given for asked, given in _FIGURE_UNITS if asked.search(question)]
+
+
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 
@@ -309,7 +314,7 @@ class Composer:
         picked: list[_Picked] = []
         close = close or {}
         strict = general and bool(aspects)
-        units_asked = [given for asked, given in _FIGURE_UNITS if asked.search(question)]
+        units_asked = _figure_kinds(question)
         how = bool(_ASKS_HOW.search(question))
         for hit in hits:
             for at, unit in enumerate(hit.chunk.units):
@@ -447,9 +452,7 @@ class Composer:
         if not writer.figures:
             return True
         quoted = " ".join(writer.figures)
-        if any(
-            asked.search(question) and not given.search(quoted) for asked, given in _FIGURE_UNITS
-        ):
+        if any(not given.search(quoted) for given in _figure_kinds(question)):
             return True
         if not subjects:
             return False
@@ -856,7 +859,7 @@ class Composer:
         names = RoleNames.build(snap, [])
         said: dict[str, str] = {}  # statement -> the role it was quoted for
         for role in reading.roles[:3]:
-            term = next((t for t in snap.glossary.terms if t.name == role), None)
+            term = snap.glossary.term(role)
             entry = snap.roles.get(role)
             if reading.language == "ko":
                 name = term.ko[0] if term is not None else role
@@ -1060,7 +1063,7 @@ class Composer:
                 chosen.append(p)
         # Asked for a figure and one chosen statement gives it: the others are padding,
         # whichever scored first ("컴퓨터 활용 능력이 중요합니다" beside "분당 약 60단어").
-        kinds = [given for asked, given in _FIGURE_UNITS if asked.search(question)]
+        kinds = _figure_kinds(question)
         if asks_quantity(question) or kinds:
             giving = [
                 c

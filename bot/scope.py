@@ -151,6 +151,16 @@ def correct_english(text: str, snap: Snapshot, tokenizer: Tokenizer) -> str:
     return _LATIN_WORD.sub(fix, text)
 
 
+def _document_figures(snap: Snapshot) -> frozenset[str]:
+    """Every ratio and percentage the documents write (once per snapshot: a question must
+    not pass over every chunk)."""
+    figures: frozenset[str] | None = snap.derived.get("target_figures")
+    if figures is None:
+        figures = frozenset(f for c in snap.chunks for f in _TARGET.findall(c.text))
+        snap.derived["target_figures"] = figures
+    return figures
+
+
 def respace_korean(text: str, snap: Snapshot) -> str:
     """The question with the documents' several-word Korean names spaced as they write them
     ("자원계획관리자" -> "자원 계획 관리자"), so the glossary, the name check and the search
@@ -242,7 +252,7 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
             if year not in known:
                 add(year)
         for figure in _TARGET.findall(text):
-            if not any(figure in c.text for c in snap.chunks):
+            if figure not in _document_figures(snap):
                 add(figure)  # "like 80/20?": a target the documents never set
         return found
     morphemes = tokenizer.morphemes(text)

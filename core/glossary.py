@@ -47,7 +47,7 @@ class Term(BaseModel):
 
 class Glossary(PublishedData):
     terms: list[Term] = Field(default_factory=list)
-    _cache: dict[tuple[int, bool], Any] = PrivateAttr(default_factory=dict)
+    _cache: dict[Any, Any] = PrivateAttr(default_factory=dict)
 
     def matches(
         self,
@@ -105,6 +105,14 @@ class Glossary(PublishedData):
             if term.name not in found:
                 found[term.name] = (start, term)
         return [t for _, t in sorted(found.values(), key=lambda f: f[0])]
+
+    def term(self, name: str) -> Term | None:
+        """The term of that name, if the glossary has one."""
+        by_name = self._cache.get("by_name")
+        if by_name is None:
+            by_name = {t.name: t for t in self.terms}
+            self._cache["by_name"] = by_name
+        return by_name.get(name)
 
     def _compiled(
         self, forms: Callable[[str], list[str]] | None, documents: bool = False
