@@ -14,7 +14,7 @@ from typing import Any
 import discord
 import pytest
 from discord_harness import ask, asking, guild_message, is_followup, settle
-from fake_discord import FakeDiscord
+from fake_discord import EPHEMERAL, FakeDiscord
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +40,7 @@ from bot.chat.discord_app import (
     undefuse,
     unescape,
 )
+from bot.chat.service import Help, parse_command
 from bot.chat.text import split_text, truncate
 from bot.models import Answer
 from core.settings import Settings
@@ -234,12 +235,23 @@ async def test_a_hostile_mention_gets_exactly_one_reply_that_pings_nobody(
 @E2E
 @given(text=any_text.filter(lambda t: t.strip()).map(lambda t: t[:6000]))
 @example(text="@here <@&1120345678901234567> 상담원 급여 ~~취소~~")
-async def test_a_hostile_career_ask_gets_exactly_one_follow_up_that_pings_nobody(
+@example(text="?")  # a help word: the help, only for the asker, and no follow-up
+@example(text=" HELP ")
+async def test_a_hostile_career_ask_gets_exactly_one_reply_that_pings_nobody(
     bot: CareerBot, fake_discord: FakeDiscord, caplog: pytest.LogCaptureFixture, text: str
 ) -> None:
     seen, start = len(caplog.records), len(fake_discord.calls)
     data = asking(fake_discord, text)
     await fake_discord.dispatch("INTERACTION_CREATE", data)
+    if isinstance(parse_command(text), Help):
+        await settle(fake_discord, bot)
+        callbacks = [c for c in fake_discord.calls[start:] if c.path.endswith("/callback")]
+        assert [c.json["type"] for c in callbacks] == [4]  # answered at once
+        assert callbacks[0].json["data"]["flags"] & EPHEMERAL
+        assert not [c for c in fake_discord.calls[start:] if is_followup(data)(c)]
+        check_body(callbacks[0].json["data"])
+        assert not errors(caplog, seen)
+        return
     followup = await fake_discord.wait_for(is_followup(data), after=start)
     await settle(fake_discord, bot)  # any second follow-up has been sent by now
 
