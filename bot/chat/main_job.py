@@ -20,7 +20,7 @@ async def run_bots(settings: Settings) -> None:
     One advisor (index, embedder, Kiwi, state store) serves both; if either bot stops with an
     error, the other is stopped too and the error is reported.
     """
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
     from bot.chat.discord_app import DiscordSetupError, run_discord
     from bot.chat.service import build_chat_service
     from bot.chat.slack_app import SlackConfigError, run_slack

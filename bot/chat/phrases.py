@@ -1,7 +1,7 @@
 """What the chat surfaces say in their own words, once for every platform, in Korean and English.
 
 The advisor's own phrases (answers, declines, the apology for a failed answer, help) stay in
-`bot.messages`; `phrase` reads both, so an adapter needs nothing else to say something. Which
+`bot.advisor.messages`; `phrase` reads both, so an adapter needs nothing else to say something. Which
 language a reply is in is decided here too (`reply_language`).
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from bot.analysis import language_of
+from bot.advisor.analysis import language_of
+from bot.advisor.messages import TEXT as ADVISOR_TEXT
+from bot.advisor.messages import say
 from bot.chat.service import (
     Empty,
     Failed,
@@ -27,8 +29,6 @@ from bot.chat.service import (
     VoteFailed,
     VoteRecorded,
 )
-from bot.messages import TEXT as ADVISOR_TEXT
-from bot.messages import say
 
 #: Both languages, "Korean (English)": for admin replies to a bare command word like
 #: "reingest", which says nothing about the admin's language.

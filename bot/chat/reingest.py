@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.knowledge import KnowledgeBase
+from bot.advisor.knowledge import KnowledgeBase
 from core.settings import Settings
 
 #: Runs one re-ingest and returns its summary (`IngestReport.summary()`).

@@ -16,8 +16,8 @@ from collections import Counter
 import numpy as np
 from pydantic import BaseModel, Field
 
-from bot.knowledge import Snapshot
-from bot.retrieval import QueryEmbedder
+from bot.advisor.knowledge import Snapshot
+from bot.advisor.retrieval import QueryEmbedder
 from bot.state import StateStore
 
 #: Cosine similarity (e5 query vectors) above which two questions count as the same question.

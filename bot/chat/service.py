@@ -31,11 +31,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
+from bot.advisor.knowledge import KnowledgeBase
+from bot.advisor.models import Answer, Question
+from bot.advisor.retrieval import QueryEmbedder
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
-from bot.knowledge import KnowledgeBase
-from bot.models import Answer, Question
-from bot.retrieval import QueryEmbedder
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
 from bot.state.writer import TurnWriter
 from core.settings import Settings
@@ -388,7 +388,7 @@ class ChatService:
         is logged and left out: the text answer still goes."""
         if not answer.path or answer.kind not in RATED_KINDS or self._pictures is None:
             return None
-        from bot.paths import picture_name
+        from bot.advisor.paths import picture_name
 
         try:
             data = await self._pictures(answer)
@@ -747,7 +747,7 @@ async def serving(
     if advisor is not None:
         yield build_chat_service(settings, advisor)
         return
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
 
     built = await build_advisor(settings)
     chat = build_chat_service(
@@ -785,7 +785,7 @@ def build_chat_service(
         return ChatService(settings, advisor, reports=reports)
 
     async def draw(answer: Answer) -> bytes | None:
-        from bot.paths import picture_for
+        from bot.advisor.paths import picture_for
 
         return await picture_for(await knowledge.current(), answer)
 

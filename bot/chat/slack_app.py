@@ -32,6 +32,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.advisor.messages import help_text
+from bot.advisor.models import Answer
 from bot.chat.phrases import BOTH, describe, phrase
 from bot.chat.service import (
     RATED_KINDS,
@@ -57,8 +59,6 @@ from bot.chat.service import (
     source_lines,
 )
 from bot.chat.text import split_text, truncate
-from bot.messages import help_text
-from bot.models import Answer
 from core.settings import Settings
 
 if TYPE_CHECKING:

@@ -120,8 +120,8 @@ def _ingest(settings: Settings, runs: int, again_runs: int) -> tuple[float, floa
 
 
 async def _asks(settings: Settings, questions: list[str], rounds: int) -> dict[str, float]:
-    from bot.advisor import build_advisor
-    from bot.models import Question
+    from bot.advisor.advisor import build_advisor
+    from bot.advisor.models import Question
     from bot.state import MemoryStateStore
 
     advisor = await build_advisor(settings, state=MemoryStateStore())
@@ -384,8 +384,8 @@ class _Served:
 
     @classmethod
     async def open(cls, name: str, settings: Settings, questions: list[str]) -> _Served:
-        from bot.advisor import build_advisor
-        from bot.analysis import language_of
+        from bot.advisor.advisor import build_advisor
+        from bot.advisor.analysis import language_of
         from bot.state import MemoryStateStore
 
         advisor = await build_advisor(settings, state=MemoryStateStore(), warm=False)
@@ -406,7 +406,7 @@ async def _paired(
     `HybridRetriever.search`; "retrieval" is its Chroma and BM25 parts alone), and every
     `ask_every`-th question's whole answer, on each index back to back in alternating order,
     so a change in the machine's load falls on all alike."""
-    from bot.models import Question
+    from bot.advisor.models import Question
 
     times: dict[str, dict[str, list[float]]] = {
         s.name: {"query": [], "retrieval": [], "ask": []} for s in served

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bot.models import Answer, Question
+from bot.advisor.models import Answer, Question
 from core.settings import Settings
 
 
@@ -104,7 +104,7 @@ def judge(case: Case, answer: Answer) -> tuple[bool, list[str], str]:
 
 async def run_eval(settings: Settings, cases: list[Case]) -> EvalResult:
     """Ask every case in order (conversations share an id) and judge the answers."""
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
     from bot.state import MemoryStateStore
 
     # A private, throw-away memory: evaluation must not read or pollute real conversations.

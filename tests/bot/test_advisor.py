@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot import compose
-from bot.advisor import Advisor, build_advisor
-from bot.models import Answer, Question
+from bot.advisor import compose
+from bot.advisor.advisor import Advisor, build_advisor
+from bot.advisor.models import Answer, Question
 from bot.state import StateUnavailable
 from bot.state.sql import SqlStateStore
 from core.index import IndexMissing, StoreUnavailable

@@ -10,8 +10,8 @@ import dataclasses
 
 import pytest
 
-from bot.advisor import Advisor
-from bot.scope import coverage, unknown_names
+from bot.advisor.advisor import Advisor
+from bot.advisor.scope import coverage, unknown_names
 from core.index import unpack_vectors
 from tests.bot.test_advisor import HIGHEST, WORKING, ask, squashed
 

@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from llm_fake_server import FakeOpenAI, passages, quoting
 from pydantic import ValidationError
 
-from bot.llm import (
+from bot.advisor.llm import (
     NO_KEY,
     ChatAnswerer,
     LLMConfigError,
@@ -32,7 +32,7 @@ from bot.llm import (
     make_llm,
     validate_llm_answer,
 )
-from bot.models import Answer, Question
+from bot.advisor.models import Answer, Question
 from bot.state import Turn
 from core.index import Chunk
 from core.settings import Settings
@@ -355,7 +355,7 @@ async def server() -> AsyncIterator[FakeOpenAI]:
 async def llm_advisor(
     settings_factory: Callable[..., Settings], server: FakeOpenAI
 ) -> AsyncIterator[Any]:
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
 
     settings = settings_factory(
         llm_provider="openai",
@@ -389,7 +389,7 @@ async def extractive(advisor: Any, text: str) -> Answer:
 
 async def contexts_for(advisor: Any, text: str) -> list[Chunk]:
     """The chunks the advisor hands the LLM for a fresh question."""
-    from bot.analysis import language_of
+    from bot.advisor.analysis import language_of
 
     snap = await advisor.knowledge.current()
     reading = advisor.read(text, language_of(text), snap, [])
@@ -525,7 +525,7 @@ async def test_a_malformed_llm_answer_gives_the_extractive_answer(
 async def test_without_a_key_a_local_server_gets_a_stand_in(
     settings_factory: Callable[..., Settings], server: FakeOpenAI
 ) -> None:
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
 
     settings = settings_factory(
         llm_provider="openai", llm_model="local", llm_base_url=server.url, llm_timeout_s=1.0

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bot.advisor import Advisor
-from bot.cli import app
-from bot.models import Question
-from bot.paths import (
+from bot.advisor.advisor import Advisor
+from bot.advisor.models import Question
+from bot.advisor.paths import (
     hangul_font_path,
     picture_name,
     read_path_question,
     render_ladder,
 )
+from bot.cli import app
 from core.roles import load_roles
 from tests.conftest import KNOWLEDGE
 
@@ -250,7 +250,7 @@ def test_ladder_picture_is_a_png_with_the_path_highlighted() -> None:
 
 
 def test_picture_name() -> None:
-    from bot.models import Answer
+    from bot.advisor.models import Answer
 
     answer = Answer(text="", path=["agent", "team leader"], path_kind="path")
     assert picture_name(answer) == "path-agent-to-team-leader.png"

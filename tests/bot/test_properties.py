@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from bot.models import Answer, Citation, Question
+from bot.advisor.models import Answer, Citation, Question
 
 # -- hostile text ---------------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ async def check_answer(advisor: Any, text: str, conversation: str | None = None)
 @example(text="What comes after " + "zq " * 700 + "?")  # names a "role" it does not know
 @example(text="What comes after " + "_" * 1990 + "?")
 @example(text="How do I get from agent to CCO? " + "<!here> " * 400)
-# Found by these properties and fixed in bot/paths.py: "become an agent" failed with an
+# Found by these properties and fixed in bot/advisor/paths.py: "become an agent" failed with an
 # IndexError (a path of one role), and the coach's catalogue citation had no chunk (chunk_id "").
 @example(text="상담원되려면")
 @example(text="How do I become an agent?")

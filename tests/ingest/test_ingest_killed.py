@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.advisor import build_advisor
+from bot.advisor.advisor import build_advisor
+from bot.advisor.models import Question
 from bot.devtools.loopback.processes import ChromaServer, bot_command
-from bot.models import Question
 from bot.state import MemoryStateStore
 from core.index import IndexStore
 from core.settings import Settings

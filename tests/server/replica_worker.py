@@ -18,8 +18,8 @@ import json
 import sys
 import time
 
-from bot.advisor import Advisor, build_advisor
-from bot.models import Question
+from bot.advisor.advisor import Advisor, build_advisor
+from bot.advisor.models import Question
 from bot.state import MemoryStateStore
 from core.index import IndexError_
 from core.settings import Settings

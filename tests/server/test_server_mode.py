@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.advisor import build_advisor
+from bot.advisor.advisor import build_advisor
+from bot.advisor.knowledge import load_snapshot
+from bot.advisor.messages import say
+from bot.advisor.models import Question
 from bot.cli import app
 from bot.devtools.loopback.processes import ChromaServer, bot_command, free_port
-from bot.knowledge import load_snapshot
-from bot.messages import say
-from bot.models import Question
 from bot.state import MemoryStateStore
 from core.embeddings import make_embeddings
 from core.index import IndexStore

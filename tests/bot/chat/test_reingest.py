@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 import ingest
+from bot.advisor.knowledge import KnowledgeBase
 from bot.chat.reingest import ReingestBusy, make_reingest
-from bot.knowledge import KnowledgeBase
 from core.settings import Settings
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from bot.advisor.models import Question
 from bot.chat.report import _normal, build_report, group_questions, parse_since
 from bot.chat.service import build_chat_service
 from bot.cli import app
-from bot.models import Question
 from bot.state import Vote
 from bot.state.sql import SqlStateStore
 from core.embeddings import make_embeddings

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.advisor.models import Answer, Citation, Question
 from bot.chat.reingest import ReingestBusy
 from bot.chat.service import (
     Answered,
@@ -37,7 +38,6 @@ from bot.chat.service import (
     parse_command,
     source_lines,
 )
-from bot.models import Answer, Citation, Question
 from bot.state import MemoryStateStore, StateUnavailable
 from bot.state.writer import TurnWriter
 from core.settings import Settings

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import core.index
+from bot.advisor.knowledge import BM25, Snapshot, load_snapshot
 from bot.devtools.bench import Plan, _state_for_replicas, size_label
 from bot.devtools.loopback.slack_load import percentile
 from bot.devtools.synthetic import SyntheticCache, SyntheticIndex
-from bot.knowledge import BM25, Snapshot, load_snapshot
 from core.embeddings import make_embeddings
 from core.index import IndexStore
 from core.korean import make_tokenizer

@@ -8,9 +8,9 @@ from typing import Any
 
 from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, RestCall, payload
 
+from bot.advisor.models import Answer, Question
 from bot.chat.discord_app import CareerBot
 from bot.chat.service import ChatService
-from bot.models import Answer, Question
 from bot.state import StateStore, StateUnavailable
 from bot.state.writer import TurnWriter
 from core.settings import Settings

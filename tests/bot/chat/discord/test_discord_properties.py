@@ -18,6 +18,7 @@ from fake_discord import EPHEMERAL, FakeDiscord
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from bot.advisor.models import Answer
 from bot.chat.discord_app import (
     AUTHOR_LIMIT,
     CARD_KINDS,
@@ -42,7 +43,6 @@ from bot.chat.discord_app import (
 )
 from bot.chat.service import Help, parse_command
 from bot.chat.text import split_text, truncate
-from bot.models import Answer
 from core.settings import Settings
 from tests.bot.test_properties import answers, any_text, errors, huge
 

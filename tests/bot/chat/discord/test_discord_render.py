@@ -12,6 +12,7 @@ import pytest
 import yarl
 from fake_discord import TOKEN, FakeDiscord
 
+from bot.advisor.models import Answer, Question
 from bot.chat.discord_app import (
     AUTHOR_LIMIT,
     CONTENT_LIMIT,
@@ -31,7 +32,6 @@ from bot.chat.discord_app import (
     unescape,
 )
 from bot.chat.text import split_text
-from bot.models import Answer, Question
 from core.settings import Settings
 
 ZWJ = "\u200d"

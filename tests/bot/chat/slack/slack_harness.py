@@ -157,7 +157,7 @@ async def slack_harness(
     **overrides: Any,
 ) -> AsyncIterator[Harness]:
     """A fake Slack, the real bot (production client pointed at the fake) served over HTTP."""
-    from bot.advisor import build_advisor
+    from bot.advisor.advisor import build_advisor
 
     fake = await FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
     settings = settings_factory(

@@ -29,11 +29,11 @@ from slack_harness import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.advisor.models import Question
 from bot.chat.phrases import phrase
 from bot.chat.slack_app import PROGRESS_REACTION, build_slack_app, build_slack_bot
 from bot.devtools.loopback.slack import sign
 from bot.devtools.loopback.slack_load import shown_text
-from bot.models import Question
 from bot.state.sql import SqlStateStore
 from bot.state.writer import TurnWriter
 
@@ -253,7 +253,7 @@ async def test_rate_limit_gets_a_polite_reply(settings_factory) -> None:
     frozen = 1_718_000_010.0  # mid-minute, so the three questions share one window
 
     async def advisor_with_frozen_clock(settings):
-        from bot.advisor import build_advisor
+        from bot.advisor.advisor import build_advisor
 
         store = SqlStateStore(settings.state_database_url, clock=lambda: frozen)
         await store.start()

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from slack_harness import BOT_USER, CHANNEL, Harness, command, event, slack_harness
 
+from bot.advisor.models import Answer, Citation
 from bot.chat.slack_app import (
     BUTTON_VALUE_LIMIT,
     CONTEXT_TEXT_LIMIT,
@@ -32,7 +33,6 @@ from bot.chat.slack_app import (
     render_answer,
 )
 from bot.chat.text import split_text, truncate
-from bot.models import Answer, Citation
 from core.settings import Settings
 from tests.bot.test_properties import answers, any_text, errors, huge, sendable_text
 

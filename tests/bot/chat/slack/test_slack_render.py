@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.advisor.models import Answer, Citation
 from bot.chat.slack_app import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
@@ -26,7 +27,6 @@ from bot.chat.slack_app import (
     render_answer,
 )
 from bot.chat.text import split_text
-from bot.models import Answer, Citation
 from core.settings import Settings
 
 PING = re.compile(r"<[!@#]|@(channel|here|everyone)\b", re.IGNORECASE)

@@ -8,9 +8,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from bot.analysis import GENERIC_WORDS as GENERIC
-from bot.analysis import Reading
-from bot.knowledge import Snapshot
+from bot.advisor.analysis import GENERIC_WORDS as GENERIC
+from bot.advisor.analysis import Reading
+from bot.advisor.knowledge import Snapshot
 from core.index import Chunk
 from core.korean import Tokenizer
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.analysis import Language
-from bot.knowledge import Snapshot
-from bot.messages import say
-from bot.models import Answer, Citation
+from bot.advisor.analysis import Language
+from bot.advisor.knowledge import Snapshot
+from bot.advisor.messages import say
+from bot.advisor.models import Answer, Citation
 from core.roles import Catalogue, Item, Role, Source
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Protocol
 
-from bot.analysis import (
+from bot.advisor.analysis import (
     GENERIC_WORDS,
     ROLE_ATTRIBUTES,
     Language,
@@ -32,13 +32,13 @@ from bot.analysis import (
     off_task,
     refers_back,
 )
-from bot.compose import GENERAL_ROLE, Composer, Composition, RoleNames
-from bot.knowledge import KnowledgeBase, Snapshot
-from bot.messages import examples_block, help_text, say
-from bot.models import Answer, Citation, Question, Timing
-from bot.paths import answer_path_question, read_path_question
-from bot.retrieval import HybridRetriever, Retrieved
-from bot.scope import (
+from bot.advisor.compose import GENERAL_ROLE, Composer, Composition, RoleNames
+from bot.advisor.knowledge import KnowledgeBase, Snapshot
+from bot.advisor.messages import examples_block, help_text, say
+from bot.advisor.models import Answer, Citation, Question, Timing
+from bot.advisor.paths import answer_path_question, read_path_question
+from bot.advisor.retrieval import HybridRetriever, Retrieved
+from bot.advisor.scope import (
     ASPECT_NAMES,
     GENERAL_WITHOUT_ROLE,
     correct_english,
@@ -583,7 +583,7 @@ class Advisor:
             return
         finally:
             answer.timing.llm_ms = (time.perf_counter() - t0) * 1000
-        from bot.llm import validate_llm_answer
+        from bot.advisor.llm import validate_llm_answer
 
         checked = validate_llm_answer(text, len(contexts))
         if checked is None:
@@ -629,7 +629,7 @@ async def build_advisor(
         except StateUnavailable as exc:
             logger.warning("%s; answering without memory until it is back", exc)
     if llm is None and settings.llm_provider != "none":
-        from bot.llm import make_llm
+        from bot.advisor.llm import make_llm
 
         llm = make_llm(settings)
     memory = TurnWriter(

@@ -125,7 +125,7 @@ def say(
     """The message `key` in the language ('ko' or 'en'), with values filled in.
 
     Other modules keep their own phrases in their own tables and pass `table`
-    (`bot.chat.phrases` for the chat surfaces, `bot.paths` for career paths); an entry
+    (`bot.chat.phrases` for the chat surfaces, `bot.advisor.paths` for career paths); an entry
     written in one language only is used as is.
     """
     entry = table[key]

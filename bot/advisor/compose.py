@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bot.analysis import (
+from bot.advisor.analysis import (
     ROLE_ATTRIBUTES,
     Reading,
     asks_figure,
@@ -17,10 +17,10 @@ from bot.analysis import (
     asks_quantity,
     compares,
 )
-from bot.knowledge import Snapshot
-from bot.messages import say
-from bot.models import Citation
-from bot.retrieval import Concept, Hit, Retrieved
+from bot.advisor.knowledge import Snapshot
+from bot.advisor.messages import say
+from bot.advisor.models import Citation
+from bot.advisor.retrieval import Concept, Hit, Retrieved
 from core.index import Chunk, Unit
 from core.korean import Tokenizer
 

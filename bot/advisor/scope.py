@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-from bot.analysis import GENERIC_WORDS, Language
-from bot.knowledge import Snapshot
+from bot.advisor.analysis import GENERIC_WORDS, Language
+from bot.advisor.knowledge import Snapshot
 from core.glossary import Term
 from core.korean import Tokenizer
 from core.words import english_words
