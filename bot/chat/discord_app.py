@@ -32,7 +32,8 @@ from discord.ext import commands
 from bot.advisor.messages import help_text
 from bot.advisor.models import Answer
 from bot.chat import service as chat_rules
-from bot.chat.phrases import PHRASES, describe, phrase, reply_language
+from bot.chat.language import reply_language
+from bot.chat.phrases import PHRASES, describe, phrase
 from bot.chat.service import AdvisorLike, ChatService, Feedback, ReportRequest
 from bot.chat.text import split_text, truncate
 from core.settings import Settings

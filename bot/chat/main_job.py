@@ -37,7 +37,7 @@ async def run_bots(settings: Settings) -> None:
             http = settings.slack_app_token is None
             where = f"HTTP on {settings.http_host}:{settings.http_port}"
             logger.info("starting Slack (%s)", where if http else "Socket Mode")
-            job = run_slack(
+            slack = run_slack(
                 settings,
                 http=http,
                 host=settings.http_host,
@@ -45,7 +45,7 @@ async def run_bots(settings: Settings) -> None:
                 advisor=advisor,
                 chat=chat,
             )
-            jobs.append(asyncio.create_task(job, name="slack"))
+            jobs.append(asyncio.create_task(slack, name="slack"))
         if settings.discord_configured:
             logger.info("starting Discord")
             jobs.append(

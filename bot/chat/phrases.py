@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from bot.advisor.analysis import language_of
 from bot.advisor.messages import TEXT as ADVISOR_TEXT
 from bot.advisor.messages import say
 from bot.chat.service import (
@@ -142,14 +141,6 @@ def phrase(key: str, language: str, **values: object) -> str:
     }
     table = PHRASES if key in PHRASES else ADVISOR_TEXT
     return say(key, language, table=table, **filled)
-
-
-def reply_language(text: str, locale: object = None) -> str:
-    """The language to answer `text` in: its own, or the user's `locale` when the text has no
-    words to tell (a button click, a bare command); Korean when neither says."""
-    if any(c.isalpha() for c in text):
-        return language_of(text)
-    return "en" if locale is not None and str(locale).startswith("en") else "ko"
 
 
 Outcome = (

@@ -34,6 +34,7 @@ from typing import Any, Literal, Protocol
 from bot.advisor.knowledge import KnowledgeBase
 from bot.advisor.models import Answer, Question
 from bot.advisor.retrieval import QueryEmbedder
+from bot.chat.language import reply_language
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
@@ -409,8 +410,6 @@ class ChatService:
             if not await self.claim(key):
                 logger.debug("%s: %s already handled", msg.platform, key)
                 return Duplicate()
-        from bot.chat.phrases import reply_language
-
         language = reply_language(msg.text, msg.locale)
         outcome: Replied
         try:

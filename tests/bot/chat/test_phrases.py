@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.phrases import BOTH, describe, phrase, refusal, reply_language
+from bot.chat.language import reply_language
+from bot.chat.phrases import BOTH, describe, phrase, refusal
 from bot.chat.service import (
     Ask,
     Help,
