@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bot.advisor.models import Answer, Question
@@ -44,7 +45,7 @@ def load_settings(**overrides: object) -> Settings:
         console.print("[bold red]Configuration error[/]")
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "settings"
-            console.print(f"  {where.upper()}: {err['msg']}")
+            console.print(f"  {where.upper()}: {escape(str(err['msg']))}")
         console.print("See .env.example for every setting.")
         raise typer.Exit(2) from None
     logging.basicConfig(
@@ -76,7 +77,9 @@ def ingest(
 
     settings = load_settings(knowledge_dir=knowledge_dir)
     if not settings.knowledge_dir.is_dir():
-        console.print(f"[red]Knowledge directory {settings.knowledge_dir} does not exist.[/]")
+        console.print(
+            f"[red]Knowledge directory {escape(str(settings.knowledge_dir))} does not exist.[/]"
+        )
         raise typer.Exit(2)
     if if_stale and not is_stale(settings):
         if not as_json:
@@ -102,10 +105,10 @@ def ingest(
         try:
             report = run_ingest(settings, rebuild=rebuild, progress=progress)
         except IngestBusy as exc:
-            console.print(f"[yellow]{exc}[/]")
+            console.print(f"[yellow]{escape(str(exc))}[/]")
             raise typer.Exit(1) from None
         except IngestError as exc:
-            console.print(f"[red]{exc}[/]")
+            console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(1) from None
     if as_json:
         out.print_json(json.dumps(report.summary(), ensure_ascii=False))
@@ -119,11 +122,19 @@ def ingest(
     out.print(table)
     for change in report.changes:
         if change.status != "unchanged":
-            out.print(f"  {change.status:9} {change.source} ({change.chunks} chunks)")
+            out.print(f"  {change.status:9} {escape(change.source)} ({change.chunks} chunks)")
+    kept = {k.source for k in report.kept}
     for skip in report.skipped:
-        out.print(f"  [yellow]skipped[/]   {skip.source}: {skip.reason}")
+        if skip.source not in kept:
+            out.print(f"  [yellow]skipped[/]   {escape(skip.source)}: {escape(skip.reason)}")
+    for broken in report.kept:
+        out.print(
+            f"  [bold red]broken[/]    {escape(broken.source)}: {escape(broken.reason)}; "
+            "its published version still serves until the file is fixed or deleted"
+        )
     for dup in report.duplicates:
-        out.print(f"  duplicate '{dup['heading']}' kept once under '{dup['kept_under']}'")
+        heading, under = escape(dup["heading"]), escape(dup["kept_under"])
+        out.print(f"  duplicate '{heading}' kept once under '{under}'")
 
 
 def _print_answer(answer: Answer, *, show_timing: bool = False) -> None:
@@ -202,10 +213,10 @@ async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
         # One-shot answers share no memory with the bots: keep them off the real store.
         return await build_advisor(settings, warm=warm, state=MemoryStateStore())
     except LLMConfigError as exc:  # the provider's extra is not installed
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
 
 
@@ -245,7 +256,7 @@ async def _path(settings: Settings, start: str, goal: str, png: Path | None, as_
         else:
             _print_answer(answer)
             if png is not None and answer.path:
-                console.print(f"picture written to {png}")
+                console.print(f"picture written to {escape(str(png))}")
         return 1 if answer.abstained else 0
     finally:
         await advisor.close()
@@ -272,12 +283,12 @@ def evaluate(
     from bot.devtools.evaluation import load_cases, run_eval
 
     if not file.is_file():
-        console.print(f"[red]{file} does not exist[/]")
+        console.print(f"[red]{escape(str(file))} does not exist[/]")
         raise typer.Exit(2)
     try:
         cases = load_cases(file)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     settings = load_settings()
     result = asyncio.run(run_eval(settings, cases))
@@ -297,10 +308,10 @@ def _run_bot(job: Coroutine[Any, Any, None], setup_error: type[Exception]) -> No
     try:
         asyncio.run(job)
     except (setup_error, LLMConfigError) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
@@ -357,7 +368,7 @@ async def _with_store(settings: Settings, job: Any) -> Any:
         await store.start()
         return await job(store)
     except StateUnavailable as exc:
-        console.print(f"[red]{exc}[/] (STATE_URL or DATA_DIR)")
+        console.print(f"[red]{escape(str(exc))}[/] (STATE_URL or DATA_DIR)")
         raise typer.Exit(1) from None
     finally:
         await store.close()
@@ -372,7 +383,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="Slack or Discord user id
         raise typer.Exit(2)
     settings = load_settings()
     gone = asyncio.run(_with_store(settings, lambda store: store.forget_user(user_id)))
-    out.print(f"Deleted {gone} stored record(s) about user {user_id}.")
+    out.print(f"Deleted {gone} stored record(s) about user {escape(user_id)}.")
 
 
 @app.command()
@@ -389,7 +400,7 @@ def report(
     try:
         since_s = parse_since(since)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
+        console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     settings = load_settings()
     embedder = make_embeddings(settings.embeddings)
@@ -431,7 +442,7 @@ def bench(
 
     settings = load_settings(log_level="WARNING")
     if not questions.is_file():
-        console.print(f"[red]{questions} does not exist[/]")
+        console.print(f"[red]{escape(str(questions))} does not exist[/]")
         raise typer.Exit(2)
     result = run_bench(settings, questions, quick=quick, state_url=state_url)
     if not as_json:

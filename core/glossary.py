@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
+from core.files import inside, yaml_problem
 from core.published import PublishedData
 
 GLOSSARY_FILE = "glossary.yaml"
@@ -166,10 +167,14 @@ def load_glossary(knowledge_dir: Path) -> Glossary:
     path = knowledge_dir / GLOSSARY_FILE
     if not path.exists():
         return Glossary()
+    if not inside(path, knowledge_dir):
+        raise GlossaryError(f"{path.name}: a link to a file outside the knowledge directory")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise GlossaryError(f"{path.name}: cannot be read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise GlossaryError(f"{path.name}: {yaml_problem(exc)}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GlossaryError(f"{path.name}: cannot be read as UTF-8") from exc
     if not isinstance(data, dict) or not isinstance(data.get("terms", []), list):
         raise GlossaryError(f"{path.name}: expected a mapping with a 'terms' list")
     terms: list[Term] = []

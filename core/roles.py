@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from core.files import inside, yaml_problem
 from core.published import PublishedData
 
 ROLES_FILE = "roles.yaml"
@@ -136,10 +137,14 @@ def load_roles(knowledge_dir: Path) -> Catalogue:
     if not path.exists():
         return Catalogue()
     name = path.name
+    if not inside(path, knowledge_dir):
+        raise RolesError(f"{name}: a link to a file outside the knowledge directory")
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise RolesError(f"{name}: cannot be read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RolesError(f"{name}: {yaml_problem(exc)}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RolesError(f"{name}: cannot be read as UTF-8") from exc
     if not isinstance(data, dict) or not isinstance(data.get("roles", []), list):
         raise RolesError(f"{name}: expected a mapping with a 'roles' list")
     sections = document_sections(knowledge_dir)

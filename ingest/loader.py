@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from core.files import inside, yaml_problem
+
 logger = logging.getLogger(__name__)
 
 DOCUMENT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
@@ -39,6 +41,10 @@ class Skipped(BaseModel):
     reason: str
 
 
+#: Why a link that leads out of the knowledge directory is not read.
+OUTSIDE = "a link to a file outside the knowledge directory; not read"
+
+
 class UnreadableFile(ValueError):
     """A file that cannot be used; the message says why, for the admin."""
 
@@ -55,6 +61,9 @@ def discover(knowledge_dir: Path) -> tuple[list[Path], list[Skipped]]:
             continue
         if path.suffix.lower() not in DOCUMENT_SUFFIXES:
             skipped.append(Skipped(source=rel, reason=f"unsupported file type '{path.suffix}'"))
+            continue
+        if not inside(path, knowledge_dir):
+            skipped.append(Skipped(source=rel, reason=OUTSIDE))
             continue
         files.append(path)
     return files, skipped
@@ -194,20 +203,24 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         data = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise UnreadableFile(f"front matter is not valid YAML: {exc}") from exc
+        raise UnreadableFile(f"its front matter is {yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise UnreadableFile("front matter must be a mapping")
     return data, text[match.end() :]
 
 
-def _sidecar(path: Path) -> dict[str, Any]:
+def _sidecar(path: Path, knowledge_dir: Path) -> dict[str, Any]:
     side = path.with_name(path.stem + _SIDECAR)
     if not side.exists():
         return {}
+    if not inside(side, knowledge_dir):
+        raise UnreadableFile(f"its metadata file {side.name} is {OUTSIDE}")
     try:
         data = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UnreadableFile(f"its metadata file {side.name} is invalid: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise UnreadableFile(f"its metadata file {side.name} is {yaml_problem(exc)}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableFile(f"its metadata file {side.name} cannot be read as UTF-8") from exc
     if not isinstance(data, dict):
         raise UnreadableFile(f"its metadata file {side.name} must be a mapping")
     return data
@@ -227,6 +240,8 @@ def detect_language(text: str) -> str:
 def load_document(path: Path, knowledge_dir: Path, max_bytes: int) -> Document:
     """Read one file into a Document, or raise UnreadableFile saying why."""
     rel = path.relative_to(knowledge_dir).as_posix()
+    if not inside(path, knowledge_dir):  # the link changed since it was found
+        raise UnreadableFile(OUTSIDE)
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -238,7 +253,7 @@ def load_document(path: Path, knowledge_dir: Path, max_bytes: int) -> Document:
     if looks_binary(text):
         raise UnreadableFile("binary content, not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta = _sidecar(path)
+    meta = _sidecar(path, knowledge_dir)
     suffix = path.suffix.lower()
     fmt = "txt"
     html_title = ""

@@ -65,6 +65,8 @@ class IngestReport(BaseModel):
     removed: int = 0
     unchanged: int = 0
     skipped: list[Skipped] = Field(default_factory=list)
+    #: Published documents whose file broke: their previous version goes on serving.
+    kept: list[Skipped] = Field(default_factory=list)
     seconds: float = 0.0
     embedded: int = 0  # chunks embedded in this run
     reused: int = 0  # chunks whose embedding was carried over
@@ -79,6 +81,7 @@ class IngestReport(BaseModel):
             include={"documents", "chunks", "added", "updated", "removed", "unchanged"}
         ) | {
             "skipped": [s.model_dump() for s in self.skipped],
+            "kept": [k.model_dump() for k in self.kept],
             "seconds": round(self.seconds, 3),
             "embedded": self.embedded,
             "reused": self.reused,
@@ -239,8 +242,14 @@ def _run(
             doc = load_document(path, settings.knowledge_dir, settings.max_document_bytes)
         except UnreadableFile as exc:
             rel = path.relative_to(settings.knowledge_dir).as_posix()
-            logger.warning("skipping %s: %s", rel, exc)
             report.skipped.append(Skipped(source=rel, reason=str(exc)))
+            if rel in old:  # published before: a broken file never removes its document
+                logger.warning("%s is broken (%s); its published version is kept", rel, exc)
+                report.kept.append(Skipped(source=rel, reason=str(exc)))
+                seen_sources.add(rel)
+                chunks.extend(old[rel])
+            else:
+                logger.warning("skipping %s: %s", rel, exc)
             continue
         seen_sources.add(doc.source)
         previous = old.get(doc.source)

@@ -108,6 +108,10 @@ PHRASES: dict[str, dict[str, str]] = {
         ),
     },
     "reingest_skipped": {"ko": "건너뛴 파일: {files}", "en": "Skipped: {files}"},
+    "reingest_kept": {
+        "ko": "⚠️ 읽을 수 없게 된 파일(고칠 때까지 이전 내용으로 답변): {files}",
+        "en": "⚠️ Broken files (their previous version answers until fixed): {files}",
+    },
     "reingest_failed": {
         "ko": "문서 재색인에 실패했어요. 기존 색인으로 계속 답해요. (참조 번호: {ref})",
         "en": "The re-index failed; I keep answering from the current index. (reference: {ref})",
@@ -168,9 +172,12 @@ def describe(outcome: Outcome, language: str) -> str:
             return phrase("rate_limited", language, seconds=seconds)
         case ReingestDone(summary=summary):
             text = phrase("reingest_done", language, **summary)
-            if summary.get("skipped"):
-                files = ", ".join(str(s.get("source", s)) for s in summary["skipped"])
-                text += "\n" + phrase("reingest_skipped", language, files=files)
+            kept = [str(k.get("source", k)) for k in summary.get("kept") or []]
+            skipped = [str(s.get("source", s)) for s in summary.get("skipped") or []]
+            if skipped := [source for source in skipped if source not in kept]:
+                text += "\n" + phrase("reingest_skipped", language, files=", ".join(skipped))
+            if kept:
+                text += "\n" + phrase("reingest_kept", language, files=", ".join(kept))
             return text
         case ReingestFailed(ref=ref):
             return phrase("reingest_failed", language, ref=ref)

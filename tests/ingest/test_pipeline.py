@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -233,3 +234,113 @@ def test_rebuild_re_embeds_everything(corpus: Settings) -> None:
     assert report.embedded == report.chunks
     assert len(embedder.texts) == report.chunks + units
     shutil.rmtree(corpus.data_dir)
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    ["sidecar", "binary", "too large"],
+)
+def test_a_published_document_whose_file_broke_keeps_serving(
+    corpus: Settings, breakage: str, settings_for: Callable[..., Settings]
+) -> None:
+    run_ingest(corpus)
+    before = _active_sources(corpus)
+    roles = corpus.knowledge_dir / "roles.txt"
+    settings = corpus
+    if breakage == "sidecar":
+        (corpus.knowledge_dir / "roles.meta.yaml").write_text(
+            "title: [unclosed\n  secret line: x", encoding="utf-8"
+        )
+    elif breakage == "binary":
+        roles.write_bytes(b"\x00\xff" * 100)
+    else:
+        settings = settings_for(
+            corpus.data_dir,
+            knowledge_dir=corpus.knowledge_dir,
+            max_document_bytes=len(PAY.encode()) + 200,  # roles.txt is larger
+        )
+        roles.write_text(ROLES + "x" * 1000, encoding="utf-8")
+    report = run_ingest(settings, embedder=CountingEmbedder())
+    assert report.removed == 0
+    assert [k.source for k in report.kept] == ["roles.txt"]
+    assert [s.source for s in report.skipped] == ["roles.txt"]
+    assert _active_sources(settings) == before  # its previous chunks still answer
+    # An unrelated edit publishes; the broken file's chunks come along.
+    (corpus.knowledge_dir / "pay.txt").write_text(PAY + "\n주말 수당\n\n주말에도 수당이 붙어요.\n")
+    report = run_ingest(settings, embedder=CountingEmbedder())
+    assert report.published
+    assert report.removed == 0
+    assert _active_sources(settings)["roles.txt"] == before["roles.txt"]
+
+
+def test_a_broken_yaml_file_is_named_by_line_without_quoting_it(corpus: Settings) -> None:
+    (corpus.knowledge_dir / "pay.meta.yaml").write_text(
+        "title: ok\npassword: [hunter2, unclosed\n", encoding="utf-8"
+    )
+    report = run_ingest(corpus)
+    (skipped,) = report.skipped
+    assert "pay.meta.yaml" in skipped.reason
+    assert re.search(r"line \d+, column \d+", skipped.reason)
+    assert "hunter2" not in skipped.reason
+
+
+def test_links_that_lead_out_of_the_knowledge_directory_are_not_read(
+    corpus: Settings, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "private.txt").write_text(
+        "비밀 문서\n\n급여\n\n비밀번호는 hunter2입니다.\n", encoding="utf-8"
+    )
+    (corpus.knowledge_dir / "linked.txt").symlink_to(outside / "private.txt")
+    (corpus.knowledge_dir / "folder").symlink_to(outside, target_is_directory=True)
+    (corpus.knowledge_dir / "pay.meta.yaml").symlink_to(outside / "private.txt")
+    (corpus.knowledge_dir / "inside.txt").symlink_to(corpus.knowledge_dir / "roles.txt")
+    report = run_ingest(corpus)
+    texts = " ".join(c.text for c in _chunks(corpus))
+    assert "hunter2" not in texts
+    reasons = {s.source: s.reason for s in report.skipped}
+    assert "outside the knowledge directory" in reasons["linked.txt"]
+    assert "outside the knowledge directory" in reasons["pay.txt"]
+    assert "folder/private.txt" not in _active_sources(corpus)
+    assert "inside.txt" in _active_sources(corpus)  # a link within it is fine
+
+
+@pytest.mark.parametrize("name", ["glossary.yaml", "roles.yaml"])
+def test_a_broken_data_file_fails_the_run_naming_the_line_not_quoting_it(
+    corpus: Settings, tmp_path: Path, name: str
+) -> None:
+    path = corpus.knowledge_dir / name
+    path.write_text("terms:\n  - name: [secret-hunter2\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=rf"{name}: not valid YAML \(line \d+") as err:
+        run_ingest(corpus)
+    assert "hunter2" not in str(err.value)
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("terms: []\nroles: []\n", encoding="utf-8")
+    path.unlink()
+    path.symlink_to(outside)
+    with pytest.raises(IngestError, match="outside the knowledge directory"):
+        run_ingest(corpus)
+
+
+def test_cli_ingest_prints_file_names_and_errors_as_they_are(corpus: Settings) -> None:
+    from bot.cli import app
+
+    env = {"KNOWLEDGE_DIR": str(corpus.knowledge_dir), "DATA_DIR": str(corpus.data_dir)}
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest"], env=env).exit_code == 0
+    (corpus.knowledge_dir / "scan[bold].txt").write_bytes(b"\x00\xff" * 100)
+    (corpus.knowledge_dir / "roles.meta.yaml").write_text("title: [x\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest"], env=env)
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    assert "skipped scan[bold].txt: binary content" in shown
+    assert "broken roles.txt: its metadata file roles.meta.yaml is not valid YAML" in shown
+    assert "published version still serves" in shown
+    (corpus.knowledge_dir / "glossary.yaml").write_text(
+        "terms:\n  - name: '[/b]'\n    kind: salary\n", encoding="utf-8"
+    )
+    failed = runner.invoke(app, ["ingest"], env=env)
+    assert failed.exit_code == 1
+    assert "glossary.yaml" in failed.output
+    assert "[/b]" in failed.output

@@ -11,6 +11,7 @@ from bot.chat.service import (
     Help,
     RateLimited,
     Reingest,
+    ReingestDone,
     ReingestRefused,
     ReportRequest,
     VoteFailed,
@@ -59,3 +60,21 @@ def test_the_reply_language_follows_the_text_then_the_locale() -> None:
     assert reply_language("팀 리더는?", "en-US") == "ko"
     assert reply_language("", "en-GB") == "en"
     assert reply_language("👍", None) == "ko"
+
+
+def test_a_reingest_names_broken_files_apart_from_skipped_ones() -> None:
+    summary = {
+        "documents": 2,
+        "seconds": 1.5,
+        "chunks": 5,
+        "added": 0,
+        "updated": 1,
+        "removed": 0,
+        "unchanged": 1,
+        "skipped": [{"source": "scan.pdf"}, {"source": "roles.txt"}],
+        "kept": [{"source": "roles.txt", "reason": "its metadata file is not valid YAML"}],
+    }
+    text = describe(ReingestDone(summary), "en")
+    assert "Skipped: scan.pdf\n" in text
+    assert "previous version answers until fixed): roles.txt" in text
+    assert "YAML" not in text  # the reason stays in the admin's log and CLI
