@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -21,6 +22,8 @@ from core.settings import Settings
 
 if TYPE_CHECKING:
     from bot.advisor.advisor import Advisor
+
+logger = logging.getLogger(__name__)
 
 app = typer.Typer(
     help="Call-Center Career Advisor: grounded answers about call-center careers.",
@@ -177,30 +180,56 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
     advisor = await _advisor_or_exit(settings, warm=jsonl)
     try:
         if not jsonl:
+            question = _printable(question or "")
             answer = await advisor.ask(
-                Question(text=question or "", platform="cli", conversation_id="cli")
+                Question(text=question, platform="cli", conversation_id="cli")
             )
             if as_json:
                 out.print_json(json.dumps(_answer_json(question or "", answer), ensure_ascii=False))
             else:
                 _print_answer(answer)
             return
-        for n, line in enumerate(sys.stdin, start=1):
+        # Bytes in, each line decoded on its own: one undecodable line is one error line.
+        for n, raw in enumerate(sys.stdin.buffer, start=1):
+            line = raw.decode("utf-8", errors="replace")
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-                text = str(item["q"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                print(json.dumps({"line": n, "error": "expected a JSON object with a 'q' field"}))
+            item = _jsonl_item(line)
+            if isinstance(item, str):
+                print(json.dumps({"line": n, "error": item}), flush=True)
                 continue
-            conv = str(item.get("conv") or f"jsonl-{n}")
-            answer = await advisor.ask(
-                Question(text=text, platform="cli", conversation_id=f"jsonl:{conv}")
-            )
+            text, conv = item
+            try:
+                answer = await advisor.ask(
+                    Question(text=text, platform="cli", conversation_id=f"jsonl:{conv or n}")
+                )
+            except Exception:
+                logger.exception("ask --jsonl: line %d failed", n)
+                print(json.dumps({"line": n, "error": "answering failed; see the log"}), flush=True)
+                continue
             print(json.dumps(_answer_json(text, answer), ensure_ascii=False), flush=True)
     finally:
         await advisor.close()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _jsonl_item(line: str) -> tuple[str, str] | str:
+    """A --jsonl line's question and conversation id, or why the line cannot be asked."""
+    try:
+        item = json.loads(line)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+        item = None
+    if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+        return "expected a JSON object with a 'q' field holding text"
+    conv = item.get("conv")
+    # A lone surrogate ("\ud800" in JSON) cannot be printed or stored: it becomes U+FFFD.
+    return _printable(item["q"]), _printable(str(conv)) if conv else ""
+
+
+def _printable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
 
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
@@ -444,7 +473,16 @@ def bench(
     if not questions.is_file():
         console.print(f"[red]{escape(str(questions))} does not exist[/]")
         raise typer.Exit(2)
-    result = run_bench(settings, questions, quick=quick, state_url=state_url)
+    from core.index import EmbedderMismatch, IndexMissing, IndexStore, StoreUnavailable
+
+    try:
+        # Before the minutes of ingest timing: the answers need the published index.
+        if IndexStore(settings).pointer() is None:
+            raise IndexMissing("the knowledge base has not been built yet: run `career-bot ingest`")
+        result = run_bench(settings, questions, quick=quick, state_url=state_url)
+    except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
     if not as_json:
         table = Table(title=f"Benchmark ({result['date']}, {result['machine']})")
         table.add_column("measure")
@@ -457,7 +495,17 @@ def bench(
 
 
 def main() -> None:
-    app()
+    """`career-bot`: a mistake in a command is one line and exit code 1, never a traceback
+    (that goes to the log at DEBUG, for whoever fixes it)."""
+    try:
+        app()
+    except Exception as exc:
+        logger.debug("career-bot failed", exc_info=True)
+        console.print(
+            f"[red]career-bot stopped on an unexpected error ({type(exc).__name__}); "
+            "LOG_LEVEL=DEBUG shows where.[/]"
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

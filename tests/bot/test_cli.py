@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -50,7 +51,7 @@ def test_ask_jsonl_keeps_conversations_apart(env: dict[str, str]) -> None:
     assert len(rows) == 7
     assert "비판적 사고" in rows[2]["answer"]
     assert "업무 및 서비스 지식" in rows[3]["answer"]
-    assert rows[4] == {"line": 5, "error": "expected a JSON object with a 'q' field"}
+    assert rows[4] == {"line": 5, "error": "expected a JSON object with a 'q' field holding text"}
     assert rows[5]["abstained"] is True
     assert rows[6]["line"] == 7
 
@@ -145,3 +146,57 @@ def test_a_state_url_password_is_never_shown(env: dict[str, str]) -> None:
     result = run({**env, "STATE_URL": url, "LOG_LEVEL": "loud"}, "ask", "hi")
     assert result.exit_code == 2
     assert "hunter2-secret" not in result.output  # type: ignore[attr-defined]
+
+
+def test_one_bad_jsonl_line_gets_one_error_line_and_the_batch_goes_on(
+    env: dict[str, str],
+) -> None:
+    lines = [
+        '{"q": "\\ud800 상담원 급여는?"}',  # a lone surrogate, escaped in JSON
+        "[" * 100_000 + "]" * 100_000,  # nested deeper than the parser recurses
+        '{"q": null}',
+        '{"q": ["팀 리더"]}',
+        '{"q": "팀 리더는 어떤 일을 하나요?"}',
+    ]
+    stdin = ("\n".join(lines) + "\n").encode() + b"\xff\xfe not utf-8\n"
+    result = CliRunner().invoke(app, ["ask", "--jsonl"], env=env, input=stdin)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 6
+    assert rows[0]["q"] == "\ufffd 상담원 급여는?"
+    assert rows[0]["answer"]
+    bad = "expected a JSON object with a 'q' field holding text"
+    assert rows[1:4] == [{"line": n, "error": bad} for n in (2, 3, 4)]
+    assert "팀 리더" in rows[4]["answer"]
+    assert rows[5] == {"line": 6, "error": bad}
+
+
+def test_bench_in_a_data_directory_with_no_index_says_so(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    fresh = {**env, "DATA_DIR": str(tmp_path / "fresh")}
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "팀 리더는?", "kind": "fact", "any": [], "min": 0}\n')
+    result = run(fresh, "bench", "--quick", "--questions", str(questions))
+    assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
+    assert "career-bot ingest" in result.output  # type: ignore[attr-defined]
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # type: ignore[attr-defined]
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bot.cli
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(bot.cli, "load_settings", broken)
+    monkeypatch.setattr("sys.argv", ["career-bot", "ask", "팀 리더는?"])
+    with pytest.raises(SystemExit) as stopped:
+        bot.cli.main()
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert "unexpected error (RuntimeError)" in err
+    assert "Traceback" not in err
+    assert "secret detail" not in err
