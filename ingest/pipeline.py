@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field
 
 from core.embeddings import make_embeddings
 from core.glossary import Glossary, GlossaryError, load_glossary
-from core.index import CHUNKER_VERSION, Chunk, IndexStore, Pointer, PointerMoved, pack_vectors
+from core.index import (
+    CHUNKER_VERSION,
+    Chunk,
+    IndexStore,
+    Pointer,
+    PointerMoved,
+    StoreRefused,
+    pack_vectors,
+)
 from core.korean import make_tokenizer
 from core.published import PublishedData
 from core.roles import RolesError, load_roles
@@ -184,7 +192,8 @@ def run_ingest(
 ) -> IngestReport:
     """Ingest `settings.knowledge_dir` and publish a new generation if anything changed.
 
-    Raises IngestError (the old generation keeps serving) or IngestBusy.
+    Raises IngestError (the old generation keeps serving), IngestBusy, or StoreRefused (the
+    Chroma server refused the token or TLS settings; its message names the setting).
     """
     started = time.perf_counter()
     knowledge_dir = settings.knowledge_dir
@@ -195,8 +204,8 @@ def run_ingest(
         used: Embedder = embedder if embedder is not None else make_embeddings(settings.embeddings)
         try:
             report = _run(settings, store, used, rebuild, progress)
-        except IngestError:
-            raise
+        except (IngestError, StoreRefused):
+            raise  # StoreRefused: a setting to fix, said without a traceback
         except (GlossaryError, RolesError) as exc:
             raise IngestError(str(exc)) from exc
         except Exception as exc:

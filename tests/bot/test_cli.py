@@ -125,6 +125,16 @@ def test_bad_configuration_is_reported_without_a_traceback(env: dict[str, str]) 
     assert "token-without-prefix" not in wrong.output  # type: ignore[attr-defined]
 
 
+def test_chroma_access_settings_without_a_server_stop_with_exit_2(env: dict[str, str]) -> None:
+    token = run({**env, "CHROMA_TOKEN": "s3cret-token"}, "ask", "hi")
+    assert token.exit_code == 2, token.output  # type: ignore[attr-defined]
+    assert "CHROMA_TOKEN is set but CHROMA_HOST is not" in token.output  # type: ignore[attr-defined]
+    assert "s3cret-token" not in token.output  # type: ignore[attr-defined]
+    ssl = run({**env, "CHROMA_SSL": "true"}, "ingest", "--if-stale")
+    assert ssl.exit_code == 2, ssl.output  # type: ignore[attr-defined]
+    assert "CHROMA_SSL is set but CHROMA_HOST is not" in ssl.output  # type: ignore[attr-defined]
+
+
 def test_an_llm_provider_without_a_model_stops_with_exit_2(env: dict[str, str]) -> None:
     result = run({**env, "LLM_PROVIDER": "openai", "LLM_BASE_URL": ""}, "ask", "hi")
     assert result.exit_code == 2, result.output  # type: ignore[attr-defined]

@@ -65,3 +65,42 @@ def test_no_developer_setting_reaches_the_tests() -> None:
     leaked = {name for name in os.environ if name.lower() in Settings.model_fields}
     assert not leaked
     assert Settings.model_config.get("env_file") is None
+
+
+def test_the_chroma_token_is_a_secret_sent_only_to_a_server(tmp_path: Path) -> None:
+    server = {"chroma_host": "chroma.internal", "chroma_port": 8000}
+    settings = build(tmp_path, chroma_token="s3cret-token", **server)
+    assert settings.chroma_token is not None
+    assert settings.chroma_token.get_secret_value() == "s3cret-token"
+    assert "s3cret-token" not in repr(settings)
+    assert "s3cret-token" not in str(settings.model_dump())
+    assert build(tmp_path, chroma_token="", **server).chroma_token is None
+    with pytest.raises(ValidationError, match="CHROMA_TOKEN is set but CHROMA_HOST is not"):
+        build(tmp_path, chroma_token="s3cret-token")
+    with pytest.raises(ValidationError, match="placeholder"):
+        build(tmp_path, chroma_token="your-token", **server)
+    with pytest.raises(ValidationError, match="printable ASCII"):
+        build(tmp_path, chroma_token="two words", **server)
+
+
+def test_the_chroma_auth_header_is_one_chroma_knows(tmp_path: Path) -> None:
+    assert build(tmp_path).chroma_auth_header == "Authorization"
+    assert build(tmp_path, chroma_auth_header="x_chroma_token").chroma_auth_header == (
+        "X-Chroma-Token"
+    )
+    with pytest.raises(ValidationError, match="X-Chroma-Token"):
+        build(tmp_path, chroma_auth_header="X-Api-Key")
+
+
+def test_chroma_tls_settings_are_checked(tmp_path: Path) -> None:
+    server = {"chroma_host": "chroma.internal", "chroma_port": 8443}
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    settings = build(tmp_path, chroma_ssl="true", chroma_ca_file=str(ca), **server)
+    assert (settings.chroma_ssl, settings.chroma_ca_file) == (True, ca)
+    with pytest.raises(ValidationError, match="CHROMA_SSL is set but CHROMA_HOST is not"):
+        build(tmp_path, chroma_ssl=True)
+    with pytest.raises(ValidationError, match="set CHROMA_SSL=true"):
+        build(tmp_path, chroma_ca_file=str(ca), **server)
+    with pytest.raises(ValidationError, match="is not a file"):
+        build(tmp_path, chroma_ssl=True, chroma_ca_file=str(tmp_path / "missing.pem"), **server)
