@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import re
@@ -127,7 +128,7 @@ class VoteFailed:
 class Feedback:
     """What a vote stores about the answer it rates. The answer carries it (a Slack button's
     value, a Discord message's embeds), so a click needs no lookup, also after a restart;
-    each platform encodes it within its own limits."""
+    each platform encodes it within its own limits (`pack` fits it into a length)."""
 
     question: str
     answer: str
@@ -138,6 +139,46 @@ class Feedback:
     @classmethod
     def of(cls, question: str, answer: Answer) -> Feedback:
         return cls(question, answer.text, list(answer.chunk_ids), answer.language)
+
+    def pack(self, limit: int) -> str:
+        """The vote's data in at most `limit` characters (a platform's button value).
+
+        JSON with the language, the cited chunk ids, the question and the answer text, the
+        texts shortened so the whole value stays within `limit`.
+        """
+        data: dict[str, Any] = {
+            "l": self.language,
+            "c": self.chunk_ids[:20],
+            "q": self.question[:500],
+            "a": self.answer,
+        }
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        while len(value) > limit:
+            over = len(value) - limit
+            if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
+                data["c"] = data["c"][:-1]
+            else:
+                key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
+                data[key] = data[key][: max(0, len(data[key]) - over - 8)]
+            value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return value
+
+    @classmethod
+    def unpack(cls, value: str) -> Feedback:
+        """The inverse of `pack`; tolerant of values from older versions, or any text."""
+        try:
+            data = json.loads(value)
+        except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        chunks = data.get("c")
+        return cls(
+            question=str(data.get("q") or ""),
+            answer=str(data.get("a") or ""),
+            chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
+            language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
+        )
 
 
 # -- admin commands, typed -------------------------------------------------------------------

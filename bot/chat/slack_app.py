@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import secrets
@@ -152,48 +151,6 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def feedback_value(question: str, answer: Answer) -> str:
-    """What a feedback button carries: enough to store the vote without any lookup.
-
-    JSON with the language, the cited chunk ids, the question and the answer text, the texts
-    shortened so the whole value stays within Slack's 2,000 characters.
-    """
-    rated = Feedback.of(question, answer)
-    data: dict[str, Any] = {
-        "l": rated.language,
-        "c": rated.chunk_ids[:20],
-        "q": rated.question[:500],
-        "a": rated.answer,
-    }
-    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    while len(value) > BUTTON_VALUE_LIMIT:
-        over = len(value) - BUTTON_VALUE_LIMIT
-        if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
-            data["c"] = data["c"][:-1]
-        else:
-            key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
-            data[key] = data[key][: max(0, len(data[key]) - over - 8)]
-        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return value
-
-
-def parse_feedback_value(value: str) -> Feedback:
-    """The inverse of `feedback_value`; tolerant of values from older versions."""
-    try:
-        data = json.loads(value)
-    except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    chunks = data.get("c")
-    return Feedback(
-        question=str(data.get("q") or ""),
-        answer=str(data.get("a") or ""),
-        chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
-        language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
-    )
-
-
 def sources_block(answer: Answer) -> dict[str, Any] | None:
     """A context block listing the cited documents as "[n] title — section"."""
     if not answer.citations:
@@ -206,7 +163,7 @@ def sources_block(answer: Answer) -> dict[str, Any] | None:
 
 
 def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
-    value = feedback_value(question, answer)
+    value = Feedback.of(question, answer).pack(BUTTON_VALUE_LIMIT)
     lang = answer.language
     return {
         "type": "actions",
@@ -696,7 +653,7 @@ class SlackBot:
 
     async def _record_vote(self, body: dict[str, Any], respond: Any) -> None:
         action = (body.get("actions") or [{}])[0]
-        rated = parse_feedback_value(action.get("value") or "")
+        rated = Feedback.unpack(action.get("value") or "")
         container = body.get("container") or {}
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")

@@ -17,6 +17,7 @@ from bot.chat.service import (
     Duplicate,
     Empty,
     Failed,
+    Feedback,
     HelpAsked,
     Incoming,
     RateLimited,
@@ -371,3 +372,36 @@ def test_reference_ids_are_short_and_fresh() -> None:
     refs = {new_ref() for _ in range(50)}
     assert len(refs) == 50
     assert all(len(r) == 8 and int(r, 16) >= 0 for r in refs)
+
+
+def test_a_vote_packs_into_a_length_and_reads_back() -> None:
+    cited = [
+        Citation(
+            marker=i, source="d", title="t", section="s", text="x", score=1.0, chunk_id=f"c{i}"
+        )
+        for i in range(1, 31)
+    ]
+    answer = Answer(text="answer " * 400, citations=cited, language="en", kind="answer")
+    full = Feedback.of("question", answer)
+    for limit in (2000, 300, 120):
+        value = full.pack(limit)
+        assert len(value) <= limit
+        back = Feedback.unpack(value)
+        assert back.language == "en"
+        assert back.chunk_ids == full.chunk_ids[: len(back.chunk_ids)]
+        assert full.answer.startswith(back.answer)
+        assert "question".startswith(back.question)
+    roomy = Feedback.unpack(Feedback("q", "a", ["c1", "c2"], "ko").pack(2000))
+    assert roomy == Feedback("q", "a", ["c1", "c2"], "ko")
+    assert len(Feedback.unpack(full.pack(2000)).chunk_ids) == 20  # at most 20 are kept
+
+
+@pytest.mark.parametrize(
+    "value", ["", "not json", "[1, 2]", '{"l": "fr", "c": "c1"}', "[" * 5000, '{"q": 3}']
+)
+def test_any_packed_value_reads_back_as_a_well_formed_vote(value: str) -> None:
+    back = Feedback.unpack(value)
+    assert back.language in ("ko", "en")
+    assert isinstance(back.question, str)
+    assert isinstance(back.answer, str)
+    assert all(isinstance(c, str) for c in back.chunk_ids)

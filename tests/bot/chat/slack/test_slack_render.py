@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot.advisor.models import Answer, Citation
+from bot.chat.service import Feedback
 from bot.chat.slack_app import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
@@ -21,8 +22,6 @@ from bot.chat.slack_app import (
     SlackConfigError,
     check_settings,
     escape_mrkdwn,
-    feedback_value,
-    parse_feedback_value,
     plain_question,
     render_answer,
 )
@@ -105,7 +104,7 @@ def test_answer_blocks_have_sources_and_feedback() -> None:
     assert sources.splitlines() == ["*출처*", "[1][2] 문서 — 팀 리더", "[3] 문서 — 섹션"]
     buttons = message.blocks[2]["elements"]
     assert [b["action_id"] for b in buttons] == [ACTION_HELPFUL, ACTION_NOT_HELPFUL]
-    data = parse_feedback_value(buttons[0]["value"])
+    data = Feedback.unpack(buttons[0]["value"])
     assert asdict(data) == {
         "language": "ko",
         "chunk_ids": ["chunk0001", "chunk0002", "chunk0003"],
@@ -151,13 +150,13 @@ def test_button_value_stays_under_two_thousand_characters() -> None:
         citations=[citation(i) for i in range(1, 16)],
         language="ko",
     )
-    value = feedback_value("질문 " * 400, answer)
+    value = Feedback.of("질문 " * 400, answer).pack(BUTTON_VALUE_LIMIT)
     assert len(value) <= BUTTON_VALUE_LIMIT
-    data = parse_feedback_value(value)
+    data = Feedback.unpack(value)
     assert len(data.chunk_ids) == 15
     assert data.question.startswith("질문")
     assert data.answer.startswith("가나다")
-    assert parse_feedback_value("not json").chunk_ids == []
+    assert Feedback.unpack("not json").chunk_ids == []
 
 
 def settings(**values: object) -> Settings:
