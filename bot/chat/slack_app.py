@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientError, web
@@ -32,10 +31,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advisor.messages import help_text
-from bot.advisor.models import Answer
 from bot.chat.phrases import BOTH, describe, phrase
 from bot.chat.service import (
-    RATED_KINDS,
     Answered,
     ChatService,
     Duplicate,
@@ -55,9 +52,18 @@ from bot.chat.service import (
     build_chat_service,
     parse_command,
     serving,
-    source_lines,
 )
-from bot.chat.text import split_text, truncate
+from bot.chat.slack_blocks import (
+    ACTION_HELPFUL,
+    ACTION_NOT_HELPFUL,
+    SlackMessage,
+    asked_line,
+    escape_mrkdwn,
+    plain_message,
+    plain_question,
+    render_answer,
+    working_message,
+)
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -65,17 +71,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
-SECTION_TEXT_LIMIT = 3000
-CONTEXT_TEXT_LIMIT = 2000
-MAX_BLOCKS = 50
-MESSAGE_TEXT_LIMIT = 4000
-BUTTON_VALUE_LIMIT = 2000
-
 PROGRESS_REACTION = "hourglass_flowing_sand"
-ACTION_HELPFUL = "feedback_helpful"
-ACTION_NOT_HELPFUL = "feedback_not_helpful"
-FEEDBACK_BLOCK_ID = "feedback"
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot
 #: messages, ...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
@@ -83,169 +79,6 @@ PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message
 
 class SlackConfigError(RuntimeError):
     """A setting the Slack bot needs is missing or malformed (the message names it)."""
-
-
-# -- text helpers ------------------------------------------------------------------------
-
-_MASS_MENTION = re.compile(r"([@＠])(channel|here|everyone)", re.IGNORECASE)
-#: mrkdwn has no escape character, so formatting characters become look-alikes that render
-#: the same but cannot pair up ("9시~6시, 월~금" must not turn into strikethrough).
-_LOOKALIKES = str.maketrans(
-    {
-        "*": "∗",  # U+2217 asterisk operator
-        "_": "ˍ",  # U+02CD modifier letter low macron
-        "~": "∼",  # U+223C tilde operator
-        "`": "ˋ",  # U+02CB modifier letter grave accent
-    }
-)
-_LEADING_QUOTE = re.compile(r"^(&gt;)", re.MULTILINE)
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Make any text safe to show in mrkdwn: no mentions, no links, no formatting.
-
-    `&`, `<`, `>` are escaped so `<!channel>`, `<@U..>`, `<!subteam^..>` and links cannot be
-    formed; plain "@channel"/"@here"/"@everyone" get a zero-width joiner so they do not
-    look like (or, with link_names, become) pings; `* _ ~ \\`` become look-alike characters
-    and a quote marker at the start of a line gets a soft hyphen, so they render literally.
-    """
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MASS_MENTION.sub(lambda m: f"{m.group(1)}\u200d{m.group(2)}", text)
-    text = text.translate(_LOOKALIKES)
-    return _LEADING_QUOTE.sub("\u00ad\\1", text)
-
-
-def plain_question(text: str, bot_user_id: str | None = None) -> str:
-    """Slack message text -> the plain question: the bot's mention removed, markup unwrapped."""
-
-    def unwrap(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith("@"):
-            if bot_user_id and target[1:] == bot_user_id:
-                return ""
-            return "@" + (label or target[1:])
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
-        if target.startswith("!"):
-            name = target[1:]
-            if label:
-                return label if label.startswith("@") or name.startswith("date") else "@" + label
-            if name.startswith("subteam^"):
-                return "@" + name.split("^", 1)[1]
-            return "@" + name
-        return label or target
-
-    text = _SLACK_MARKUP.sub(unwrap, text or "")
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
-
-
-# -- Block Kit ---------------------------------------------------------------------------
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    # verbatim: Slack does not auto-link names or URLs in text we did not mark up ourselves.
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
-
-
-def sources_block(answer: Answer) -> dict[str, Any] | None:
-    """A context block listing the cited documents as "[n] title — section"."""
-    if not answer.citations:
-        return None
-    lines = [f"*{phrase('sources', answer.language)}*"]
-    for line in source_lines(answer):
-        marks, _, where = line.partition(" ")
-        lines.append(f"{marks} {escape_mrkdwn(where)}")
-    return {"type": "context", "elements": [_mrkdwn(truncate("\n".join(lines), 2000))]}
-
-
-def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
-    value = Feedback.of(question, answer).pack(BUTTON_VALUE_LIMIT)
-    lang = answer.language
-    return {
-        "type": "actions",
-        "block_id": FEEDBACK_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_HELPFUL,
-                "text": {
-                    "type": "plain_text",
-                    "text": f"👍 {phrase('helpful', lang)}",
-                    "emoji": True,
-                },
-                "value": value,
-            },
-            {
-                "type": "button",
-                "action_id": ACTION_NOT_HELPFUL,
-                "text": {
-                    "type": "plain_text",
-                    "text": f"👎 {phrase('not_helpful', lang)}",
-                    "emoji": True,
-                },
-                "value": value,
-            },
-        ],
-    }
-
-
-@dataclass
-class SlackMessage:
-    """One chat.postMessage worth of reply: the notification text and the blocks."""
-
-    text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-
-
-def render_answer(
-    answer: Answer, *, question: str, header: list[dict[str, Any]] | None = None
-) -> list[SlackMessage]:
-    """The answer as Block Kit messages within Slack's limits.
-
-    Section blocks hold the (escaped) answer, at most 3,000 characters each; the sources
-    context block and the feedback buttons close the last message; a reply needing more than
-    50 blocks continues in further messages. Each message's `text` (the notification and
-    accessibility fallback) stays under 4,000 characters.
-    """
-    body = escape_mrkdwn(answer.text) if answer.text.strip() else "…"
-    sections = [
-        {"type": "section", "text": _mrkdwn(piece)}
-        for piece in split_text(body, SECTION_TEXT_LIMIT)
-    ]
-    tail: list[dict[str, Any]] = []
-    sources = sources_block(answer)
-    if sources is not None:
-        tail.append(sources)
-    if answer.kind in RATED_KINDS:
-        tail.append(feedback_block(question, answer))
-    messages: list[SlackMessage] = []
-    pending = list(header or []) + sections
-    while len(pending) + len(tail) > MAX_BLOCKS:
-        size = min(MAX_BLOCKS, len(pending) - 1)  # keep a section for the closing message
-        messages.append(_message(pending[:size]))
-        pending = pending[size:]
-    messages.append(_message(pending + tail))
-    return messages
-
-
-def _message(blocks: list[dict[str, Any]]) -> SlackMessage:
-    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
-    return SlackMessage(text=truncate(text, MESSAGE_TEXT_LIMIT), blocks=blocks)
-
-
-def _plain_message(text: str) -> SlackMessage:
-    escaped = escape_mrkdwn(text)
-    return SlackMessage(
-        text=truncate(escaped, MESSAGE_TEXT_LIMIT),
-        blocks=[
-            {"type": "section", "text": _mrkdwn(piece)}
-            for piece in split_text(escaped, SECTION_TEXT_LIMIT)
-        ][:MAX_BLOCKS],
-    )
 
 
 # -- the bot -----------------------------------------------------------------------------
@@ -403,7 +236,7 @@ class SlackBot:
                 first_ts = await self._post(target, render_answer(outcome.answer, question=text))
                 await self._upload_picture(target, outcome, first_ts)
             else:
-                await self._post(target, [_plain_message(self._say(outcome))])
+                await self._post(target, [plain_message(self._say(outcome))])
 
         @contextlib.asynccontextmanager
         async def reacting(lang: str) -> AsyncIterator[None]:
@@ -546,7 +379,7 @@ class SlackBot:
         self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
     ) -> None:
         """Post a command's outcome in its channel, or through response_url when we can't."""
-        message = _plain_message(text)
+        message = plain_message(text)
         if not ephemeral:
             try:
                 await self.client.chat_postMessage(
@@ -577,22 +410,20 @@ class SlackBot:
         user = str(body.get("user_id") or "")
         trigger = body.get("trigger_id")
         question = plain_question(text)
-        who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
         header: list[dict[str, Any]] = []
         posted: list[str] = []  # the status message's ts once it is in the channel
 
         @contextlib.asynccontextmanager
         async def status(lang: str) -> AsyncIterator[str]:
             """Post "working…" under the question; its thread is the conversation."""
-            asked = phrase(
-                "asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500)
-            )
-            header.append({"type": "context", "elements": [_mrkdwn(asked)]})
+            asked = asked_line(user, question, lang)
+            header.append(asked)
+            message = working_message(asked, lang)
             try:
                 response = await self.client.chat_postMessage(
                     channel=channel,
-                    text=truncate(f"{asked} — {phrase('working', lang)}", MESSAGE_TEXT_LIMIT),
-                    blocks=[*header, {"type": "section", "text": _mrkdwn(phrase("working", lang))}],
+                    text=message.text,
+                    blocks=message.blocks,
                     unfurl_links=False,
                     unfurl_media=False,
                 )
@@ -625,7 +456,7 @@ class SlackBot:
                 self.chat.remember(target.conversation_id)
                 await self._upload_picture(target, outcome, posted[0])
                 return
-            message = _plain_message(self._say(outcome))
+            message = plain_message(self._say(outcome))
             if posted:  # the apology replaces "working…"
                 await self.client.chat_update(
                     channel=channel, ts=posted[0], text=message.text, blocks=message.blocks

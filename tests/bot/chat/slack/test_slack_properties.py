@@ -19,13 +19,12 @@ from hypothesis import strategies as st
 from slack_harness import BOT_USER, CHANNEL, Harness, command, event, slack_harness
 
 from bot.advisor.models import Answer, Citation
-from bot.chat.service import Feedback
-from bot.chat.slack_app import (
+from bot.chat.service import RATED_KINDS, Feedback
+from bot.chat.slack_blocks import (
     BUTTON_VALUE_LIMIT,
     CONTEXT_TEXT_LIMIT,
     MAX_BLOCKS,
     MESSAGE_TEXT_LIMIT,
-    RATED_KINDS,
     SECTION_TEXT_LIMIT,
     escape_mrkdwn,
     plain_question,
@@ -40,7 +39,7 @@ from tests.bot.test_properties import answers, any_text, errors, huge, sendable_
 LIVE = re.compile(r"<[!@#a-z]|[@＠](channel|here|everyone)\b", re.IGNORECASE)
 FORMATTING = re.compile(r"[*_~`]")
 ENTITY = re.compile(r"&(amp|lt|gt);")
-#: Escaping turns formatting characters into these look-alikes (see bot/slack_app.py).
+#: Escaping turns formatting characters into these look-alikes (see bot/chat/slack_blocks.py).
 LOOKALIKES = {"∗": "*", "ˍ": "_", "∼": "~", "ˋ": "`"}
 BUTTON_TEXT_LIMIT = 75
 

@@ -12,15 +12,14 @@ import yaml
 
 from bot.advisor.models import Answer, Citation
 from bot.chat.service import Feedback
-from bot.chat.slack_app import (
+from bot.chat.slack_app import SlackConfigError, check_settings
+from bot.chat.slack_blocks import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
     BUTTON_VALUE_LIMIT,
     MAX_BLOCKS,
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
-    SlackConfigError,
-    check_settings,
     escape_mrkdwn,
     plain_question,
     render_answer,
