@@ -64,7 +64,7 @@ from bot.chat.slack_blocks import (
     render_answer,
     working_message,
 )
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.chat.service import AdvisorLike
@@ -535,24 +535,11 @@ def build_slack_app(
 
 
 def check_settings(settings: Settings, *, http: bool) -> None:
-    """Fail fast, naming the missing setting (never its value)."""
-    missing = ["SLACK_BOT_TOKEN"] if settings.slack_bot_token is None else []
-    if http and settings.slack_signing_secret is None:
-        missing.append("SLACK_SIGNING_SECRET")
-    if not http and settings.slack_app_token is None:
-        missing.append("SLACK_APP_TOKEN")
-    if missing:
-        mode = "HTTP mode (--http)" if http else "Socket Mode"
-        raise SlackConfigError(
-            f"Slack {mode} needs {' and '.join(missing)}; set it in .env "
-            "(the Slack section of README.md says where Slack shows each token)."
-        )
-    prefixes = [("SLACK_BOT_TOKEN", settings.slack_bot_token, "xoxb-")]
-    if not http:
-        prefixes.append(("SLACK_APP_TOKEN", settings.slack_app_token, "xapp-"))
-    for name, value, prefix in prefixes:
-        if value is not None and not value.get_secret_value().startswith(prefix):
-            raise SlackConfigError(f"{name} should start with '{prefix}'; check the value in .env")
+    """`Settings.check_slack`, failing as the SlackConfigError the entry points catch."""
+    try:
+        settings.check_slack(http=http)
+    except SettingsError as exc:
+        raise SlackConfigError(str(exc)) from None
 
 
 async def run_slack(
