@@ -409,6 +409,24 @@ class ChatService:
         if self._ready is not None:
             await self._ready()
 
+    # -- what a surface reports and says ---------------------------------------------------
+    async def health(self, handlers: Handlers) -> tuple[int, dict[str, Any]]:
+        """A health check's HTTP status and JSON body: 503 while the served index cannot be
+        read; else 200, whether a re-ingest runs and how much work the surface's `handlers`
+        have in flight (events, commands and clicks acknowledged, not yet handled to the end).
+        """
+        try:
+            await self.ready()
+        except Exception as exc:
+            logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
+            return 503, {"status": "unavailable"}
+        body = {
+            "status": "ok",
+            "reingest_running": self.reingest_running,
+            "in_flight": len(handlers.pending),
+        }
+        return 200, body
+
     # -- questions ---------------------------------------------------------------------------
     def help(self, language: str) -> str:
         return self.advisor.help(language)

@@ -170,19 +170,8 @@ class SlackBot:
         return await to_aiohttp_response(bolt_response)
 
     async def _http_health(self, request: web.Request) -> web.Response:
-        try:
-            await self.chat.ready()
-        except Exception as exc:
-            logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
-            return web.json_response({"status": "unavailable"}, status=503)
-        return web.json_response(
-            {
-                "status": "ok",
-                "reingest_running": self.chat.reingest_running,
-                # Events, commands and clicks acknowledged but not yet handled to the end.
-                "in_flight": len(self.handlers.pending),
-            }
-        )
+        status, body = await self.chat.health(self.handlers)
+        return web.json_response(body, status=status)
 
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, body: dict[str, Any], context: Any) -> None:

@@ -18,6 +18,7 @@ from bot.chat.service import (
     Empty,
     Failed,
     Feedback,
+    Handlers,
     HelpAsked,
     Incoming,
     RateLimited,
@@ -250,6 +251,33 @@ async def test_the_report_is_text_or_a_reference(service_for) -> None:
     failed = await chat.report(3600)
     assert isinstance(failed, ReportFailed)
     assert len(failed.ref) == 8
+
+
+async def test_the_health_check_reports_the_index_and_the_work_in_flight(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat, admin = service_for()
+    handlers = Handlers(chat)
+    idle = {"status": "ok", "reingest_running": False, "in_flight": 0}
+    assert await chat.health(handlers) == (200, idle)
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        return None
+
+    assert chat.start_reingest(announce)
+    busy = {"status": "ok", "reingest_running": True, "in_flight": 1}
+    assert await chat.health(handlers) == (200, busy)
+    admin.release.set()
+    assert await handlers.drain(5)
+    assert await chat.health(handlers) == (200, idle)
+
+    async def unreadable() -> None:
+        raise OSError("/secret/path/chroma")
+
+    broken = ChatService(chat.settings, chat.advisor, ready=unreadable)
+    assert await broken.health(Handlers(broken)) == (503, {"status": "unavailable"})
+    assert "knowledge base not ready (OSError)" in caplog.text
+    assert "/secret/path" not in caplog.text  # the class is logged, not the message
 
 
 async def test_a_vote_is_stored_or_gets_a_reference(service_for) -> None:
