@@ -427,6 +427,16 @@ class ChatService:
         }
         return 200, body
 
+    def say(self, outcome: Replied) -> str:
+        """What the bot says, in the outcome's language, for a message it gives no answer:
+        the help for a help word, else the notice (rate limit, empty question, apology)."""
+        from bot.chat.phrases import describe
+
+        if isinstance(outcome, HelpAsked):
+            return self.help(outcome.language)
+        assert not isinstance(outcome, Answered)
+        return describe(outcome, outcome.language)
+
     # -- questions ---------------------------------------------------------------------------
     def help(self, language: str) -> str:
         return self.advisor.help(language)

@@ -39,7 +39,6 @@ from bot.chat.service import (
     Feedback,
     Handlers,
     Help,
-    HelpAsked,
     Incoming,
     RateLimited,
     Reingest,
@@ -225,7 +224,7 @@ class SlackBot:
                 first_ts = await self._post(target, render_answer(outcome.answer, question=text))
                 await self._upload_picture(target, outcome, first_ts)
             else:
-                await self._post(target, [plain_message(self._say(outcome))])
+                await self._post(target, [plain_message(self.chat.say(outcome))])
 
         @contextlib.asynccontextmanager
         async def reacting(lang: str) -> AsyncIterator[None]:
@@ -245,13 +244,6 @@ class SlackBot:
             where=f"channel {target.channel}, user {target.user}",
         )
         await self.chat.handle_message(incoming, reply, working=reacting)
-
-    def _say(self, outcome: Replied) -> str:
-        """What the bot says for an outcome that is no answer."""
-        if isinstance(outcome, HelpAsked):
-            return self.chat.help(outcome.language)
-        assert not isinstance(outcome, Answered)
-        return describe(outcome, outcome.language)
 
     async def _post(self, target: _Target, messages: list[SlackMessage]) -> str | None:
         first_ts: str | None = None
@@ -291,7 +283,7 @@ class SlackBot:
             logger.warning("slack: could not upload the career-path picture", exc_info=True)
 
     async def _tell_rate_limited(self, target: _Target, limited: RateLimited) -> None:
-        text = escape_mrkdwn(describe(limited, limited.language))
+        text = escape_mrkdwn(self.chat.say(limited))
         try:
             if target.is_dm:
                 await self.client.chat_postMessage(
@@ -445,7 +437,7 @@ class SlackBot:
                 self.chat.remember(target.conversation_id)
                 await self._upload_picture(target, outcome, posted[0])
                 return
-            message = plain_message(self._say(outcome))
+            message = plain_message(self.chat.say(outcome))
             if posted:  # the apology replaces "working…"
                 await self.client.chat_update(
                     channel=channel, ts=posted[0], text=message.text, blocks=message.blocks

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.advisor.models import Answer, Citation, Question
+from bot.chat.phrases import describe
 from bot.chat.reingest import ReingestBusy
 from bot.chat.service import (
     Answered,
@@ -374,6 +375,16 @@ async def test_a_failed_reply_is_logged_with_the_reference_it_apologises_with(
     assert "channel C" in record.getMessage()
     assert record.exc_info is not None
     assert "the platform is down" in str(record.exc_info[1])
+
+
+def test_what_the_bot_says_for_a_message_it_gives_no_answer(service_for) -> None:
+    chat, _ = service_for()
+    assert chat.say(HelpAsked("en")) == "help en"  # the advisor's help
+    assert chat.say(Empty("ko")) == describe(Empty("ko"), "ko")
+    limited = RateLimited(seconds=7, limit=10, language="en")
+    assert "7" in chat.say(limited)
+    assert chat.say(limited) == describe(limited, "en")
+    assert "ab12cd34" in chat.say(Failed("ab12cd34", "ko"))
 
 
 def test_source_lines_group_markers_and_keep_the_date() -> None:
