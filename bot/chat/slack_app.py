@@ -16,7 +16,6 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientError, web
@@ -36,7 +35,6 @@ from bot.chat.service import (
     Answered,
     ChatService,
     Duplicate,
-    Feedback,
     Handlers,
     Help,
     Incoming,
@@ -63,6 +61,7 @@ from bot.chat.slack_blocks import (
     render_answer,
     working_message,
 )
+from bot.chat.slack_payloads import Target, read_click, read_command, read_message
 from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -71,9 +70,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROGRESS_REACTION = "hourglass_flowing_sand"
-#: Message subtypes written by a person; everything else (edits, deletions, joins, bot
-#: messages, ...) is ignored.
-PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 
 
 class SlackConfigError(RuntimeError):
@@ -103,19 +99,6 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-
-
-@dataclass
-class _Target:
-    """Where a reply goes and which conversation it belongs to."""
-
-    team: str
-    channel: str
-    user: str
-    conversation_id: str
-    thread_ts: str | None  # None: top level (a DM)
-    source_ts: str | None = None  # the user's message (for the progress reaction)
-    is_dm: bool = False
 
 
 class SlackBot:
@@ -177,44 +160,17 @@ class SlackBot:
         await self._tracked(self._handle_event(body, context))
 
     async def _handle_event(self, body: dict[str, Any], context: Any) -> None:
-        event = body.get("event") or {}
-        if event.get("subtype") in PERSON_SUBTYPES and not event.get("bot_id"):
-            target, text = await self._event_target(body, event, context)
-            if target is None:
-                return
-            # A mention arrives twice (app_mention and message, different event ids, same
-            # channel+ts) and retries repeat the event id: both claims must be won.
-            event_id = body.get("event_id")
-            claims = (f"slack:event:{event_id}",) if event_id else ()
-            await self._answer(target, text, (*claims, f"slack:msg:{target.channel}:{event['ts']}"))
+        message = read_message(body, context.bot_user_id)
+        if message is None:
+            return
+        conversation = message.target.conversation_id
+        # A follow-up in a thread the bot answered in needs no mention.
+        if message.addressed or (
+            message.thread_key and await self.chat.answered_in(conversation, message.thread_key)
+        ):
+            await self._answer(message.target, message.question, message.claims)
 
-    async def _event_target(
-        self, body: dict[str, Any], event: dict[str, Any], context: Any
-    ) -> tuple[_Target | None, str]:
-        user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
-        bot_user = context.bot_user_id
-        if not (user and channel and ts) or user == bot_user:
-            return None, ""
-        raw = event.get("text") or ""
-        team = str(body.get("team_id") or event.get("team") or "T")
-        thread_ts = event.get("thread_ts")
-        is_dm = event.get("channel_type") == "im"
-        mentioned = event.get("type") == "app_mention" or bool(bot_user and f"<@{bot_user}" in raw)
-        if is_dm:
-            conv = f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
-            target = _Target(team, channel, user, conv, thread_ts, ts, is_dm=True)
-        else:
-            root = thread_ts or ts
-            conv = f"slack:{team}:{channel}:{root}"
-            # A follow-up in a thread the bot answered in needs no mention.
-            if not mentioned and not (
-                thread_ts and await self.chat.answered_in(conv, f"slack:msg:{channel}:{root}")
-            ):
-                return None, ""
-            target = _Target(team, channel, user, conv, root, ts)
-        return target, plain_question(raw, bot_user)
-
-    async def _answer(self, target: _Target, text: str, claims: tuple[str, ...]) -> None:
+    async def _answer(self, target: Target, text: str, claims: tuple[str, ...]) -> None:
         """Answer one message in its thread, the progress reaction on it meanwhile."""
 
         async def reply(outcome: Replied) -> None:
@@ -245,7 +201,7 @@ class SlackBot:
         )
         await self.chat.handle_message(incoming, reply, working=reacting)
 
-    async def _post(self, target: _Target, messages: list[SlackMessage]) -> str | None:
+    async def _post(self, target: Target, messages: list[SlackMessage]) -> str | None:
         first_ts: str | None = None
         for message in messages:
             response = await self.client.chat_postMessage(
@@ -262,7 +218,7 @@ class SlackBot:
         return first_ts
 
     async def _upload_picture(
-        self, target: _Target, answered: Answered, first_ts: str | None
+        self, target: Target, answered: Answered, first_ts: str | None
     ) -> None:
         """Upload the career-path picture into the answer's thread (files upload v2).
 
@@ -282,7 +238,7 @@ class SlackBot:
         except Exception:
             logger.warning("slack: could not upload the career-path picture", exc_info=True)
 
-    async def _tell_rate_limited(self, target: _Target, limited: RateLimited) -> None:
+    async def _tell_rate_limited(self, target: Target, limited: RateLimited) -> None:
         text = escape_mrkdwn(self.chat.say(limited))
         try:
             if target.is_dm:
@@ -304,7 +260,7 @@ class SlackBot:
             except SlackApiError:
                 logger.exception("slack: could not send the rate-limit notice")
 
-    async def _react(self, method: str, target: _Target) -> bool:
+    async def _react(self, method: str, target: Target) -> bool:
         if not target.source_ts:
             return False
         try:
@@ -340,16 +296,18 @@ class SlackBot:
     ) -> None:
         """`/career reingest`, `/career report [7d]`: for the admins in SLACK_ADMIN_USER_IDS,
         the report privately; anyone else is told so privately."""
-        channel = str(body.get("channel_id") or "")
+        origin = read_command(body)
 
         async def announce(outcome: ReingestOutcome) -> None:
             busy = isinstance(outcome, ReingestRefused)
-            await self._command_reply(respond, channel, describe(outcome, BOTH), ephemeral=busy)
+            await self._command_reply(
+                respond, origin.channel, describe(outcome, BOTH), ephemeral=busy
+            )
 
         # The re-ingest starts before the ack, so a second request right after this one is
         # told it's busy; the report is acked before it is built.
         outcome = await self.chat.admin_command(
-            "slack", str(body.get("user_id") or ""), command, announce=announce, working=ack
+            "slack", origin.user, command, announce=announce, working=ack
         )
         if isinstance(outcome, ReportReady | ReportFailed):
             await self._command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
@@ -386,10 +344,8 @@ class SlackBot:
         reply in its thread continues the conversation. Where the bot is not a member (a DM
         between other people, a private channel) the response_url is the fallback.
         """
-        team = str(body.get("team_id") or "T")
-        channel = str(body.get("channel_id") or "")
-        user = str(body.get("user_id") or "")
-        trigger = body.get("trigger_id")
+        origin = read_command(body)
+        team, channel, user = origin.team, origin.channel, origin.user
         question = plain_question(text)
         header: list[dict[str, Any]] = []
         posted: list[str] = []  # the status message's ts once it is in the channel
@@ -429,7 +385,7 @@ class SlackBot:
                 await self.client.chat_update(
                     channel=channel, ts=posted[0], text=first.text, blocks=first.blocks
                 )
-                target = _Target(
+                target = Target(
                     team, channel, user, f"slack:{team}:{channel}:{posted[0]}", posted[0]
                 )
                 if rest:
@@ -450,7 +406,7 @@ class SlackBot:
             user,
             f"slack:{team}:{channel}:{user}",
             question,
-            (f"slack:cmd:{trigger}",) if trigger else (),
+            origin.claims,
             action="/career",
             where=f"channel {channel}",
         )
@@ -464,20 +420,13 @@ class SlackBot:
         await self._tracked(self._record_vote(body, respond))
 
     async def _record_vote(self, body: dict[str, Any], respond: Any) -> None:
-        action = (body.get("actions") or [{}])[0]
-        rated = Feedback.unpack(action.get("value") or "")
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        message_ts = str(container.get("message_ts") or message.get("ts") or "")
-        user = str((body.get("user") or {}).get("id") or "")
-        vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
+        click = read_click(body)
         result = await self.chat.vote_on(
-            "slack", rated, message_ref=f"{channel}:{message_ts}", user_id=user, vote=vote
+            "slack", click.rated, message_ref=click.message_ref, user_id=click.user, vote=click.vote
         )
-        text = escape_mrkdwn(describe(result, rated.language))
+        text = escape_mrkdwn(describe(result, click.rated.language))
         # Only the voter sees the acknowledgement.
-        if body.get("response_url"):
+        if click.respondable:
             try:
                 await respond(text=text, response_type="ephemeral", replace_original=False)
                 return
@@ -485,10 +434,7 @@ class SlackBot:
                 logger.info("slack: response_url failed (%s); using chat.postEphemeral", exc)
         try:
             await self.client.chat_postEphemeral(
-                channel=channel,
-                user=user,
-                text=text,
-                thread_ts=message.get("thread_ts"),
+                channel=click.channel, user=click.user, text=text, thread_ts=click.thread_ts
             )
         except SlackApiError as exc:
             logger.warning("slack: could not acknowledge a vote: %s", exc.response.get("error"))
