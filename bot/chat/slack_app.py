@@ -1,8 +1,10 @@
-"""The Slack surface: a thin slack-bolt adapter around the platform-neutral advisor.
+"""The Slack surface: a thin slack-bolt adapter around the platform-neutral chat service.
 
-It translates Slack events, the `/career` slash command and the feedback buttons into calls
-of the chat service, and the typed outcomes into Block Kit replies. Everything Slack-specific
-(payload shapes, mrkdwn escaping, message limits, de-duplication keys) stays in this module.
+Its listeners translate Slack events, the `/career` slash command and the feedback buttons
+into calls of the chat service, and the typed outcomes into Slack replies. The rest of the
+adapter is Slack's own formats and API, each in its module: what Slack sends, read into typed
+values (`slack_payloads`); what a reply looks like, Block Kit within Slack's limits
+(`slack_blocks`); how a reply gets there through the Web API (`slack_replies`).
 
 Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
 (`career-bot slack --http`, `POST /slack/events` verified with the signing secret by Bolt,
@@ -18,10 +20,9 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import ClientError, web
+from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -30,7 +31,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advisor.messages import help_text
-from bot.chat.phrases import BOTH, describe, phrase
+from bot.chat.phrases import BOTH, describe
 from bot.chat.service import (
     Answered,
     ChatService,
@@ -62,14 +63,13 @@ from bot.chat.slack_blocks import (
     working_message,
 )
 from bot.chat.slack_payloads import Target, read_click, read_command, read_message
+from bot.chat.slack_replies import SlackReplies
 from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.chat.service import AdvisorLike
 
 logger = logging.getLogger(__name__)
-
-PROGRESS_REACTION = "hourglass_flowing_sand"
 
 
 class SlackConfigError(RuntimeError):
@@ -119,6 +119,7 @@ class SlackBot:
             name="career-advisor",
         )
         self.handlers = Handlers(chat)
+        self.send = SlackReplies(self.app.client)
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.command("/career")(self._on_command)
@@ -175,21 +176,12 @@ class SlackBot:
 
         async def reply(outcome: Replied) -> None:
             if isinstance(outcome, RateLimited):
-                await self._tell_rate_limited(target, outcome)
+                await self.send.tell_rate_limited(target, escape_mrkdwn(self.chat.say(outcome)))
             elif isinstance(outcome, Answered):
                 first_ts = await self._post(target, render_answer(outcome.answer, question=text))
-                await self._upload_picture(target, outcome, first_ts)
+                await self.send.upload_picture(target, outcome, first_ts)
             else:
                 await self._post(target, [plain_message(self.chat.say(outcome))])
-
-        @contextlib.asynccontextmanager
-        async def reacting(lang: str) -> AsyncIterator[None]:
-            reacted = await self._react("reactions_add", target)
-            try:
-                yield
-            finally:
-                if reacted:
-                    await self._react("reactions_remove", target)
 
         incoming = Incoming(
             "slack",
@@ -199,80 +191,16 @@ class SlackBot:
             claims,
             where=f"channel {target.channel}, user {target.user}",
         )
-        await self.chat.handle_message(incoming, reply, working=reacting)
+        await self.chat.handle_message(
+            incoming, reply, working=lambda _: self.send.reacting(target)
+        )
 
     async def _post(self, target: Target, messages: list[SlackMessage]) -> str | None:
-        first_ts: str | None = None
-        for message in messages:
-            response = await self.client.chat_postMessage(
-                channel=target.channel,
-                thread_ts=target.thread_ts,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            first_ts = first_ts or response.get("ts")
+        """Post in the target's thread; a channel thread the bot posted in is remembered."""
+        first_ts = await self.send.post(target, messages)
         if target.thread_ts and not target.is_dm:
             self.chat.remember(f"slack:{target.team}:{target.channel}:{target.thread_ts}")
         return first_ts
-
-    async def _upload_picture(
-        self, target: Target, answered: Answered, first_ts: str | None
-    ) -> None:
-        """Upload the career-path picture into the answer's thread (files upload v2).
-
-        The text answer is already posted: a failed upload is logged, never apologised for.
-        """
-        picture = answered.picture
-        if picture is None:
-            return
-        try:
-            await self.client.files_upload_v2(
-                channel=target.channel,
-                thread_ts=target.thread_ts or first_ts,
-                file=picture.data,
-                filename=picture.name,
-                title=phrase("path_picture", answered.answer.language),
-            )
-        except Exception:
-            logger.warning("slack: could not upload the career-path picture", exc_info=True)
-
-    async def _tell_rate_limited(self, target: Target, limited: RateLimited) -> None:
-        text = escape_mrkdwn(self.chat.say(limited))
-        try:
-            if target.is_dm:
-                await self.client.chat_postMessage(
-                    channel=target.channel, thread_ts=target.thread_ts, text=text
-                )
-            else:
-                await self.client.chat_postEphemeral(
-                    channel=target.channel, user=target.user, thread_ts=target.thread_ts, text=text
-                )
-        except SlackApiError as exc:
-            logger.info(
-                "slack: ephemeral failed (%s); replying in the thread", exc.response.get("error")
-            )
-            try:
-                await self.client.chat_postMessage(
-                    channel=target.channel, thread_ts=target.thread_ts, text=text
-                )
-            except SlackApiError:
-                logger.exception("slack: could not send the rate-limit notice")
-
-    async def _react(self, method: str, target: Target) -> bool:
-        if not target.source_ts:
-            return False
-        try:
-            await getattr(self.client, method)(
-                channel=target.channel, timestamp=target.source_ts, name=PROGRESS_REACTION
-            )
-        except (SlackApiError, ClientError, TimeoutError) as exc:  # cosmetic only: missing
-            # scope, already_reacted, Slack unreachable after the client's retries, ...
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
-            logger.debug("slack: %s failed: %s", method, error)
-            return False
-        return True
 
     # -- /career ----------------------------------------------------------------------------
     async def _on_command(
@@ -300,7 +228,7 @@ class SlackBot:
 
         async def announce(outcome: ReingestOutcome) -> None:
             busy = isinstance(outcome, ReingestRefused)
-            await self._command_reply(
+            await self.send.command_reply(
                 respond, origin.channel, describe(outcome, BOTH), ephemeral=busy
             )
 
@@ -310,31 +238,9 @@ class SlackBot:
             "slack", origin.user, command, announce=announce, working=ack
         )
         if isinstance(outcome, ReportReady | ReportFailed):
-            await self._command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
+            await self.send.command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
         elif not isinstance(outcome, Duplicate):
             await ack(text=describe(outcome, BOTH))
-
-    async def _command_reply(
-        self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
-    ) -> None:
-        """Post a command's outcome in its channel, or through response_url when we can't."""
-        message = plain_message(text)
-        if not ephemeral:
-            try:
-                await self.client.chat_postMessage(
-                    channel=channel, text=message.text, blocks=message.blocks
-                )
-                return
-            except SlackApiError as exc:
-                logger.info("slack: cannot post in %s (%s)", channel, exc.response.get("error"))
-        try:
-            await respond(
-                text=message.text,
-                blocks=message.blocks,
-                response_type="ephemeral" if ephemeral else "in_channel",
-            )
-        except Exception:
-            logger.exception("slack: could not deliver a command reply")
 
     async def _command_question(self, body: dict[str, Any], respond: Any, text: str) -> None:
         """`/career <question>`: a status message in the channel, updated with the answer.
@@ -355,21 +261,8 @@ class SlackBot:
             """Post "working…" under the question; its thread is the conversation."""
             asked = asked_line(user, question, lang)
             header.append(asked)
-            message = working_message(asked, lang)
-            try:
-                response = await self.client.chat_postMessage(
-                    channel=channel,
-                    text=message.text,
-                    blocks=message.blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                if ts := response.get("ts"):
-                    posted.append(ts)
-            except SlackApiError as exc:
-                logger.info(
-                    "slack: /career falls back to response_url (%s)", exc.response.get("error")
-                )
+            if ts := await self.send.post_status(channel, working_message(asked, lang)):
+                posted.append(ts)
             yield f"slack:{team}:{channel}:{posted[0] if posted else user}"
 
         async def reply(outcome: Replied) -> None:
@@ -382,22 +275,18 @@ class SlackBot:
                         )
                     return
                 first, rest = messages[0], messages[1:]
-                await self.client.chat_update(
-                    channel=channel, ts=posted[0], text=first.text, blocks=first.blocks
-                )
+                await self.send.update(channel, posted[0], first)
                 target = Target(
                     team, channel, user, f"slack:{team}:{channel}:{posted[0]}", posted[0]
                 )
                 if rest:
                     await self._post(target, rest)
                 self.chat.remember(target.conversation_id)
-                await self._upload_picture(target, outcome, posted[0])
+                await self.send.upload_picture(target, outcome, posted[0])
                 return
             message = plain_message(self.chat.say(outcome))
             if posted:  # the apology replaces "working…"
-                await self.client.chat_update(
-                    channel=channel, ts=posted[0], text=message.text, blocks=message.blocks
-                )
+                await self.send.update(channel, posted[0], message)
             else:
                 await respond(text=message.text, response_type="ephemeral")
 
@@ -424,20 +313,9 @@ class SlackBot:
         result = await self.chat.vote_on(
             "slack", click.rated, message_ref=click.message_ref, user_id=click.user, vote=click.vote
         )
-        text = escape_mrkdwn(describe(result, click.rated.language))
-        # Only the voter sees the acknowledgement.
-        if click.respondable:
-            try:
-                await respond(text=text, response_type="ephemeral", replace_original=False)
-                return
-            except Exception as exc:
-                logger.info("slack: response_url failed (%s); using chat.postEphemeral", exc)
-        try:
-            await self.client.chat_postEphemeral(
-                channel=click.channel, user=click.user, text=text, thread_ts=click.thread_ts
-            )
-        except SlackApiError as exc:
-            logger.warning("slack: could not acknowledge a vote: %s", exc.response.get("error"))
+        await self.send.acknowledge_vote(
+            click, respond, escape_mrkdwn(describe(result, click.rated.language))
+        )
 
 
 def build_slack_bot(
