@@ -1,6 +1,7 @@
 """Slack's message format: mrkdwn escaping, question text and Block Kit within Slack's limits.
 
-Pure functions, no I/O: the adapter (`bot.chat.slack_app`) sends what these build.
+Pure functions, no I/O: the listeners (`bot.chat.slack_app`) pick the reply and
+`bot.chat.slack_replies` sends it.
 """
 
 from __future__ import annotations
