@@ -28,6 +28,11 @@ def _split_ids(value: object) -> object:
     return value
 
 
+class SettingsError(ValueError):
+    """A setting what was asked for needs is missing or malformed; the message names the
+    setting (never its value) and what to do."""
+
+
 class Settings(BaseSettings):
     """Everything the bot and the ingest pipeline can be configured with.
 
@@ -235,6 +240,27 @@ class Settings(BaseSettings):
             raise ValueError("LLM_PROVIDER=anthropic needs LLM_API_KEY")
         if self.llm_timeout_s <= 0:
             raise ValueError("LLM_TIMEOUT_S must be a positive number of seconds")
+
+    def check_slack(self, *, http: bool) -> None:
+        """Fail fast when Slack's Socket Mode (or HTTP mode, `http`) lacks a token it needs or
+        a token looks like another one: `SettingsError` naming the setting, never its value."""
+        missing = ["SLACK_BOT_TOKEN"] if self.slack_bot_token is None else []
+        if http and self.slack_signing_secret is None:
+            missing.append("SLACK_SIGNING_SECRET")
+        if not http and self.slack_app_token is None:
+            missing.append("SLACK_APP_TOKEN")
+        if missing:
+            mode = "HTTP mode (--http)" if http else "Socket Mode"
+            raise SettingsError(
+                f"Slack {mode} needs {' and '.join(missing)}; set it in .env "
+                "(the Slack section of README.md says where Slack shows each token)."
+            )
+        prefixes = [("SLACK_BOT_TOKEN", self.slack_bot_token, "xoxb-")]
+        if not http:
+            prefixes.append(("SLACK_APP_TOKEN", self.slack_app_token, "xapp-"))
+        for name, value, prefix in prefixes:
+            if value is not None and not value.get_secret_value().startswith(prefix):
+                raise SettingsError(f"{name} should start with '{prefix}'; check the value in .env")
 
     @property
     def chroma_server(self) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import re
@@ -128,7 +129,7 @@ class VoteFailed:
 class Feedback:
     """What a vote stores about the answer it rates. The answer carries it (a Slack button's
     value, a Discord message's embeds), so a click needs no lookup, also after a restart;
-    each platform encodes it within its own limits."""
+    each platform encodes it within its own limits (`pack` fits it into a length)."""
 
     question: str
     answer: str
@@ -139,6 +140,46 @@ class Feedback:
     @classmethod
     def of(cls, question: str, answer: Answer) -> Feedback:
         return cls(question, answer.text, list(answer.chunk_ids), answer.language)
+
+    def pack(self, limit: int) -> str:
+        """The vote's data in at most `limit` characters (a platform's button value).
+
+        JSON with the language, the cited chunk ids, the question and the answer text, the
+        texts shortened so the whole value stays within `limit`.
+        """
+        data: dict[str, Any] = {
+            "l": self.language,
+            "c": self.chunk_ids[:20],
+            "q": self.question[:500],
+            "a": self.answer,
+        }
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        while len(value) > limit:
+            over = len(value) - limit
+            if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
+                data["c"] = data["c"][:-1]
+            else:
+                key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
+                data[key] = data[key][: max(0, len(data[key]) - over - 8)]
+            value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return value
+
+    @classmethod
+    def unpack(cls, value: str) -> Feedback:
+        """The inverse of `pack`; tolerant of values from older versions, or any text."""
+        try:
+            data = json.loads(value)
+        except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        chunks = data.get("c")
+        return cls(
+            question=str(data.get("q") or ""),
+            answer=str(data.get("a") or ""),
+            chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
+            language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
+        )
 
 
 # -- admin commands, typed -------------------------------------------------------------------
@@ -368,6 +409,34 @@ class ChatService:
         """Raises while the served index cannot be read (health checks)."""
         if self._ready is not None:
             await self._ready()
+
+    # -- what a surface reports and says ---------------------------------------------------
+    async def health(self, handlers: Handlers) -> tuple[int, dict[str, Any]]:
+        """A health check's HTTP status and JSON body: 503 while the served index cannot be
+        read; else 200, whether a re-ingest runs and how much work the surface's `handlers`
+        have in flight (events, commands and clicks acknowledged, not yet handled to the end).
+        """
+        try:
+            await self.ready()
+        except Exception as exc:
+            logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
+            return 503, {"status": "unavailable"}
+        body = {
+            "status": "ok",
+            "reingest_running": self.reingest_running,
+            "in_flight": len(handlers.pending),
+        }
+        return 200, body
+
+    def say(self, outcome: Replied) -> str:
+        """What the bot says, in the outcome's language, for a message it gives no answer:
+        the help for a help word, else the notice (rate limit, empty question, apology)."""
+        from bot.chat.phrases import describe
+
+        if isinstance(outcome, HelpAsked):
+            return self.help(outcome.language)
+        assert not isinstance(outcome, Answered)
+        return describe(outcome, outcome.language)
 
     # -- questions ---------------------------------------------------------------------------
     def help(self, language: str) -> str:

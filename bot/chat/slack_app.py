@@ -1,8 +1,10 @@
-"""The Slack surface: a thin slack-bolt adapter around the platform-neutral advisor.
+"""The Slack surface: a thin slack-bolt adapter around the platform-neutral chat service.
 
-It translates Slack events, the `/career` slash command and the feedback buttons into calls
-of the chat service, and the typed outcomes into Block Kit replies. Everything Slack-specific
-(payload shapes, mrkdwn escaping, message limits, de-duplication keys) stays in this module.
+Its listeners translate Slack events, the `/career` slash command and the feedback buttons
+into calls of the chat service, and the typed outcomes into Slack replies. The rest of the
+adapter is Slack's own formats and API, each in its module: what Slack sends, read into typed
+values (`slack_payloads`); what a reply looks like, Block Kit within Slack's limits
+(`slack_blocks`); how a reply gets there through the Web API (`slack_replies`).
 
 Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
 (`career-bot slack --http`, `POST /slack/events` verified with the signing secret by Bolt,
@@ -13,18 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import ClientError, web
+from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -33,17 +31,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advisor.messages import help_text
-from bot.advisor.models import Answer
-from bot.chat.phrases import BOTH, describe, phrase
+from bot.chat.phrases import BOTH, describe
 from bot.chat.service import (
-    RATED_KINDS,
     Answered,
     ChatService,
     Duplicate,
-    Feedback,
     Handlers,
     Help,
-    HelpAsked,
     Incoming,
     RateLimited,
     Reingest,
@@ -56,239 +50,30 @@ from bot.chat.service import (
     build_chat_service,
     parse_command,
     serving,
-    source_lines,
 )
-from bot.chat.text import split_text, truncate
-from core.settings import Settings
+from bot.chat.slack_blocks import (
+    ACTION_HELPFUL,
+    ACTION_NOT_HELPFUL,
+    SlackMessage,
+    asked_line,
+    escape_mrkdwn,
+    plain_message,
+    plain_question,
+    render_answer,
+    working_message,
+)
+from bot.chat.slack_payloads import Target, read_click, read_command, read_message
+from bot.chat.slack_replies import SlackReplies
+from core.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.chat.service import AdvisorLike
 
 logger = logging.getLogger(__name__)
 
-# Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).
-SECTION_TEXT_LIMIT = 3000
-CONTEXT_TEXT_LIMIT = 2000
-MAX_BLOCKS = 50
-MESSAGE_TEXT_LIMIT = 4000
-BUTTON_VALUE_LIMIT = 2000
-
-PROGRESS_REACTION = "hourglass_flowing_sand"
-ACTION_HELPFUL = "feedback_helpful"
-ACTION_NOT_HELPFUL = "feedback_not_helpful"
-FEEDBACK_BLOCK_ID = "feedback"
-#: Message subtypes written by a person; everything else (edits, deletions, joins, bot
-#: messages, ...) is ignored.
-PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
-
 
 class SlackConfigError(RuntimeError):
     """A setting the Slack bot needs is missing or malformed (the message names it)."""
-
-
-# -- text helpers ------------------------------------------------------------------------
-
-_MASS_MENTION = re.compile(r"([@＠])(channel|here|everyone)", re.IGNORECASE)
-#: mrkdwn has no escape character, so formatting characters become look-alikes that render
-#: the same but cannot pair up ("9시~6시, 월~금" must not turn into strikethrough).
-_LOOKALIKES = str.maketrans(
-    {
-        "*": "∗",  # U+2217 asterisk operator
-        "_": "ˍ",  # U+02CD modifier letter low macron
-        "~": "∼",  # U+223C tilde operator
-        "`": "ˋ",  # U+02CB modifier letter grave accent
-    }
-)
-_LEADING_QUOTE = re.compile(r"^(&gt;)", re.MULTILINE)
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Make any text safe to show in mrkdwn: no mentions, no links, no formatting.
-
-    `&`, `<`, `>` are escaped so `<!channel>`, `<@U..>`, `<!subteam^..>` and links cannot be
-    formed; plain "@channel"/"@here"/"@everyone" get a zero-width joiner so they do not
-    look like (or, with link_names, become) pings; `* _ ~ \\`` become look-alike characters
-    and a quote marker at the start of a line gets a soft hyphen, so they render literally.
-    """
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MASS_MENTION.sub(lambda m: f"{m.group(1)}\u200d{m.group(2)}", text)
-    text = text.translate(_LOOKALIKES)
-    return _LEADING_QUOTE.sub("\u00ad\\1", text)
-
-
-def plain_question(text: str, bot_user_id: str | None = None) -> str:
-    """Slack message text -> the plain question: the bot's mention removed, markup unwrapped."""
-
-    def unwrap(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith("@"):
-            if bot_user_id and target[1:] == bot_user_id:
-                return ""
-            return "@" + (label or target[1:])
-        if target.startswith("#"):
-            return "#" + (label or target[1:])
-        if target.startswith("!"):
-            name = target[1:]
-            if label:
-                return label if label.startswith("@") or name.startswith("date") else "@" + label
-            if name.startswith("subteam^"):
-                return "@" + name.split("^", 1)[1]
-            return "@" + name
-        return label or target
-
-    text = _SLACK_MARKUP.sub(unwrap, text or "")
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
-
-
-# -- Block Kit ---------------------------------------------------------------------------
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    # verbatim: Slack does not auto-link names or URLs in text we did not mark up ourselves.
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
-
-
-def feedback_value(question: str, answer: Answer) -> str:
-    """What a feedback button carries: enough to store the vote without any lookup.
-
-    JSON with the language, the cited chunk ids, the question and the answer text, the texts
-    shortened so the whole value stays within Slack's 2,000 characters.
-    """
-    rated = Feedback.of(question, answer)
-    data: dict[str, Any] = {
-        "l": rated.language,
-        "c": rated.chunk_ids[:20],
-        "q": rated.question[:500],
-        "a": rated.answer,
-    }
-    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    while len(value) > BUTTON_VALUE_LIMIT:
-        over = len(value) - BUTTON_VALUE_LIMIT
-        if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
-            data["c"] = data["c"][:-1]
-        else:
-            key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
-            data[key] = data[key][: max(0, len(data[key]) - over - 8)]
-        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return value
-
-
-def parse_feedback_value(value: str) -> Feedback:
-    """The inverse of `feedback_value`; tolerant of values from older versions."""
-    try:
-        data = json.loads(value)
-    except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    chunks = data.get("c")
-    return Feedback(
-        question=str(data.get("q") or ""),
-        answer=str(data.get("a") or ""),
-        chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
-        language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
-    )
-
-
-def sources_block(answer: Answer) -> dict[str, Any] | None:
-    """A context block listing the cited documents as "[n] title — section"."""
-    if not answer.citations:
-        return None
-    lines = [f"*{phrase('sources', answer.language)}*"]
-    for line in source_lines(answer):
-        marks, _, where = line.partition(" ")
-        lines.append(f"{marks} {escape_mrkdwn(where)}")
-    return {"type": "context", "elements": [_mrkdwn(truncate("\n".join(lines), 2000))]}
-
-
-def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
-    value = feedback_value(question, answer)
-    lang = answer.language
-    return {
-        "type": "actions",
-        "block_id": FEEDBACK_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_HELPFUL,
-                "text": {
-                    "type": "plain_text",
-                    "text": f"👍 {phrase('helpful', lang)}",
-                    "emoji": True,
-                },
-                "value": value,
-            },
-            {
-                "type": "button",
-                "action_id": ACTION_NOT_HELPFUL,
-                "text": {
-                    "type": "plain_text",
-                    "text": f"👎 {phrase('not_helpful', lang)}",
-                    "emoji": True,
-                },
-                "value": value,
-            },
-        ],
-    }
-
-
-@dataclass
-class SlackMessage:
-    """One chat.postMessage worth of reply: the notification text and the blocks."""
-
-    text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-
-
-def render_answer(
-    answer: Answer, *, question: str, header: list[dict[str, Any]] | None = None
-) -> list[SlackMessage]:
-    """The answer as Block Kit messages within Slack's limits.
-
-    Section blocks hold the (escaped) answer, at most 3,000 characters each; the sources
-    context block and the feedback buttons close the last message; a reply needing more than
-    50 blocks continues in further messages. Each message's `text` (the notification and
-    accessibility fallback) stays under 4,000 characters.
-    """
-    body = escape_mrkdwn(answer.text) if answer.text.strip() else "…"
-    sections = [
-        {"type": "section", "text": _mrkdwn(piece)}
-        for piece in split_text(body, SECTION_TEXT_LIMIT)
-    ]
-    tail: list[dict[str, Any]] = []
-    sources = sources_block(answer)
-    if sources is not None:
-        tail.append(sources)
-    if answer.kind in RATED_KINDS:
-        tail.append(feedback_block(question, answer))
-    messages: list[SlackMessage] = []
-    pending = list(header or []) + sections
-    while len(pending) + len(tail) > MAX_BLOCKS:
-        size = min(MAX_BLOCKS, len(pending) - 1)  # keep a section for the closing message
-        messages.append(_message(pending[:size]))
-        pending = pending[size:]
-    messages.append(_message(pending + tail))
-    return messages
-
-
-def _message(blocks: list[dict[str, Any]]) -> SlackMessage:
-    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
-    return SlackMessage(text=truncate(text, MESSAGE_TEXT_LIMIT), blocks=blocks)
-
-
-def _plain_message(text: str) -> SlackMessage:
-    escaped = escape_mrkdwn(text)
-    return SlackMessage(
-        text=truncate(escaped, MESSAGE_TEXT_LIMIT),
-        blocks=[
-            {"type": "section", "text": _mrkdwn(piece)}
-            for piece in split_text(escaped, SECTION_TEXT_LIMIT)
-        ][:MAX_BLOCKS],
-    )
 
 
 # -- the bot -----------------------------------------------------------------------------
@@ -316,19 +101,6 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-@dataclass
-class _Target:
-    """Where a reply goes and which conversation it belongs to."""
-
-    team: str
-    channel: str
-    user: str
-    conversation_id: str
-    thread_ts: str | None  # None: top level (a DM)
-    source_ts: str | None = None  # the user's message (for the progress reaction)
-    is_dm: bool = False
-
-
 class SlackBot:
     """The Bolt app and the listeners that translate between Slack and the advisor."""
 
@@ -347,6 +119,7 @@ class SlackBot:
             name="career-advisor",
         )
         self.handlers = Handlers(chat)
+        self.send = SlackReplies(self.app.client)
         self.app.event("app_mention")(self._on_event)
         self.app.event("message")(self._on_event)
         self.app.command("/career")(self._on_command)
@@ -380,82 +153,35 @@ class SlackBot:
         return await to_aiohttp_response(bolt_response)
 
     async def _http_health(self, request: web.Request) -> web.Response:
-        try:
-            await self.chat.ready()
-        except Exception as exc:
-            logger.warning("health check: knowledge base not ready (%s)", exc.__class__.__name__)
-            return web.json_response({"status": "unavailable"}, status=503)
-        return web.json_response(
-            {
-                "status": "ok",
-                "reingest_running": self.chat.reingest_running,
-                # Events, commands and clicks acknowledged but not yet handled to the end.
-                "in_flight": len(self.handlers.pending),
-            }
-        )
+        status, body = await self.chat.health(self.handlers)
+        return web.json_response(body, status=status)
 
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, body: dict[str, Any], context: Any) -> None:
         await self._tracked(self._handle_event(body, context))
 
     async def _handle_event(self, body: dict[str, Any], context: Any) -> None:
-        event = body.get("event") or {}
-        if event.get("subtype") in PERSON_SUBTYPES and not event.get("bot_id"):
-            target, text = await self._event_target(body, event, context)
-            if target is None:
-                return
-            # A mention arrives twice (app_mention and message, different event ids, same
-            # channel+ts) and retries repeat the event id: both claims must be won.
-            event_id = body.get("event_id")
-            claims = (f"slack:event:{event_id}",) if event_id else ()
-            await self._answer(target, text, (*claims, f"slack:msg:{target.channel}:{event['ts']}"))
+        message = read_message(body, context.bot_user_id)
+        if message is None:
+            return
+        conversation = message.target.conversation_id
+        # A follow-up in a thread the bot answered in needs no mention.
+        if message.addressed or (
+            message.thread_key and await self.chat.answered_in(conversation, message.thread_key)
+        ):
+            await self._answer(message.target, message.question, message.claims)
 
-    async def _event_target(
-        self, body: dict[str, Any], event: dict[str, Any], context: Any
-    ) -> tuple[_Target | None, str]:
-        user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
-        bot_user = context.bot_user_id
-        if not (user and channel and ts) or user == bot_user:
-            return None, ""
-        raw = event.get("text") or ""
-        team = str(body.get("team_id") or event.get("team") or "T")
-        thread_ts = event.get("thread_ts")
-        is_dm = event.get("channel_type") == "im"
-        mentioned = event.get("type") == "app_mention" or bool(bot_user and f"<@{bot_user}" in raw)
-        if is_dm:
-            conv = f"slack:{team}:{channel}" + (f":{thread_ts}" if thread_ts else "")
-            target = _Target(team, channel, user, conv, thread_ts, ts, is_dm=True)
-        else:
-            root = thread_ts or ts
-            conv = f"slack:{team}:{channel}:{root}"
-            # A follow-up in a thread the bot answered in needs no mention.
-            if not mentioned and not (
-                thread_ts and await self.chat.answered_in(conv, f"slack:msg:{channel}:{root}")
-            ):
-                return None, ""
-            target = _Target(team, channel, user, conv, root, ts)
-        return target, plain_question(raw, bot_user)
-
-    async def _answer(self, target: _Target, text: str, claims: tuple[str, ...]) -> None:
+    async def _answer(self, target: Target, text: str, claims: tuple[str, ...]) -> None:
         """Answer one message in its thread, the progress reaction on it meanwhile."""
 
         async def reply(outcome: Replied) -> None:
             if isinstance(outcome, RateLimited):
-                await self._tell_rate_limited(target, outcome)
+                await self.send.tell_rate_limited(target, escape_mrkdwn(self.chat.say(outcome)))
             elif isinstance(outcome, Answered):
                 first_ts = await self._post(target, render_answer(outcome.answer, question=text))
-                await self._upload_picture(target, outcome, first_ts)
+                await self.send.upload_picture(target, outcome, first_ts)
             else:
-                await self._post(target, [_plain_message(self._say(outcome))])
-
-        @contextlib.asynccontextmanager
-        async def reacting(lang: str) -> AsyncIterator[None]:
-            reacted = await self._react("reactions_add", target)
-            try:
-                yield
-            finally:
-                if reacted:
-                    await self._react("reactions_remove", target)
+                await self._post(target, [plain_message(self.chat.say(outcome))])
 
         incoming = Incoming(
             "slack",
@@ -465,87 +191,16 @@ class SlackBot:
             claims,
             where=f"channel {target.channel}, user {target.user}",
         )
-        await self.chat.handle_message(incoming, reply, working=reacting)
+        await self.chat.handle_message(
+            incoming, reply, working=lambda _: self.send.reacting(target)
+        )
 
-    def _say(self, outcome: Replied) -> str:
-        """What the bot says for an outcome that is no answer."""
-        if isinstance(outcome, HelpAsked):
-            return self.chat.help(outcome.language)
-        assert not isinstance(outcome, Answered)
-        return describe(outcome, outcome.language)
-
-    async def _post(self, target: _Target, messages: list[SlackMessage]) -> str | None:
-        first_ts: str | None = None
-        for message in messages:
-            response = await self.client.chat_postMessage(
-                channel=target.channel,
-                thread_ts=target.thread_ts,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            first_ts = first_ts or response.get("ts")
+    async def _post(self, target: Target, messages: list[SlackMessage]) -> str | None:
+        """Post in the target's thread; a channel thread the bot posted in is remembered."""
+        first_ts = await self.send.post(target, messages)
         if target.thread_ts and not target.is_dm:
             self.chat.remember(f"slack:{target.team}:{target.channel}:{target.thread_ts}")
         return first_ts
-
-    async def _upload_picture(
-        self, target: _Target, answered: Answered, first_ts: str | None
-    ) -> None:
-        """Upload the career-path picture into the answer's thread (files upload v2).
-
-        The text answer is already posted: a failed upload is logged, never apologised for.
-        """
-        picture = answered.picture
-        if picture is None:
-            return
-        try:
-            await self.client.files_upload_v2(
-                channel=target.channel,
-                thread_ts=target.thread_ts or first_ts,
-                file=picture.data,
-                filename=picture.name,
-                title=phrase("path_picture", answered.answer.language),
-            )
-        except Exception:
-            logger.warning("slack: could not upload the career-path picture", exc_info=True)
-
-    async def _tell_rate_limited(self, target: _Target, limited: RateLimited) -> None:
-        text = escape_mrkdwn(describe(limited, limited.language))
-        try:
-            if target.is_dm:
-                await self.client.chat_postMessage(
-                    channel=target.channel, thread_ts=target.thread_ts, text=text
-                )
-            else:
-                await self.client.chat_postEphemeral(
-                    channel=target.channel, user=target.user, thread_ts=target.thread_ts, text=text
-                )
-        except SlackApiError as exc:
-            logger.info(
-                "slack: ephemeral failed (%s); replying in the thread", exc.response.get("error")
-            )
-            try:
-                await self.client.chat_postMessage(
-                    channel=target.channel, thread_ts=target.thread_ts, text=text
-                )
-            except SlackApiError:
-                logger.exception("slack: could not send the rate-limit notice")
-
-    async def _react(self, method: str, target: _Target) -> bool:
-        if not target.source_ts:
-            return False
-        try:
-            await getattr(self.client, method)(
-                channel=target.channel, timestamp=target.source_ts, name=PROGRESS_REACTION
-            )
-        except (SlackApiError, ClientError, TimeoutError) as exc:  # cosmetic only: missing
-            # scope, already_reacted, Slack unreachable after the client's retries, ...
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
-            logger.debug("slack: %s failed: %s", method, error)
-            return False
-        return True
 
     # -- /career ----------------------------------------------------------------------------
     async def _on_command(
@@ -569,43 +224,23 @@ class SlackBot:
     ) -> None:
         """`/career reingest`, `/career report [7d]`: for the admins in SLACK_ADMIN_USER_IDS,
         the report privately; anyone else is told so privately."""
-        channel = str(body.get("channel_id") or "")
+        origin = read_command(body)
 
         async def announce(outcome: ReingestOutcome) -> None:
             busy = isinstance(outcome, ReingestRefused)
-            await self._command_reply(respond, channel, describe(outcome, BOTH), ephemeral=busy)
+            await self.send.command_reply(
+                respond, origin.channel, describe(outcome, BOTH), ephemeral=busy
+            )
 
         # The re-ingest starts before the ack, so a second request right after this one is
         # told it's busy; the report is acked before it is built.
         outcome = await self.chat.admin_command(
-            "slack", str(body.get("user_id") or ""), command, announce=announce, working=ack
+            "slack", origin.user, command, announce=announce, working=ack
         )
         if isinstance(outcome, ReportReady | ReportFailed):
-            await self._command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
+            await self.send.command_reply(respond, "", describe(outcome, BOTH), ephemeral=True)
         elif not isinstance(outcome, Duplicate):
             await ack(text=describe(outcome, BOTH))
-
-    async def _command_reply(
-        self, respond: Any, channel: str, text: str, *, ephemeral: bool = False
-    ) -> None:
-        """Post a command's outcome in its channel, or through response_url when we can't."""
-        message = _plain_message(text)
-        if not ephemeral:
-            try:
-                await self.client.chat_postMessage(
-                    channel=channel, text=message.text, blocks=message.blocks
-                )
-                return
-            except SlackApiError as exc:
-                logger.info("slack: cannot post in %s (%s)", channel, exc.response.get("error"))
-        try:
-            await respond(
-                text=message.text,
-                blocks=message.blocks,
-                response_type="ephemeral" if ephemeral else "in_channel",
-            )
-        except Exception:
-            logger.exception("slack: could not deliver a command reply")
 
     async def _command_question(self, body: dict[str, Any], respond: Any, text: str) -> None:
         """`/career <question>`: a status message in the channel, updated with the answer.
@@ -615,36 +250,19 @@ class SlackBot:
         reply in its thread continues the conversation. Where the bot is not a member (a DM
         between other people, a private channel) the response_url is the fallback.
         """
-        team = str(body.get("team_id") or "T")
-        channel = str(body.get("channel_id") or "")
-        user = str(body.get("user_id") or "")
-        trigger = body.get("trigger_id")
+        origin = read_command(body)
+        team, channel, user = origin.team, origin.channel, origin.user
         question = plain_question(text)
-        who = f"<@{user}>" if _USER_ID.match(user) else escape_mrkdwn(user)
         header: list[dict[str, Any]] = []
         posted: list[str] = []  # the status message's ts once it is in the channel
 
         @contextlib.asynccontextmanager
         async def status(lang: str) -> AsyncIterator[str]:
             """Post "working…" under the question; its thread is the conversation."""
-            asked = phrase(
-                "asked", lang, user=who, question=truncate(escape_mrkdwn(question), 1500)
-            )
-            header.append({"type": "context", "elements": [_mrkdwn(asked)]})
-            try:
-                response = await self.client.chat_postMessage(
-                    channel=channel,
-                    text=truncate(f"{asked} — {phrase('working', lang)}", MESSAGE_TEXT_LIMIT),
-                    blocks=[*header, {"type": "section", "text": _mrkdwn(phrase("working", lang))}],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-                if ts := response.get("ts"):
-                    posted.append(ts)
-            except SlackApiError as exc:
-                logger.info(
-                    "slack: /career falls back to response_url (%s)", exc.response.get("error")
-                )
+            asked = asked_line(user, question, lang)
+            header.append(asked)
+            if ts := await self.send.post_status(channel, working_message(asked, lang)):
+                posted.append(ts)
             yield f"slack:{team}:{channel}:{posted[0] if posted else user}"
 
         async def reply(outcome: Replied) -> None:
@@ -657,22 +275,18 @@ class SlackBot:
                         )
                     return
                 first, rest = messages[0], messages[1:]
-                await self.client.chat_update(
-                    channel=channel, ts=posted[0], text=first.text, blocks=first.blocks
-                )
-                target = _Target(
+                await self.send.update(channel, posted[0], first)
+                target = Target(
                     team, channel, user, f"slack:{team}:{channel}:{posted[0]}", posted[0]
                 )
                 if rest:
                     await self._post(target, rest)
                 self.chat.remember(target.conversation_id)
-                await self._upload_picture(target, outcome, posted[0])
+                await self.send.upload_picture(target, outcome, posted[0])
                 return
-            message = _plain_message(self._say(outcome))
+            message = plain_message(self.chat.say(outcome))
             if posted:  # the apology replaces "working…"
-                await self.client.chat_update(
-                    channel=channel, ts=posted[0], text=message.text, blocks=message.blocks
-                )
+                await self.send.update(channel, posted[0], message)
             else:
                 await respond(text=message.text, response_type="ephemeral")
 
@@ -681,7 +295,7 @@ class SlackBot:
             user,
             f"slack:{team}:{channel}:{user}",
             question,
-            (f"slack:cmd:{trigger}",) if trigger else (),
+            origin.claims,
             action="/career",
             where=f"channel {channel}",
         )
@@ -695,34 +309,13 @@ class SlackBot:
         await self._tracked(self._record_vote(body, respond))
 
     async def _record_vote(self, body: dict[str, Any], respond: Any) -> None:
-        action = (body.get("actions") or [{}])[0]
-        rated = parse_feedback_value(action.get("value") or "")
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        message_ts = str(container.get("message_ts") or message.get("ts") or "")
-        user = str((body.get("user") or {}).get("id") or "")
-        vote = 1 if action.get("action_id") == ACTION_HELPFUL else -1
+        click = read_click(body)
         result = await self.chat.vote_on(
-            "slack", rated, message_ref=f"{channel}:{message_ts}", user_id=user, vote=vote
+            "slack", click.rated, message_ref=click.message_ref, user_id=click.user, vote=click.vote
         )
-        text = escape_mrkdwn(describe(result, rated.language))
-        # Only the voter sees the acknowledgement.
-        if body.get("response_url"):
-            try:
-                await respond(text=text, response_type="ephemeral", replace_original=False)
-                return
-            except Exception as exc:
-                logger.info("slack: response_url failed (%s); using chat.postEphemeral", exc)
-        try:
-            await self.client.chat_postEphemeral(
-                channel=channel,
-                user=user,
-                text=text,
-                thread_ts=message.get("thread_ts"),
-            )
-        except SlackApiError as exc:
-            logger.warning("slack: could not acknowledge a vote: %s", exc.response.get("error"))
+        await self.send.acknowledge_vote(
+            click, respond, escape_mrkdwn(describe(result, click.rated.language))
+        )
 
 
 def build_slack_bot(
@@ -747,24 +340,11 @@ def build_slack_app(
 
 
 def check_settings(settings: Settings, *, http: bool) -> None:
-    """Fail fast, naming the missing setting (never its value)."""
-    missing = ["SLACK_BOT_TOKEN"] if settings.slack_bot_token is None else []
-    if http and settings.slack_signing_secret is None:
-        missing.append("SLACK_SIGNING_SECRET")
-    if not http and settings.slack_app_token is None:
-        missing.append("SLACK_APP_TOKEN")
-    if missing:
-        mode = "HTTP mode (--http)" if http else "Socket Mode"
-        raise SlackConfigError(
-            f"Slack {mode} needs {' and '.join(missing)}; set it in .env "
-            "(the Slack section of README.md says where Slack shows each token)."
-        )
-    prefixes = [("SLACK_BOT_TOKEN", settings.slack_bot_token, "xoxb-")]
-    if not http:
-        prefixes.append(("SLACK_APP_TOKEN", settings.slack_app_token, "xapp-"))
-    for name, value, prefix in prefixes:
-        if value is not None and not value.get_secret_value().startswith(prefix):
-            raise SlackConfigError(f"{name} should start with '{prefix}'; check the value in .env")
+    """`Settings.check_slack`, failing as the SlackConfigError the entry points catch."""
+    try:
+        settings.check_slack(http=http)
+    except SettingsError as exc:
+        raise SlackConfigError(str(exc)) from None
 
 
 async def run_slack(

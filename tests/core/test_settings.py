@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from core.settings import Settings
+from core.settings import Settings, SettingsError
 
 
 def build(tmp_path: Path, **values: Any) -> Settings:
@@ -104,3 +104,25 @@ def test_chroma_tls_settings_are_checked(tmp_path: Path) -> None:
         build(tmp_path, chroma_ca_file=str(ca), **server)
     with pytest.raises(ValidationError, match="is not a file"):
         build(tmp_path, chroma_ssl=True, chroma_ca_file=str(tmp_path / "missing.pem"), **server)
+
+
+def test_slack_settings_are_named_never_shown(tmp_path: Path) -> None:
+    bot_only = build(tmp_path, slack_bot_token="xoxb-1-2-secretvalue")
+    with pytest.raises(SettingsError, match=r"Socket Mode needs SLACK_APP_TOKEN; set it in \.env"):
+        bot_only.check_slack(http=False)
+    with pytest.raises(SettingsError, match=r"HTTP mode \(--http\) needs SLACK_SIGNING_SECRET"):
+        bot_only.check_slack(http=True)
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN and SLACK_APP_TOKEN"):
+        build(tmp_path).check_slack(http=False)
+    swapped = build(
+        tmp_path, slack_bot_token="xapp-1-secretvalue", slack_app_token="xoxb-1-secretvalue"
+    )
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN should start with 'xoxb-'") as info:
+        swapped.check_slack(http=False)
+    assert "secretvalue" not in str(info.value)
+    app_swapped = build(
+        tmp_path, slack_bot_token="xoxb-1-a", slack_app_token="xoxb-1-b", slack_signing_secret="s"
+    )
+    with pytest.raises(SettingsError, match="SLACK_APP_TOKEN should start with 'xapp-'"):
+        app_swapped.check_slack(http=False)
+    app_swapped.check_slack(http=True)  # HTTP mode needs no app token, so none is checked

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.slack_app import escape_mrkdwn
+from bot.chat.slack_blocks import escape_mrkdwn
 from bot.devtools.loopback.slack_load import CHANNEL, LoadReport, SentMessage, peak_rss_mb, run_load
 from tests.replicas.questions import FOLLOW_UPS, LoadQuestion, career_questions
 from tests.replicas.replica_harness import (

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import aiohttp
 
-from bot.chat.slack_app import MAX_BLOCKS, parse_feedback_value
+from bot.chat.service import Feedback
+from bot.chat.slack_blocks import MAX_BLOCKS
 from bot.devtools.loopback.processes import bot_command, wait_http
 from bot.devtools.loopback.slack import Call, FakeSlack, sign
 
@@ -173,7 +174,7 @@ def _rated_question(call: Call) -> str | None:
         if block.get("type") == "actions":
             for element in block.get("elements") or []:
                 if "value" in element:
-                    return parse_feedback_value(element["value"]).question
+                    return Feedback.unpack(element["value"]).question
     return None
 
 

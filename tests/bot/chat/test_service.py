@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.advisor.models import Answer, Citation, Question
+from bot.chat.phrases import describe
 from bot.chat.reingest import ReingestBusy
 from bot.chat.service import (
     Answered,
@@ -17,6 +18,8 @@ from bot.chat.service import (
     Duplicate,
     Empty,
     Failed,
+    Feedback,
+    Handlers,
     HelpAsked,
     Incoming,
     RateLimited,
@@ -251,6 +254,33 @@ async def test_the_report_is_text_or_a_reference(service_for) -> None:
     assert len(failed.ref) == 8
 
 
+async def test_the_health_check_reports_the_index_and_the_work_in_flight(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat, admin = service_for()
+    handlers = Handlers(chat)
+    idle = {"status": "ok", "reingest_running": False, "in_flight": 0}
+    assert await chat.health(handlers) == (200, idle)
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        return None
+
+    assert chat.start_reingest(announce)
+    busy = {"status": "ok", "reingest_running": True, "in_flight": 1}
+    assert await chat.health(handlers) == (200, busy)
+    admin.release.set()
+    assert await handlers.drain(5)
+    assert await chat.health(handlers) == (200, idle)
+
+    async def unreadable() -> None:
+        raise OSError("/secret/path/chroma")
+
+    broken = ChatService(chat.settings, chat.advisor, ready=unreadable)
+    assert await broken.health(Handlers(broken)) == (503, {"status": "unavailable"})
+    assert "knowledge base not ready (OSError)" in caplog.text
+    assert "/secret/path" not in caplog.text  # the class is logged, not the message
+
+
 async def test_a_vote_is_stored_or_gets_a_reference(service_for) -> None:
     store = MemoryStateStore()
     chat, _ = service_for(store)
@@ -347,6 +377,16 @@ async def test_a_failed_reply_is_logged_with_the_reference_it_apologises_with(
     assert "the platform is down" in str(record.exc_info[1])
 
 
+def test_what_the_bot_says_for_a_message_it_gives_no_answer(service_for) -> None:
+    chat, _ = service_for()
+    assert chat.say(HelpAsked("en")) == "help en"  # the advisor's help
+    assert chat.say(Empty("ko")) == describe(Empty("ko"), "ko")
+    limited = RateLimited(seconds=7, limit=10, language="en")
+    assert "7" in chat.say(limited)
+    assert chat.say(limited) == describe(limited, "en")
+    assert "ab12cd34" in chat.say(Failed("ab12cd34", "ko"))
+
+
 def test_source_lines_group_markers_and_keep_the_date() -> None:
     def cite(marker: int, section: str, published: str | None = None) -> Citation:
         return Citation(
@@ -371,3 +411,36 @@ def test_reference_ids_are_short_and_fresh() -> None:
     refs = {new_ref() for _ in range(50)}
     assert len(refs) == 50
     assert all(len(r) == 8 and int(r, 16) >= 0 for r in refs)
+
+
+def test_a_vote_packs_into_a_length_and_reads_back() -> None:
+    cited = [
+        Citation(
+            marker=i, source="d", title="t", section="s", text="x", score=1.0, chunk_id=f"c{i}"
+        )
+        for i in range(1, 31)
+    ]
+    answer = Answer(text="answer " * 400, citations=cited, language="en", kind="answer")
+    full = Feedback.of("question", answer)
+    for limit in (2000, 300, 120):
+        value = full.pack(limit)
+        assert len(value) <= limit
+        back = Feedback.unpack(value)
+        assert back.language == "en"
+        assert back.chunk_ids == full.chunk_ids[: len(back.chunk_ids)]
+        assert full.answer.startswith(back.answer)
+        assert "question".startswith(back.question)
+    roomy = Feedback.unpack(Feedback("q", "a", ["c1", "c2"], "ko").pack(2000))
+    assert roomy == Feedback("q", "a", ["c1", "c2"], "ko")
+    assert len(Feedback.unpack(full.pack(2000)).chunk_ids) == 20  # at most 20 are kept
+
+
+@pytest.mark.parametrize(
+    "value", ["", "not json", "[1, 2]", '{"l": "fr", "c": "c1"}', "[" * 5000, '{"q": 3}']
+)
+def test_any_packed_value_reads_back_as_a_well_formed_vote(value: str) -> None:
+    back = Feedback.unpack(value)
+    assert back.language in ("ko", "en")
+    assert isinstance(back.question, str)
+    assert isinstance(back.answer, str)
+    assert all(isinstance(c, str) for c in back.chunk_ids)

@@ -31,7 +31,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advisor.models import Question
 from bot.chat.phrases import phrase
-from bot.chat.slack_app import PROGRESS_REACTION, build_slack_app, build_slack_bot
+from bot.chat.slack_app import build_slack_app, build_slack_bot
+from bot.chat.slack_replies import PROGRESS_REACTION
 from bot.devtools.loopback.slack import sign
 from bot.devtools.loopback.slack_load import shown_text
 from bot.state.sql import SqlStateStore

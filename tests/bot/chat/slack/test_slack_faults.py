@@ -16,7 +16,7 @@ import re
 import pytest
 from slack_harness import BOT_USER, CHANNEL, Harness, command, event, slack_harness
 
-from bot.chat.slack_app import PROGRESS_REACTION
+from bot.chat.slack_replies import PROGRESS_REACTION
 from bot.devtools.loopback.slack import Call, FakeSlack
 
 #: slack_sdk's default backoff: 0.5 s * 2**retry, plus up to 1 s of jitter.

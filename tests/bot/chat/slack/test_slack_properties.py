@@ -19,16 +19,14 @@ from hypothesis import strategies as st
 from slack_harness import BOT_USER, CHANNEL, Harness, command, event, slack_harness
 
 from bot.advisor.models import Answer, Citation
-from bot.chat.slack_app import (
+from bot.chat.service import RATED_KINDS, Feedback
+from bot.chat.slack_blocks import (
     BUTTON_VALUE_LIMIT,
     CONTEXT_TEXT_LIMIT,
     MAX_BLOCKS,
     MESSAGE_TEXT_LIMIT,
-    RATED_KINDS,
     SECTION_TEXT_LIMIT,
     escape_mrkdwn,
-    feedback_value,
-    parse_feedback_value,
     plain_question,
     render_answer,
 )
@@ -41,7 +39,7 @@ from tests.bot.test_properties import answers, any_text, errors, huge, sendable_
 LIVE = re.compile(r"<[!@#a-z]|[@＠](channel|here|everyone)\b", re.IGNORECASE)
 FORMATTING = re.compile(r"[*_~`]")
 ENTITY = re.compile(r"&(amp|lt|gt);")
-#: Escaping turns formatting characters into these look-alikes (see bot/slack_app.py).
+#: Escaping turns formatting characters into these look-alikes (see bot/chat/slack_blocks.py).
 LOOKALIKES = {"∗": "*", "ˍ": "_", "∼": "~", "ˋ": "`"}
 BUTTON_TEXT_LIMIT = 75
 
@@ -208,7 +206,7 @@ def test_a_rendered_answer_fits_slack_and_shows_nothing_live(answer: Answer, que
         [buttons] = actions
         assert buttons is last[-1]
         values = {button["value"] for button in buttons["elements"]}
-        assert values == {feedback_value(question, answer)}
+        assert values == {Feedback.of(question, answer).pack(BUTTON_VALUE_LIMIT)}
     else:
         assert not actions
 
@@ -218,9 +216,9 @@ def test_a_rendered_answer_fits_slack_and_shows_nothing_live(answer: Answer, que
 @example(question="q", answer=Answer(text="a", citations=_ids_citations(20, 120)))
 @example(question="\x00" * 500, answer=Answer(text="\x01" * 5000))
 def test_a_feedback_value_fits_its_button_and_reads_back(question: str, answer: Answer) -> None:
-    value = feedback_value(question, answer)
+    value = Feedback.of(question, answer).pack(BUTTON_VALUE_LIMIT)
     assert len(value) <= BUTTON_VALUE_LIMIT
-    data = parse_feedback_value(value)
+    data = Feedback.unpack(value)
     assert data.language == answer.language
     ids = answer.chunk_ids[:20]
     assert data.chunk_ids == ids[: len(data.chunk_ids)]
@@ -248,7 +246,7 @@ json_values = st.recursive(
 def test_any_button_value_reads_as_a_well_formed_vote(value: str | int) -> None:
     if isinstance(value, int):  # a forged value nested that deep (Slack allows 2,000 chars)
         value = "[" * value + "]" * value
-    data = parse_feedback_value(value)
+    data = Feedback.unpack(value)
     assert data.language in ("ko", "en")
     assert all(isinstance(c, str) for c in data.chunk_ids)
     assert isinstance(data.question, str)
