@@ -14,6 +14,7 @@ from bot.state.base import (
     StateUnavailable,
     Turn,
     Vote,
+    clean_text,
 )
 from bot.state.memory import MemoryStateStore
 
@@ -26,4 +27,5 @@ __all__ = [
     "StateUnavailable",
     "Turn",
     "Vote",
+    "clean_text",
 ]

@@ -40,6 +40,8 @@ from bot.state.base import (
     StateUnavailable,
     Turn,
     Vote,
+    clean_text,
+    clean_vote,
 )
 
 logger = logging.getLogger(__name__)
@@ -251,6 +253,9 @@ class SqlStateStore:
         """Log a question (for the admins' report) and, when answered, remember the turn: one
         transaction."""
         now = self._clock()
+        conversation_id, user_id, platform = map(clean_text, (conversation_id, user_id, platform))
+        question, focus, topic, kind = map(clean_text, (question, focus, topic, kind))
+        answer = None if answer is None else clean_text(answer)
 
         async def go(conn: Any) -> None:
             if answer is not None:
@@ -282,6 +287,7 @@ class SqlStateStore:
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
         """The last `limit` turns, oldest first; a conversation idle longer than `idle_s` is new."""
         now = self._clock()
+        conversation_id = clean_text(conversation_id)
 
         async def go(conn: Any) -> list[Turn]:
             rows = (
@@ -302,6 +308,8 @@ class SqlStateStore:
         return result
 
     async def reset_conversation(self, conversation_id: str) -> None:
+        conversation_id = clean_text(conversation_id)
+
         async def go(conn: Any) -> None:
             await conn.execute(delete(turns).where(turns.c.conversation_id == conversation_id))
 
@@ -314,11 +322,12 @@ class SqlStateStore:
         claims of other keys are left to `purge` (a scan per event would grow with traffic).
         """
         now = self._clock()
+        key = clean_text(key)[:300]
 
         async def go(conn: Any) -> bool:
             stmt = (
                 self._upsert(claims)
-                .values(key=key[:300], created_at=now)
+                .values(key=key, created_at=now)
                 .on_conflict_do_update(
                     index_elements=["key"],
                     set_={"created_at": now},
@@ -343,10 +352,11 @@ class SqlStateStore:
     async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
         """Has some replica claimed `key` (and the claim not expired)? Read-only."""
         since = self._clock() - ttl_s
+        key = clean_text(key)[:300]
 
         async def go(conn: Any) -> bool:
             row = await conn.execute(
-                select(claims.c.key).where(claims.c.key == key[:300], claims.c.created_at >= since)
+                select(claims.c.key).where(claims.c.key == key, claims.c.created_at >= since)
             )
             return row.first() is not None
 
@@ -357,6 +367,7 @@ class SqlStateStore:
         """Count one request in the user's current fixed window (one atomic upsert)."""
         now = self._clock()
         start = int(now // window_s) * window_s
+        user_key = clean_text(user_key)
 
         async def go(conn: Any) -> int:
             base = self._upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
@@ -377,7 +388,7 @@ class SqlStateStore:
 
     async def record_vote(self, vote: Vote) -> None:
         """Store a vote; voting again on the same answer replaces the earlier vote."""
-
+        vote = clean_vote(vote)
         values = {
             "vote": vote.vote,
             "question": vote.question,
@@ -443,6 +454,7 @@ class SqlStateStore:
 
     async def forget_user(self, user_id: str) -> int:
         """Delete everything stored about one user; returns how many rows went."""
+        user_id = clean_text(user_id)
 
         async def go(conn: Any) -> int:
             total = 0
