@@ -22,6 +22,11 @@ class StateUnavailable(RuntimeError):
     """The store cannot be reached; callers degrade instead of failing the user."""
 
 
+class StateRejected(RuntimeError):
+    """The store is up but refused one record (its data, not the store's health): that record
+    is lost, nothing else is. The message names the error's kind only, never the text."""
+
+
 #: Control characters (C0 but newline and tab, DEL, C1): PostgreSQL refuses NUL in text, and
 #: the rest is what a terminal acts on instead of showing when an admin reads them back.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -83,7 +88,9 @@ def clean_vote(vote: Vote) -> Vote:
 
 
 class StateStore(Protocol):
-    """What the advisor and the adapters need from shared state."""
+    """What the advisor and the adapters need from shared state. A call raises
+    `StateUnavailable` when the store cannot be reached, `StateRejected` when it refuses the
+    one record written."""
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...

@@ -30,13 +30,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.state.base import (
     CLAIM_TTL_S,
     SCHEMA_VERSION,
     RateDecision,
+    StateRejected,
     StateUnavailable,
     Turn,
     Vote,
@@ -132,6 +133,30 @@ PG_TIMEOUT_S = 3.0
 
 #: Any constant: PostgreSQL advisory lock held while one replica creates or migrates the schema.
 _SCHEMA_LOCK = 0x63617265
+
+
+#: SQLSTATE classes of errors about the data sent, not the server: 22 data exception (a value
+#: too long, bytes UTF-8 cannot hold), 23 integrity constraint violation. SQLAlchemy's asyncpg
+#: adapter raises most of them as a bare DBAPIError, so the class is read from the code.
+_DATA_SQLSTATES = ("22", "23")
+
+
+def _rejection(exc: BaseException) -> StateRejected | None:
+    """A `StateRejected` when `exc` is about the record written, None when it is about the store.
+
+    Its message holds the error's kind and SQLSTATE only: the database's own message and
+    SQLAlchemy's (the statement and its parameters) can quote what a user typed."""
+    if isinstance(exc, UnicodeError):  # SQLite's driver cannot encode the text
+        return StateRejected(f"state store refused the record ({exc.__class__.__name__})")
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return None
+    code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if not (isinstance(exc, (DataError, IntegrityError)) or code.startswith(_DATA_SQLSTATES)):
+        return None
+    # The driver's own exception names the problem (asyncpg's, behind SQLAlchemy's adapter).
+    driver = (exc.orig.__cause__ or exc.orig) if exc.orig is not None else exc
+    where = f", SQLSTATE {code}" if code else ""
+    return StateRejected(f"state store refused the record ({driver.__class__.__name__}{where})")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -232,9 +257,11 @@ class SqlStateStore:
         try:
             async with self.engine.begin() as conn:
                 return await fn(conn)
-        except IntegrityError:
-            raise
-        except (SQLAlchemyError, OSError, ConnectionError) as exc:
+        except (SQLAlchemyError, OSError, ConnectionError, UnicodeError) as exc:
+            rejected = _rejection(exc)
+            if rejected is not None:
+                # Not chained: the original's text quotes the statement's parameters.
+                raise rejected from None
             raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
 
     async def record_exchange(

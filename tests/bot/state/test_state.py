@@ -249,3 +249,70 @@ async def test_memory_store_keeps_text_as_the_sql_store_does() -> None:
     await state.record_vote(Vote("slack", "m", "U\x001", -1, DIRTY, "a", ["c\ud800"], 0.0))
     [vote] = await state.votes()
     assert (vote.user_id, vote.question, vote.chunk_ids) == ("U1", CLEAN, ["c\ufffd"])
+
+
+async def test_a_record_the_store_refuses_is_an_error_not_an_outage(
+    store: tuple[SqlStateStore, Clock],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the cleaning taken out, a lone surrogate is refused again (a DataError on
+    PostgreSQL, an encoding error on SQLite): that one record is logged as an error naming the
+    error's kind only, the store is not marked down, and the next record is stored."""
+    from bot.state import StateRejected, StateUnavailable
+    from bot.state.writer import TurnWriter
+
+    state, clock = store
+    monkeypatch.setattr("bot.state.sql.clean_text", lambda text: text)
+    monkeypatch.setattr("bot.state.sql.clean_vote", lambda vote: vote)
+    secret = "비밀\ud800번호 1234"
+    with pytest.raises(StateRejected) as refused:
+        await state.record_exchange("c1", "U1", "slack", secret, "a")
+    assert not isinstance(refused.value, StateUnavailable)
+    assert refused.value.__cause__ is None  # the original quotes the statement's parameters
+    assert refused.value.__suppress_context__
+    with pytest.raises(StateRejected):
+        await state.record_vote(Vote("slack", "m", "U1", -1, secret, "a", [], clock.now))
+    writer = TurnWriter(state, turns=4, idle_s=600)
+    writer.record("c1", "U1", "slack", secret, "a")
+    await writer.flush()
+    writer.record("c1", "U1", "slack", "다음 질문", "답")
+    writer.note_state(reachable=True)  # would log "reachable again" had the store been marked down
+    assert [t.question for t in await writer.recent("c1")] == ["다음 질문"]
+    [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert error.levelno == logging.ERROR
+    assert error.getMessage().startswith(
+        "could not store the conversation turn: state store refused"
+    )
+    assert error.exc_info is None
+    for raw in ("비밀", "1234", "[SQL"):
+        assert raw not in caplog.text
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_an_outage(
+    store: tuple[SqlStateStore, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A data error cleaning cannot prevent: user ids are VARCHAR(200), which PostgreSQL
+    enforces (SQLite does not). The turn is lost and said so; the store is not marked down."""
+    from bot.state.writer import TurnWriter
+
+    state, _ = store
+    if state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    writer = TurnWriter(state, turns=4, idle_s=600)
+    writer.record("c1", "U" * 201, "slack", "질문", "답")
+    await writer.flush()
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [m for m in messages if "unreachable" in m]
+    assert messages == [
+        "could not store the conversation turn: state store refused the record "
+        "(StringDataRightTruncationError, SQLSTATE 22001)"
+    ]
+    writer.record("c1", "U1", "slack", "질문", "답")
+    assert [t.question for t in await writer.recent("c1")] == ["질문"]
+
+    from bot.state import StateRejected, StateUnavailable
+
+    with pytest.raises(StateRejected) as refused:
+        await state.record_exchange("c1", "U" * 201, "slack", "질문", "답")
+    assert not isinstance(refused.value, StateUnavailable)
