@@ -3,7 +3,8 @@
 Questions are grouped by meaning with the embedder the bot already has loaded (a greedy pass:
 each question joins the most similar group above a threshold, or starts one), ranked by how
 often they came up. Down-voted answers bring the documents they cited, so an admin sees which
-document to add or fix before the next re-ingest.
+document to add or fix before the next re-ingest. What people typed is shown, never acted
+on: a terminal escape sequence in a question is printed as text (`shown`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ MAX_WORDINGS = 500
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw]?)\s*$", re.IGNORECASE)
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
+#: What a terminal acts on instead of showing: control characters (ESC starts the sequences
+#: that recolour, move the cursor or retitle the window, and C1 has a CSI of its own), the
+#: bidi overrides and isolates that reorder the text around them, and lone surrogates (which
+#: no terminal encoding can print). The store no longer keeps control characters; rows
+#: written before it cleaned text still hold them.
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def shown(text: str) -> str:
+    """`text` safe to print: each character a terminal would act on written as its escape
+    (ESC as the four characters `\\x1b`), so an admin sees it instead of obeying it."""
+    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def sources_of(snap: Snapshot | None, chunk_ids: list[str]) -> list[str]:
@@ -154,14 +167,15 @@ def group_questions(
     result = []
     for group in groups:
         wordings = [w for w, _ in group.wordings.most_common()]
+        # Shown once here, so the text, the JSON and the chat reply all carry the safe form.
         result.append(
             ReportGroup(
-                question=wordings[0],
+                question=shown(wordings[0]),
                 count=group.declined + group.not_helpful,
                 declined=group.declined,
                 not_helpful=group.not_helpful,
-                variants=wordings[1 : 1 + MAX_VARIANTS],
-                documents=[f"{d} ({n}×)" for d, n in group.documents.most_common(5)],
+                variants=[shown(w) for w in wordings[1 : 1 + MAX_VARIANTS]],
+                documents=[f"{shown(d)} ({n}×)" for d, n in group.documents.most_common(5)],
             )
         )
     result.sort(key=lambda g: (-g.count, -g.not_helpful, g.question))

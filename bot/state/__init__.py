@@ -10,10 +10,12 @@ from bot.state.base import (
     CLAIM_TTL_S,
     SCHEMA_VERSION,
     RateDecision,
+    StateRejected,
     StateStore,
     StateUnavailable,
     Turn,
     Vote,
+    clean_text,
 )
 from bot.state.memory import MemoryStateStore
 
@@ -22,8 +24,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "MemoryStateStore",
     "RateDecision",
+    "StateRejected",
     "StateStore",
     "StateUnavailable",
     "Turn",
     "Vote",
+    "clean_text",
 ]

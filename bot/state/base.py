@@ -9,7 +9,8 @@ event, counting a rate-limit window) is a single atomic statement there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 #: Bumped with every change to the stored tables; `SqlStateStore.start` migrates older ones.
@@ -19,6 +20,25 @@ CLAIM_TTL_S = 24 * 3600
 
 class StateUnavailable(RuntimeError):
     """The store cannot be reached; callers degrade instead of failing the user."""
+
+
+class StateRejected(RuntimeError):
+    """The store is up but refused one record (its data, not the store's health): that record
+    is lost, nothing else is. The message names the error's kind only, never the text."""
+
+
+#: Control characters (C0 but newline and tab, DEL, C1): PostgreSQL refuses NUL in text, and
+#: the rest is what a terminal acts on instead of showing when an admin reads them back.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text as a store keeps it: control characters but newline and tab removed, a surrogate
+    with no partner replaced by U+FFFD (UTF-8 cannot encode it), a split pair joined."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _CONTROL.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -53,8 +73,24 @@ class Vote:
     sources: list[str] = field(default_factory=list)
 
 
+def clean_vote(vote: Vote) -> Vote:
+    """`vote` with every text in it cleaned (`clean_text`)."""
+    return replace(
+        vote,
+        platform=clean_text(vote.platform),
+        message_ref=clean_text(vote.message_ref),
+        user_id=clean_text(vote.user_id),
+        question=clean_text(vote.question),
+        answer=clean_text(vote.answer),
+        chunk_ids=[clean_text(c) for c in vote.chunk_ids],
+        sources=[clean_text(s) for s in vote.sources],
+    )
+
+
 class StateStore(Protocol):
-    """What the advisor and the adapters need from shared state."""
+    """What the advisor and the adapters need from shared state. A call raises
+    `StateUnavailable` when the store cannot be reached, `StateRejected` when it refuses the
+    one record written."""
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...

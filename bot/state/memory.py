@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.state.base import CLAIM_TTL_S, RateDecision, Turn, Vote
+from bot.state.base import CLAIM_TTL_S, RateDecision, Turn, Vote, clean_text, clean_vote
 
 
 class MemoryStateStore:
     """`StateStore` in process memory: for one-shot runs (`career-bot ask`, `eval`) that must
-    not touch, or wait for, a real store. Forgets everything when the process ends."""
+    not touch, or wait for, a real store. Forgets everything when the process ends. Keeps text
+    cleaned as the SQL store does (`clean_text`), so both read back the same."""
 
     def __init__(self, *, clock: Any = time.time) -> None:
         self._clock = clock
@@ -40,38 +41,42 @@ class MemoryStateStore:
         kind: str = "answer",
     ) -> None:
         now = self._clock()
+        conversation_id, user_id, question = map(clean_text, (conversation_id, user_id, question))
         if answer is not None:
-            turn = Turn(question, answer, focus, topic, now)
+            turn = Turn(question, clean_text(answer), clean_text(focus), clean_text(topic), now)
             self._turns.setdefault(conversation_id, []).append((user_id, turn))
         self._asks.append((user_id, question, abstained, now))
 
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
-        turns = [t for _, t in self._turns.get(conversation_id, [])][-limit:]
+        turns = [t for _, t in self._turns.get(clean_text(conversation_id), [])][-limit:]
         if not turns or self._clock() - turns[-1].created_at > idle_s:
             return []
         return turns
 
     async def reset_conversation(self, conversation_id: str) -> None:
-        self._turns.pop(conversation_id, None)
+        self._turns.pop(clean_text(conversation_id), None)
 
     async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
         now = self._clock()
+        key = clean_text(key)[:300]
         if now - self._claims.get(key, -1e18) < ttl_s:
             return False
         self._claims[key] = now
         return True
 
     async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
-        return self._clock() - self._claims.get(key, -1e18) < ttl_s
+        return self._clock() - self._claims.get(clean_text(key)[:300], -1e18) < ttl_s
 
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision:
         now = self._clock()
         start = int(now // window_s) * window_s
+        user_key = clean_text(user_key)
         count = self._windows.get((user_key, start), 0) + 1
         self._windows[(user_key, start)] = count
         return RateDecision(count <= limit, count, limit, max(0.0, start + window_s - now))
 
     async def record_vote(self, vote: Vote) -> None:
+        vote = clean_vote(vote)
         self._votes[(vote.platform, vote.message_ref, vote.user_id)] = vote
 
     async def votes(self, since: float = 0.0) -> list[Vote]:
@@ -81,6 +86,7 @@ class MemoryStateStore:
         return [q for _, q, abstained, at in self._asks if abstained and at >= since]
 
     async def forget_user(self, user_id: str) -> int:
+        user_id = clean_text(user_id)
         gone = 0
         for conv in list(self._turns):
             kept = [(u, t) for u, t in self._turns[conv] if u != user_id]

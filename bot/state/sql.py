@@ -30,16 +30,19 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.state.base import (
     CLAIM_TTL_S,
     SCHEMA_VERSION,
     RateDecision,
+    StateRejected,
     StateUnavailable,
     Turn,
     Vote,
+    clean_text,
+    clean_vote,
 )
 
 logger = logging.getLogger(__name__)
@@ -130,6 +133,30 @@ PG_TIMEOUT_S = 3.0
 
 #: Any constant: PostgreSQL advisory lock held while one replica creates or migrates the schema.
 _SCHEMA_LOCK = 0x63617265
+
+
+#: SQLSTATE classes of errors about the data sent, not the server: 22 data exception (a value
+#: too long, bytes UTF-8 cannot hold), 23 integrity constraint violation. SQLAlchemy's asyncpg
+#: adapter raises most of them as a bare DBAPIError, so the class is read from the code.
+_DATA_SQLSTATES = ("22", "23")
+
+
+def _rejection(exc: BaseException) -> StateRejected | None:
+    """A `StateRejected` when `exc` is about the record written, None when it is about the store.
+
+    Its message holds the error's kind and SQLSTATE only: the database's own message and
+    SQLAlchemy's (the statement and its parameters) can quote what a user typed."""
+    if isinstance(exc, UnicodeError):  # SQLite's driver cannot encode the text
+        return StateRejected(f"state store refused the record ({exc.__class__.__name__})")
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return None
+    code = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if not (isinstance(exc, (DataError, IntegrityError)) or code.startswith(_DATA_SQLSTATES)):
+        return None
+    # The driver's own exception names the problem (asyncpg's, behind SQLAlchemy's adapter).
+    driver = (exc.orig.__cause__ or exc.orig) if exc.orig is not None else exc
+    where = f", SQLSTATE {code}" if code else ""
+    return StateRejected(f"state store refused the record ({driver.__class__.__name__}{where})")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -230,9 +257,11 @@ class SqlStateStore:
         try:
             async with self.engine.begin() as conn:
                 return await fn(conn)
-        except IntegrityError:
-            raise
-        except (SQLAlchemyError, OSError, ConnectionError) as exc:
+        except (SQLAlchemyError, OSError, ConnectionError, UnicodeError) as exc:
+            rejected = _rejection(exc)
+            if rejected is not None:
+                # Not chained: the original's text quotes the statement's parameters.
+                raise rejected from None
             raise StateUnavailable(f"state store unreachable: {exc.__class__.__name__}") from exc
 
     async def record_exchange(
@@ -251,6 +280,9 @@ class SqlStateStore:
         """Log a question (for the admins' report) and, when answered, remember the turn: one
         transaction."""
         now = self._clock()
+        conversation_id, user_id, platform = map(clean_text, (conversation_id, user_id, platform))
+        question, focus, topic, kind = map(clean_text, (question, focus, topic, kind))
+        answer = None if answer is None else clean_text(answer)
 
         async def go(conn: Any) -> None:
             if answer is not None:
@@ -282,6 +314,7 @@ class SqlStateStore:
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
         """The last `limit` turns, oldest first; a conversation idle longer than `idle_s` is new."""
         now = self._clock()
+        conversation_id = clean_text(conversation_id)
 
         async def go(conn: Any) -> list[Turn]:
             rows = (
@@ -302,6 +335,8 @@ class SqlStateStore:
         return result
 
     async def reset_conversation(self, conversation_id: str) -> None:
+        conversation_id = clean_text(conversation_id)
+
         async def go(conn: Any) -> None:
             await conn.execute(delete(turns).where(turns.c.conversation_id == conversation_id))
 
@@ -314,11 +349,12 @@ class SqlStateStore:
         claims of other keys are left to `purge` (a scan per event would grow with traffic).
         """
         now = self._clock()
+        key = clean_text(key)[:300]
 
         async def go(conn: Any) -> bool:
             stmt = (
                 self._upsert(claims)
-                .values(key=key[:300], created_at=now)
+                .values(key=key, created_at=now)
                 .on_conflict_do_update(
                     index_elements=["key"],
                     set_={"created_at": now},
@@ -343,10 +379,11 @@ class SqlStateStore:
     async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
         """Has some replica claimed `key` (and the claim not expired)? Read-only."""
         since = self._clock() - ttl_s
+        key = clean_text(key)[:300]
 
         async def go(conn: Any) -> bool:
             row = await conn.execute(
-                select(claims.c.key).where(claims.c.key == key[:300], claims.c.created_at >= since)
+                select(claims.c.key).where(claims.c.key == key, claims.c.created_at >= since)
             )
             return row.first() is not None
 
@@ -357,6 +394,7 @@ class SqlStateStore:
         """Count one request in the user's current fixed window (one atomic upsert)."""
         now = self._clock()
         start = int(now // window_s) * window_s
+        user_key = clean_text(user_key)
 
         async def go(conn: Any) -> int:
             base = self._upsert(rate_windows).values(user_key=user_key, window_start=start, count=1)
@@ -377,7 +415,7 @@ class SqlStateStore:
 
     async def record_vote(self, vote: Vote) -> None:
         """Store a vote; voting again on the same answer replaces the earlier vote."""
-
+        vote = clean_vote(vote)
         values = {
             "vote": vote.vote,
             "question": vote.question,
@@ -443,6 +481,7 @@ class SqlStateStore:
 
     async def forget_user(self, user_id: str) -> int:
         """Delete everything stored about one user; returns how many rows went."""
+        user_id = clean_text(user_id)
 
         async def go(conn: Any) -> int:
             total = 0

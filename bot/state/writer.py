@@ -4,7 +4,8 @@ The advisor hands each turn to a `TurnWriter` after composing its answer; the wr
 the background. A later read of the same conversation waits for it, and a surface that
 several replicas serve waits for it (`recorded`) before posting, so a follow-up finds the turn
 wherever it lands. Whoever sees the store go down or come back tells the writer
-(`note_state`): the process logs one warning per outage and one when it is over.
+(`note_state`): the process logs one warning per outage and one when it is over. A record the
+store refuses (`StateRejected`: its data, not an outage) is logged as an error of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.state.base import StateStore, StateUnavailable, Turn
+from bot.state.base import StateRejected, StateStore, StateUnavailable, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class TurnWriter:
                 )
             except StateUnavailable:
                 self.note_state(reachable=False)
+            except StateRejected as exc:
+                logger.error("could not store the conversation turn: %s", exc)
             except Exception:
                 logger.exception("could not store the conversation turn")
             finally:

@@ -167,6 +167,76 @@ def test_cli_report_prints_text_and_json(env: dict[str, str]) -> None:
     assert "not a duration" in result.output
 
 
+#: Escape sequences a question could carry: recolour (ESC [ 31 m), retitle the window (OSC),
+#: clear the screen with the one-byte C1 CSI, reverse the text after it (bidi override).
+HOSTILE = "야간\x1b[31m 수당\x1b[0m\x1b]0;pwned\x07 얼마\x9b2J\u202e요?"
+HOSTILE_SHOWN = "야간\\x1b[31m 수당\\x1b[0m\\x1b]0;pwned\\x07 얼마\\x9b2J\\u202e요?"
+
+
+def _seed_unclean(env: dict[str, str]) -> None:
+    """A declined question and a down-vote as a store that did not clean text kept them (rows
+    written before it did), straight into the SQLite file."""
+    import asyncio
+    import sqlite3
+
+    async def schema() -> None:
+        store = SqlStateStore(env["STATE_URL"])
+        await store.start()
+        await store.close()
+
+    asyncio.run(schema())
+    db = sqlite3.connect(env["STATE_URL"].split("///", 1)[1])
+    with db:
+        db.execute(
+            "INSERT INTO asks (platform, user_id, question, abstained, kind, created_at)"
+            " VALUES ('slack', 'U1', ?, 1, 'out_of_scope', ?)",
+            (HOSTILE, time.time()),
+        )
+        db.execute(
+            "INSERT INTO feedback (platform, message_ref, user_id, vote, question, answer,"
+            " chunk_ids, created_at, sources) VALUES ('discord', 'm', 'U2', -1, ?, '', '[]', ?, ?)",
+            ("다른\x1b[2J 질문?", time.time(), json.dumps(["working.txt\x1b[5m › 급여"])),
+        )
+    db.close()
+
+
+def test_cli_report_shows_escape_sequences_instead_of_obeying_them(env: dict[str, str]) -> None:
+    _seed_unclean(env)
+    runner = CliRunner()
+    result = runner.invoke(app, ["report"], env=env)
+    assert result.exit_code == 0, result.output
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert raw not in result.stdout
+    assert HOSTILE_SHOWN in result.stdout
+    assert "다른\\x1b[2J 질문?" in result.stdout
+    assert "working.txt\\x1b[5m › 급여 (1×)" in result.stdout
+    result = runner.invoke(app, ["report", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert raw not in result.stdout
+    questions = {g["question"]: g for g in json.loads(result.stdout)["groups"]}
+    assert set(questions) == {HOSTILE_SHOWN, "다른\\x1b[2J 질문?"}
+    assert questions["다른\\x1b[2J 질문?"]["documents"] == ["working.txt\\x1b[5m › 급여 (1×)"]
+
+
+def test_cli_report_of_questions_stored_now_holds_no_control_characters(
+    env: dict[str, str],
+) -> None:
+    """Through the store, as the bot writes them: the escape characters are gone."""
+    import asyncio
+
+    async def go() -> None:
+        store = SqlStateStore(env["STATE_URL"])
+        await store.start()
+        await store.record_exchange("c1", "U1", "slack", HOSTILE, None, abstained=True)
+        await store.close()
+
+    asyncio.run(go())
+    result = CliRunner().invoke(app, ["report"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "야간[31m 수당[0m]0;pwned 얼마2J\\u202e요?" in result.stdout
+
+
 def test_cli_forget_deletes_one_user_and_nobody_else(env: dict[str, str]) -> None:
     _seed(env)
     runner = CliRunner()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.state import Vote
+from bot.state import MemoryStateStore, Vote
 from bot.state.sql import SqlStateStore
 from tests.conftest import postgres_database
 
@@ -192,3 +193,126 @@ async def test_an_unreachable_server_raises_state_unavailable() -> None:
     with pytest.raises(StateUnavailable):
         await state.claim("x")
     await state.close()
+
+
+# What people type can hold anything: NUL (PostgreSQL refuses it in text), a lone surrogate
+# (UTF-8 cannot encode it), terminal escape sequences, C1 controls.
+DIRTY = "팀\x00 리더\ud800는?\x1b[31m 빨강\x1b[0m\x9b2J\x7f\r\n둘째 줄\t탭"
+CLEAN = "팀 리더\ufffd는?[31m 빨강[0m2J\n둘째 줄\t탭"
+
+
+def test_stored_text_is_cleaned_in_one_way() -> None:
+    from bot.state import clean_text
+
+    assert clean_text(DIRTY) == CLEAN
+    assert clean_text("\ud83d\ude00 \udc00") == "😀 \ufffd"  # a split pair is joined
+    assert clean_text("줄\n탭\t") == "줄\n탭\t"
+    assert clean_text(CLEAN) == CLEAN
+
+
+async def test_dirty_text_is_stored_cleaned_and_is_no_outage(
+    store: tuple[SqlStateStore, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NUL or a lone surrogate used to be a DataError on PostgreSQL, reported as an outage
+    and the turn dropped: it is stored, cleaned, through the writer as the bot writes it."""
+    from bot.state.writer import TurnWriter
+
+    state, clock = store
+    writer = TurnWriter(state, turns=4, idle_s=600)
+    writer.record("c\x00d", "U\x001", "slack", DIRTY, "답\x00\ud800", topic="pay\x1b")
+    await writer.flush()  # flush waits for a conversation's latest write only
+    writer.record("c\x00d", "U\x001", "slack", DIRTY, None, abstained=True)
+    await writer.flush()
+    [turn] = await writer.recent("c\x00d")
+    assert (turn.question, turn.answer, turn.topic) == (CLEAN, "답\ufffd", "pay")
+    assert await state.declined() == [CLEAN]
+    await state.record_vote(
+        Vote("slack", "m\x00", "U\x001", -1, DIRTY, DIRTY, ["c\ud800"], clock.now, ["doc\x1b"])
+    )
+    [vote] = await state.votes()
+    assert (vote.message_ref, vote.user_id, vote.question, vote.answer) == ("m", "U1", CLEAN, CLEAN)
+    assert (vote.chunk_ids, vote.sources) == (["c\ufffd"], ["doc"])
+    assert await state.claim("slack:event:\x00E1")
+    assert await state.claimed("slack:event:E1\x00")
+    assert (await state.hit_rate("slack:U\x001", limit=5)).allowed
+    # Ids are cleaned on the way in and on lookups alike: the same raw id finds its rows.
+    assert await state.forget_user("U\x001") == 5  # the turn, two asks, the vote, the window
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_memory_store_keeps_text_as_the_sql_store_does() -> None:
+    state = MemoryStateStore()
+    await state.record_exchange("c\x00", "U1", "slack", DIRTY, "답\x00", abstained=True)
+    [turn] = await state.recent_turns("c", limit=4, idle_s=600)
+    assert (turn.question, turn.answer) == (CLEAN, "답")
+    assert await state.declined() == [CLEAN]
+    await state.record_vote(Vote("slack", "m", "U\x001", -1, DIRTY, "a", ["c\ud800"], 0.0))
+    [vote] = await state.votes()
+    assert (vote.user_id, vote.question, vote.chunk_ids) == ("U1", CLEAN, ["c\ufffd"])
+
+
+async def test_a_record_the_store_refuses_is_an_error_not_an_outage(
+    store: tuple[SqlStateStore, Clock],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the cleaning taken out, a lone surrogate is refused again (a DataError on
+    PostgreSQL, an encoding error on SQLite): that one record is logged as an error naming the
+    error's kind only, the store is not marked down, and the next record is stored."""
+    from bot.state import StateRejected, StateUnavailable
+    from bot.state.writer import TurnWriter
+
+    state, clock = store
+    monkeypatch.setattr("bot.state.sql.clean_text", lambda text: text)
+    monkeypatch.setattr("bot.state.sql.clean_vote", lambda vote: vote)
+    secret = "비밀\ud800번호 1234"
+    with pytest.raises(StateRejected) as refused:
+        await state.record_exchange("c1", "U1", "slack", secret, "a")
+    assert not isinstance(refused.value, StateUnavailable)
+    assert refused.value.__cause__ is None  # the original quotes the statement's parameters
+    assert refused.value.__suppress_context__
+    with pytest.raises(StateRejected):
+        await state.record_vote(Vote("slack", "m", "U1", -1, secret, "a", [], clock.now))
+    writer = TurnWriter(state, turns=4, idle_s=600)
+    writer.record("c1", "U1", "slack", secret, "a")
+    await writer.flush()
+    writer.record("c1", "U1", "slack", "다음 질문", "답")
+    writer.note_state(reachable=True)  # would log "reachable again" had the store been marked down
+    assert [t.question for t in await writer.recent("c1")] == ["다음 질문"]
+    [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert error.levelno == logging.ERROR
+    assert error.getMessage().startswith(
+        "could not store the conversation turn: state store refused"
+    )
+    assert error.exc_info is None
+    for raw in ("비밀", "1234", "[SQL"):
+        assert raw not in caplog.text
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_an_outage(
+    store: tuple[SqlStateStore, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A data error cleaning cannot prevent: user ids are VARCHAR(200), which PostgreSQL
+    enforces (SQLite does not). The turn is lost and said so; the store is not marked down."""
+    from bot.state.writer import TurnWriter
+
+    state, _ = store
+    if state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    writer = TurnWriter(state, turns=4, idle_s=600)
+    writer.record("c1", "U" * 201, "slack", "질문", "답")
+    await writer.flush()
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [m for m in messages if "unreachable" in m]
+    assert messages == [
+        "could not store the conversation turn: state store refused the record "
+        "(StringDataRightTruncationError, SQLSTATE 22001)"
+    ]
+    writer.record("c1", "U1", "slack", "질문", "답")
+    assert [t.question for t in await writer.recent("c1")] == ["질문"]
+
+    from bot.state import StateRejected, StateUnavailable
+
+    with pytest.raises(StateRejected) as refused:
+        await state.record_exchange("c1", "U" * 201, "slack", "질문", "답")
+    assert not isinstance(refused.value, StateUnavailable)
