@@ -48,6 +48,17 @@ class DiscordSetupError(RuntimeError):
     """The Discord bot cannot start; the message says which setting or portal switch to fix."""
 
 
+def conversation_id(channel_id: int | None, user_id: int) -> str:
+    """The conversation the advisor remembers: one per user and channel (or DM), so a mention
+    and `/career ask` in the same channel continue one conversation."""
+    return f"discord:{channel_id}:{user_id}"
+
+
+def _claim_key(interaction: discord.Interaction) -> str:
+    """The exactly-once key of a slash command or button click."""
+    return f"discord:interaction:{interaction.id}"
+
+
 # -- the cog --------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
@@ -124,7 +135,7 @@ class CareerCog(commands.Cog):
         incoming = chat_rules.Incoming(
             "discord",
             str(message.author.id),
-            f"discord:{channel.id}:{message.author.id}",
+            conversation_id(channel.id, message.author.id),
             question,
             (f"discord:msg:{message.id}",),
             where=f"message {message.id}",
@@ -177,16 +188,16 @@ class CareerCog(commands.Cog):
         incoming = chat_rules.Incoming(
             "discord",
             str(interaction.user.id),
-            f"discord:{interaction.channel_id}:{interaction.user.id}",
+            conversation_id(interaction.channel_id, interaction.user.id),
             question,
-            (f"discord:interaction:{interaction.id}",),
+            (_claim_key(interaction),),
             action="/career ask",
         )
         await self.chat.handle_message(incoming, reply, working=thinking)
 
     @career.command(name="help", description="도움말 · What I can answer")
     async def help_command(self, interaction: discord.Interaction) -> None:
-        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
+        if not await self.chat.claim(_claim_key(interaction)):
             return
         await self._send_help(interaction, reply_language("", interaction.locale))
 
@@ -237,7 +248,7 @@ class CareerCog(commands.Cog):
             command,
             announce=announce,
             manages_server=manages,
-            claims=(f"discord:interaction:{interaction.id}",),
+            claims=(_claim_key(interaction),),
             first=started,
             working=thinking,
         )
@@ -354,7 +365,7 @@ class CareerCog(commands.Cog):
     async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
         """Store a helpful / not helpful click with the answer it is about."""
         self.handlers.track()
-        if not await self.chat.claim(f"discord:interaction:{interaction.id}"):
+        if not await self.chat.claim(_claim_key(interaction)):
             return
         message = interaction.message
         rated = read_answer_message(message, interaction.locale)
