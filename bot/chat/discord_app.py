@@ -278,12 +278,10 @@ class CareerCog(commands.Cog):
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        ref = chat_rules.new_ref()
-        logger.error("slash command failed (ref %s)", ref, exc_info=error)
+        language = reply_language("", interaction.locale)
+        failed = self.chat.failure("discord", "slash command", error, language)
         with contextlib.suppress(discord.HTTPException):
-            await self._respond_ephemeral(
-                interaction, phrase("error", reply_language("", interaction.locale), ref=ref)
-            )
+            await self._respond_ephemeral(interaction, describe(failed, language))
 
     async def _respond_ephemeral(
         self, interaction: discord.Interaction, message: str, *, replace_thinking: bool = True
