@@ -28,6 +28,11 @@ def _split_ids(value: object) -> object:
     return value
 
 
+class SettingMissing(ValueError):
+    """A setting the part being started needs is not set; the message names it and says where
+    to find its value, never the value itself."""
+
+
 class Settings(BaseSettings):
     """Everything the bot and the ingest pipeline can be configured with.
 
@@ -190,6 +195,19 @@ class Settings(BaseSettings):
     @property
     def discord_configured(self) -> bool:
         return self.discord_token is not None
+
+    def discord_bot_token(self) -> str:
+        """DISCORD_TOKEN's value, for logging in to Discord.
+
+        Raises:
+            SettingMissing: DISCORD_TOKEN is not set.
+        """
+        if self.discord_token is None:
+            raise SettingMissing(
+                "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
+                "(Bot > Reset Token) in .env"
+            )
+        return self.discord_token.get_secret_value()
 
     @property
     def chroma_path(self) -> Path:

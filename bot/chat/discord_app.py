@@ -36,7 +36,7 @@ from bot.chat.discord_embeds import (
 )
 from bot.chat.phrases import describe, phrase, reply_language
 from bot.chat.service import AdvisorLike, ChatService, ReportRequest
-from core.settings import Settings
+from core.settings import SettingMissing, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -503,12 +503,10 @@ async def run_discord(
     settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
 ) -> None:
     """Run the Discord bot until it is closed. Builds the advisor unless one is given."""
-    if settings.discord_token is None:
-        raise DiscordSetupError(
-            "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
-            "(Bot > Reset Token) in .env"
-        )
-    token = settings.discord_token.get_secret_value()
+    try:
+        token = settings.discord_bot_token()
+    except SettingMissing as exc:
+        raise DiscordSetupError(str(exc)) from None
     try:
         async with (
             chat_rules.serving(settings, advisor=advisor, chat=chat) as service,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from core.settings import Settings
+from core.settings import SettingMissing, Settings
 
 
 def build(tmp_path: Path, **values: Any) -> Settings:
@@ -56,6 +56,16 @@ def test_http_host_and_port_are_settings(tmp_path: Path) -> None:
     assert build(tmp_path, http_host="127.0.0.1", http_port=8080).http_port == 8080
     with pytest.raises(ValidationError, match="http_port"):
         build(tmp_path, http_port=70000)
+
+
+def test_the_discord_token_is_asked_for_by_name(tmp_path: Path) -> None:
+    with pytest.raises(SettingMissing, match="DISCORD_TOKEN is not set") as caught:
+        build(tmp_path).discord_bot_token()
+    assert "Developer Portal" in str(caught.value)
+    token = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GwRoNg.aRealLookingTokenValue0000"
+    settings = build(tmp_path, discord_token=token)
+    assert settings.discord_bot_token() == token
+    assert token not in repr(settings)
 
 
 def test_no_developer_setting_reaches_the_tests() -> None:
