@@ -26,11 +26,13 @@ from bot.chat.discord_embeds import (
     NO_PINGS,
     Reply,
     VoteView,
+    addressed_text,
     read_answer_message,
     render_answered,
     render_help,
     render_notice,
     render_plain_answer,
+    render_report,
     render_text,
     with_picture,
 )
@@ -120,7 +122,7 @@ class CareerCog(commands.Cog):
         me = self.bot.user
         if me is None:
             return
-        question = self._addressed_text(message, me)
+        question = addressed_text(message, me)
         if question is None:
             return
         channel = message.channel
@@ -141,23 +143,6 @@ class CareerCog(commands.Cog):
             where=f"message {message.id}",
         )
         await self.chat.handle_message(incoming, reply, working=lambda _: _typing(channel))
-
-    def _addressed_text(self, message: discord.Message, me: discord.ClientUser) -> str | None:
-        """The question without the bot's mention, or None when the message is not for the bot.
-
-        Addressed: any DM, a mention of the bot (or of its managed role), a reply to the bot.
-        """
-        role = message.guild.self_role if message.guild is not None else None
-        mentioned = me in message.mentions or (role is not None and role in message.role_mentions)
-        ref = message.reference
-        replied = ref.resolved if ref is not None else None
-        to_me = isinstance(replied, discord.Message) and replied.author.id == me.id
-        if not (message.guild is None or mentioned or to_me):
-            return None
-        content = re.sub(rf"<@!?{me.id}>", " ", message.content)
-        if role is not None:
-            content = content.replace(f"<@&{role.id}>", " ")
-        return content.strip()
 
     # -- slash commands ------------------------------------------------------------------------
     @career.command(
@@ -253,11 +238,8 @@ class CareerCog(commands.Cog):
             working=thinking,
         )
         if isinstance(outcome, chat_rules.ReportReady | chat_rules.ReportFailed):
-            # The report quotes what users asked: escaped; our own failure notice is markdown.
-            ready = isinstance(outcome, chat_rules.ReportReady)
-            replies = render_text(describe(outcome, language), markdown=not ready)
             post = functools.partial(interaction.followup.send, ephemeral=True)
-            await self._deliver(post, replies)
+            await self._deliver(post, render_report(outcome, language))
         elif not isinstance(outcome, chat_rules.Duplicate | chat_rules.ReingestStarted):
             await self._respond_ephemeral(interaction, describe(outcome, language))
 
@@ -341,13 +323,7 @@ class CareerCog(commands.Cog):
         """Post the messages in order with `post` (channel.send or followup.send), pinging
         nobody; `first` holds extra arguments for the first one (the reply reference)."""
         for i, reply in enumerate(replies):
-            kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
-            if i == 0 and first:
-                kwargs.update(first)
-            if reply.content:
-                kwargs["content"] = reply.content
-            if reply.embeds:
-                kwargs["embeds"] = reply.embeds
+            kwargs = reply.send_args() | (first if i == 0 and first else {})
             view = VoteView(self.record_vote, language) if reply.votes else None
             if view is not None:
                 kwargs["view"] = view

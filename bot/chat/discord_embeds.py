@@ -109,6 +109,15 @@ class Reply:
     embeds: list[discord.Embed] = field(default_factory=list)
     votes: bool = False
 
+    def send_args(self) -> dict[str, Any]:
+        """The message as arguments of `channel.send` or `followup.send`, pinging nobody."""
+        args: dict[str, Any] = {"allowed_mentions": NO_PINGS}
+        if self.content:
+            args["content"] = self.content
+        if self.embeds:
+            args["embeds"] = self.embeds
+        return args
+
 
 def _source_fields(answer: Answer) -> list[tuple[str, str]]:
     """The sources as embed fields of at most 1,024 characters each."""
@@ -214,6 +223,14 @@ def render_help(language: str) -> discord.Embed:
     return embed
 
 
+def render_report(
+    outcome: chat_rules.ReportReady | chat_rules.ReportFailed, language: str
+) -> list[Reply]:
+    """The admins' report, escaped (it quotes what users asked), or our own failure notice."""
+    markdown = isinstance(outcome, chat_rules.ReportFailed)
+    return render_text(describe(outcome, language), markdown=markdown)
+
+
 def render_answered(answered: chat_rules.Answered) -> list[Reply]:
     """The advisor's reply: the help for an empty question, an answer card with the buttons
     for a ratable answer, else the advisor's own message (an apology) as text."""
@@ -231,6 +248,25 @@ def render_notice(outcome: chat_rules.Replied) -> list[Reply]:
     if isinstance(outcome, chat_rules.Empty | chat_rules.HelpAsked):
         return [Reply(embeds=[render_help(outcome.language)])]
     return render_text(describe(outcome, outcome.language), markdown=True)
+
+
+# -- reading messages ---------------------------------------------------------------------------
+def addressed_text(message: discord.Message, me: discord.ClientUser) -> str | None:
+    """The question without the bot's mention, or None when the message is not for the bot.
+
+    Addressed: any DM, a mention of the bot (or of its managed role), a reply to the bot.
+    """
+    role = message.guild.self_role if message.guild is not None else None
+    mentioned = me in message.mentions or (role is not None and role in message.role_mentions)
+    ref = message.reference
+    replied = ref.resolved if ref is not None else None
+    to_me = isinstance(replied, discord.Message) and replied.author.id == me.id
+    if not (message.guild is None or mentioned or to_me):
+        return None
+    content = re.sub(rf"<@!?{me.id}>", " ", message.content)
+    if role is not None:
+        content = content.replace(f"<@&{role.id}>", " ")
+    return content.strip()
 
 
 def read_answer_message(message: discord.Message | None, locale: object = None) -> Feedback:
