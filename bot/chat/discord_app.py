@@ -115,14 +115,8 @@ class CareerCog(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         """Answer a mention, a reply to the bot, or any DM, as a reply to that message."""
         self.handlers.track()
-        if message.author.bot or message.webhook_id is not None:
-            return
-        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
-            return
         me = self.bot.user
-        if me is None:
-            return
-        question = addressed_text(message, me)
+        question = addressed_text(message, me) if me is not None else None
         if question is None:
             return
         channel = message.channel

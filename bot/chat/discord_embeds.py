@@ -254,8 +254,13 @@ def render_notice(outcome: chat_rules.Replied) -> list[Reply]:
 def addressed_text(message: discord.Message, me: discord.ClientUser) -> str | None:
     """The question without the bot's mention, or None when the message is not for the bot.
 
-    Addressed: any DM, a mention of the bot (or of its managed role), a reply to the bot.
+    Addressed: any DM, a mention of the bot (or of its managed role), a reply to the bot; never
+    a bot's or a webhook's message (the bot never answers itself), nor a system message.
     """
+    if message.author.bot or message.webhook_id is not None:
+        return None
+    if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+        return None
     role = message.guild.self_role if message.guild is not None else None
     mentioned = me in message.mentions or (role is not None and role in message.role_mentions)
     ref = message.reference
