@@ -277,6 +277,19 @@ class Settings(BaseSettings):
     def discord_configured(self) -> bool:
         return self.discord_token is not None
 
+    def discord_bot_token(self) -> str:
+        """DISCORD_TOKEN's value, for logging in to Discord.
+
+        Raises:
+            SettingsError: DISCORD_TOKEN is not set.
+        """
+        if self.discord_token is None:
+            raise SettingsError(
+                "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
+                "(Bot > Reset Token) in .env"
+            )
+        return self.discord_token.get_secret_value()
+
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"

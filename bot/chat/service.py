@@ -521,6 +521,16 @@ class ChatService:
             logger.exception("%s: could not post the apology either (ref %s)", msg.platform, ref)
         return failed
 
+    # -- a failure outside a message ---------------------------------------------------------
+    def failure(
+        self, platform: Platform, action: str, error: BaseException, language: str
+    ) -> Failed:
+        """A failure no other rule caught (a slash command that raised), logged with its
+        traceback and a reference; the surface apologises with the `Failed` it gets."""
+        ref = new_ref()
+        logger.error("%s: %s failed (ref %s)", platform, action, ref, exc_info=error)
+        return Failed(ref, language)
+
     # -- shared state, failing open ---------------------------------------------------------
     def _noted(self, *, reachable: bool) -> None:
         # The memory logs the outage and the recovery once per process, whoever saw them.

@@ -58,6 +58,16 @@ def test_http_host_and_port_are_settings(tmp_path: Path) -> None:
         build(tmp_path, http_port=70000)
 
 
+def test_the_discord_token_is_asked_for_by_name(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN is not set") as caught:
+        build(tmp_path).discord_bot_token()
+    assert "Developer Portal" in str(caught.value)
+    token = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GwRoNg.aRealLookingTokenValue0000"
+    settings = build(tmp_path, discord_token=token)
+    assert settings.discord_bot_token() == token
+    assert token not in repr(settings)
+
+
 def test_no_developer_setting_reaches_the_tests() -> None:
     """conftest.py removes every setting from the environment and switches `.env` off."""
     import os

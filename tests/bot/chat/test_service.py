@@ -387,6 +387,21 @@ def test_what_the_bot_says_for_a_message_it_gives_no_answer(service_for) -> None
     assert "ab12cd34" in chat.say(Failed("ab12cd34", "ko"))
 
 
+def test_a_failure_outside_a_message_is_logged_with_its_reference(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat, _ = service_for()
+    error = RuntimeError("the command exploded")
+    failed = chat.failure("discord", "slash command", error, "en")
+    assert failed == Failed(failed.ref, "en")
+    assert len(failed.ref) == 8
+    [record] = [r for r in caplog.records if failed.ref in r.getMessage()]
+    assert "discord: slash command failed" in record.getMessage()
+    assert record.exc_info is not None
+    assert record.exc_info[1] is error
+    assert failed.ref != chat.failure("discord", "slash command", error, "en").ref
+
+
 def test_source_lines_group_markers_and_keep_the_date() -> None:
     def cite(marker: int, section: str, published: str | None = None) -> Citation:
         return Citation(

@@ -24,7 +24,8 @@ from discord_harness import (
 from fake_discord import BOT_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscord, RestCall, payload
 
 from bot.advisor.advisor import build_advisor
-from bot.chat.discord_app import VOTE_DOWN_ID, VOTE_UP_ID, CareerBot
+from bot.chat.discord_app import CareerBot
+from bot.chat.discord_embeds import VOTE_DOWN_ID, VOTE_UP_ID
 from bot.chat.service import build_chat_service
 from bot.state.sql import SqlStateStore
 from core.settings import Settings

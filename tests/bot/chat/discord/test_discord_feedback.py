@@ -9,7 +9,8 @@ from discord_harness import ask, guild_message, reply_of
 from fake_discord import EPHEMERAL, USER_A, USER_B, FakeDiscord
 
 from bot.advisor.advisor import build_advisor
-from bot.chat.discord_app import VOTE_DOWN_ID, VOTE_UP_ID, CareerBot, unescape
+from bot.chat.discord_app import CareerBot
+from bot.chat.discord_embeds import VOTE_DOWN_ID, VOTE_UP_ID, unescape
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 

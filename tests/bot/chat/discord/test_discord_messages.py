@@ -36,13 +36,13 @@ from fake_discord import (
     FakeDiscord,
 )
 
-from bot.chat.discord_app import (
+from bot.chat.discord_app import CareerBot
+from bot.chat.discord_embeds import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     FIELD_VALUE_LIMIT,
     VOTE_DOWN_ID,
     VOTE_UP_ID,
-    CareerBot,
     unescape,
 )
 from bot.chat.service import build_chat_service

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.advisor.models import Answer
-from bot.chat.discord_app import (
+from bot.chat.discord_app import CareerBot
+from bot.chat.discord_embeds import (
     AUTHOR_LIMIT,
     CARD_KINDS,
     CONTENT_LIMIT,
@@ -30,7 +31,6 @@ from bot.chat.discord_app import (
     FIELD_VALUE_LIMIT,
     FIELDS_PER_EMBED,
     FOOTER_LIMIT,
-    CareerBot,
     Reply,
     defuse,
     escape,

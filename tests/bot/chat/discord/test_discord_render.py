@@ -14,21 +14,23 @@ from fake_discord import TOKEN, FakeDiscord
 
 from bot.advisor.models import Answer, Question
 from bot.chat.discord_app import (
+    DiscordSetupError,
+    api_base_url,
+    make_intents,
+    point_at,
+    run_discord,
+)
+from bot.chat.discord_embeds import (
     AUTHOR_LIMIT,
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     FIELD_VALUE_LIMIT,
-    DiscordSetupError,
-    api_base_url,
     escape,
-    make_intents,
-    point_at,
     read_answer_message,
     render_answer,
     render_plain_answer,
     render_text,
-    run_discord,
     unescape,
 )
 from bot.chat.text import split_text
