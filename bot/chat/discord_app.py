@@ -470,17 +470,16 @@ def build_discord_bot(
     return CareerBot(settings, chat or chat_rules.build_chat_service(settings, advisor), **options)
 
 
-async def run_discord(
-    settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
-) -> None:
-    """Run the Discord bot until it is closed. Builds the advisor unless one is given."""
+async def run_discord(settings: Settings, *, chat: ChatService | None = None) -> None:
+    """Run the Discord bot until it is closed: on `chat` when given (the main job's, shared
+    with Slack), else on a service of its own."""
     try:
         token = settings.discord_bot_token()
     except SettingsError as exc:
         raise DiscordSetupError(str(exc)) from None
     try:
         async with (
-            chat_rules.serving(settings, advisor=advisor, chat=chat) as service,
+            chat_rules.serving(settings, chat) as service,
             CareerBot(settings, service) as bot,
         ):
             await bot.start(token)

@@ -42,17 +42,12 @@ async def run_bots(settings: Settings) -> None:
                 http=http,
                 host=settings.http_host,
                 port=settings.http_port,
-                advisor=advisor,
                 chat=chat,
             )
             jobs.append(asyncio.create_task(slack, name="slack"))
         if settings.discord_configured:
             logger.info("starting Discord")
-            jobs.append(
-                asyncio.create_task(
-                    run_discord(settings, advisor=advisor, chat=chat), name="discord"
-                )
-            )
+            jobs.append(asyncio.create_task(run_discord(settings, chat=chat), name="discord"))
         done, _ = await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
         for job in done:
             error = job.exception()

@@ -814,16 +814,13 @@ class Handlers:
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings, *, advisor: AdvisorLike | None = None, chat: ChatService | None = None
+    settings: Settings, chat: ChatService | None = None
 ) -> AsyncIterator[ChatService]:
-    """The chat service a bot runs on: `chat` when given; else one that only answers, around
-    `advisor`; else one around an advisor of its own, lending its index (health, pictures,
-    report, re-ingest) and running the retention loop, both closed afterwards."""
+    """The chat service a bot runs on: `chat` when given; else one around an advisor of its
+    own, lending its index (health, pictures, report, re-ingest) and running the retention
+    loop, both closed afterwards."""
     if chat is not None:
         yield chat
-        return
-    if advisor is not None:
-        yield build_chat_service(settings, advisor)
         return
     from bot.advisor.advisor import build_advisor
 

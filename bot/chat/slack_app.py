@@ -353,12 +353,12 @@ async def run_slack(
     http: bool,
     host: str,
     port: int,
-    advisor: AdvisorLike | None = None,
     chat: ChatService | None = None,
 ) -> None:
-    """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`."""
+    """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`; on
+    `chat` when given (the main job's, shared with Discord), else on a service of its own."""
     check_settings(settings, http=http)
-    async with serving(settings, advisor=advisor, chat=chat) as service:
+    async with serving(settings, chat) as service:
         await _serve(SlackBot(settings, service, make_web_client(settings)), http, host, port)
 
 

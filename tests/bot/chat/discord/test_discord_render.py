@@ -33,6 +33,7 @@ from bot.chat.discord_embeds import (
     render_text,
     unescape,
 )
+from bot.chat.service import build_chat_service
 from bot.chat.text import split_text
 from core.settings import Settings
 
@@ -195,7 +196,7 @@ async def test_run_discord_with_a_rejected_token(
         discord_gateway_url=fake_discord.gateway_url,
     )
     with pytest.raises(DiscordSetupError, match="rejected DISCORD_TOKEN") as caught:
-        await run_discord(settings, advisor=advisor)
+        await run_discord(settings, chat=build_chat_service(settings, advisor))
     assert wrong not in str(caught.value)
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
@@ -208,7 +209,7 @@ async def test_run_discord_runs_until_cancelled(
         discord_api_base_url=fake_discord.api_base_url,
         discord_gateway_url=fake_discord.gateway_url,
     )
-    task = asyncio.create_task(run_discord(settings, advisor=advisor))
+    task = asyncio.create_task(run_discord(settings, chat=build_chat_service(settings, advisor)))
     await fake_discord.wait_connection(lambda c: c.opcode == "identify", within=60)
     assert [c.path for c in fake_discord.calls][:3] == [
         "/users/@me",

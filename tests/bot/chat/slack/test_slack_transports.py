@@ -25,6 +25,7 @@ from slack_harness import (
     load,
 )
 
+from bot.chat.service import build_chat_service
 from bot.chat.slack_app import run_slack
 from bot.devtools.loopback.processes import free_port
 from bot.devtools.loopback.slack import FakeSlack, sign
@@ -64,7 +65,9 @@ async def test_socket_mode_round_trip(
 ) -> None:
     caplog.set_level(logging.DEBUG)  # everything slack_sdk and Bolt log, to check for secrets
     settings = slack_settings(settings_factory, fake)
-    async with running(run_slack(settings, http=False, host="", port=0, advisor=advisor)):
+    async with running(
+        run_slack(settings, http=False, host="", port=0, chat=build_chat_service(settings, advisor))
+    ):
         await fake.wait_connected()
         [opened] = fake.calls_to("apps.connections.open")
         assert opened.token == APP_TOKEN  # the app-level token opens the socket
@@ -136,7 +139,15 @@ async def test_http_mode_serves_events_and_health(settings_factory, advisor, fak
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     async with (
-        running(run_slack(settings, http=True, host="127.0.0.1", port=port, advisor=advisor)),
+        running(
+            run_slack(
+                settings,
+                http=True,
+                host="127.0.0.1",
+                port=port,
+                chat=build_chat_service(settings, advisor),
+            )
+        ),
         aiohttp.ClientSession() as session,
     ):
         idle = {"status": "ok", "reingest_running": False, "in_flight": 0}
