@@ -21,6 +21,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.chat import outcomes
 from bot.chat import service as chat_rules
 from bot.chat.discord_embeds import (
     NO_PINGS,
@@ -37,8 +38,9 @@ from bot.chat.discord_embeds import (
     with_picture,
 )
 from bot.chat.language import reply_language
+from bot.chat.outcomes import ReportRequest
 from bot.chat.phrases import describe, phrase
-from bot.chat.service import AdvisorLike, ChatService, ReportRequest
+from bot.chat.service import AdvisorLike, ChatService
 from core.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -123,13 +125,13 @@ class CareerCog(commands.Cog):
         channel = message.channel
         first = {"reference": message.to_reference(fail_if_not_exists=False)}
 
-        async def reply(outcome: chat_rules.Replied) -> None:
-            if isinstance(outcome, chat_rules.Answered):
+        async def reply(outcome: outcomes.Replied) -> None:
+            if isinstance(outcome, outcomes.Answered):
                 await self._deliver_answer(channel.send, outcome, first=first)
             else:
                 await self._deliver(channel.send, render_notice(outcome), first=first)
 
-        incoming = chat_rules.Incoming(
+        incoming = outcomes.Incoming(
             "discord",
             str(message.author.id),
             conversation_id(channel.id, message.author.id),
@@ -152,20 +154,20 @@ class CareerCog(commands.Cog):
             await interaction.response.defer(thinking=True)
             yield
 
-        async def reply(outcome: chat_rules.Replied) -> None:
-            if isinstance(outcome, chat_rules.Answered):
+        async def reply(outcome: outcomes.Replied) -> None:
+            if isinstance(outcome, outcomes.Answered):
                 if outcome.answer.kind == "empty" or outcome.ratable:
                     post = functools.partial(interaction.followup.send, wait=True)
                     await self._deliver_answer(post, outcome, sent=sent)
                 else:  # the advisor's own apology ("error", "unavailable"): only for the asker
                     await self._respond_ephemeral(interaction, outcome.answer.text)
-            elif isinstance(outcome, chat_rules.Empty | chat_rules.HelpAsked):
+            elif isinstance(outcome, outcomes.Empty | outcomes.HelpAsked):
                 await self._send_help(interaction, outcome.language)
             else:
                 text = describe(outcome, outcome.language)
                 await self._respond_ephemeral(interaction, text, replace_thinking=not sent)
 
-        incoming = chat_rules.Incoming(
+        incoming = outcomes.Incoming(
             "discord",
             str(interaction.user.id),
             conversation_id(interaction.channel_id, interaction.user.id),
@@ -190,7 +192,7 @@ class CareerCog(commands.Cog):
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
-        await self._admin_command(interaction, chat_rules.Reingest())
+        await self._admin_command(interaction, outcomes.Reingest())
 
     @career.command(
         name="report",
@@ -202,7 +204,7 @@ class CareerCog(commands.Cog):
         await self._admin_command(interaction, chat_rules.report_request(period))
 
     async def _admin_command(
-        self, interaction: discord.Interaction, command: chat_rules.Reingest | ReportRequest
+        self, interaction: discord.Interaction, command: outcomes.Reingest | ReportRequest
     ) -> None:
         """Run an admin command; the outcome only for the admin, a re-ingest's end for all."""
         language = reply_language("", interaction.locale)
@@ -211,7 +213,7 @@ class CareerCog(commands.Cog):
             with contextlib.suppress(discord.HTTPException):
                 await self._respond_ephemeral(interaction, phrase("reingest_started", language))
 
-        async def announce(outcome: chat_rules.ReingestOutcome) -> None:
+        async def announce(outcome: outcomes.ReingestOutcome) -> None:
             await self._announce(interaction, describe(outcome, language))
 
         async def thinking() -> None:
@@ -232,10 +234,10 @@ class CareerCog(commands.Cog):
             first=started,
             working=thinking,
         )
-        if isinstance(outcome, chat_rules.ReportReady | chat_rules.ReportFailed):
+        if isinstance(outcome, outcomes.ReportReady | outcomes.ReportFailed):
             post = functools.partial(interaction.followup.send, ephemeral=True)
             await self._deliver(post, render_report(outcome, language))
-        elif not isinstance(outcome, chat_rules.Duplicate | chat_rules.ReingestStarted):
+        elif not isinstance(outcome, outcomes.Duplicate | outcomes.ReingestStarted):
             await self._respond_ephemeral(interaction, describe(outcome, language))
 
     async def _announce(self, interaction: discord.Interaction, message: str) -> None:
@@ -280,7 +282,7 @@ class CareerCog(commands.Cog):
     async def _deliver_answer(
         self,
         post: Post,
-        answered: chat_rules.Answered,
+        answered: outcomes.Answered,
         *,
         first: dict[str, Any] | None = None,
         sent: list[Any] | None = None,

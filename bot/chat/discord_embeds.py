@@ -25,10 +25,11 @@ import discord
 
 from bot.advisor.messages import help_text
 from bot.advisor.models import Answer
+from bot.chat import outcomes
 from bot.chat import service as chat_rules
 from bot.chat.language import reply_language
+from bot.chat.outcomes import Feedback
 from bot.chat.phrases import PHRASES, describe, phrase
-from bot.chat.service import Feedback
 from bot.chat.text import split_text, truncate
 
 #: Stable custom ids: the persistent view registered at start-up answers clicks on any answer.
@@ -54,7 +55,7 @@ COLOUR_DECLINE = discord.Colour(0x95A5A6)
 COLOUR_HELP = discord.Colour(0x1ABC9C)
 
 #: Kinds of answer that are shown as an answer card with feedback buttons.
-CARD_KINDS = chat_rules.RATED_KINDS
+CARD_KINDS = outcomes.RATED_KINDS
 
 ZWJ = "\u200d"
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
@@ -225,14 +226,14 @@ def render_help(language: str) -> discord.Embed:
 
 
 def render_report(
-    outcome: chat_rules.ReportReady | chat_rules.ReportFailed, language: str
+    outcome: outcomes.ReportReady | outcomes.ReportFailed, language: str
 ) -> list[Reply]:
     """The admins' report, escaped (it quotes what users asked), or our own failure notice."""
-    markdown = isinstance(outcome, chat_rules.ReportFailed)
+    markdown = isinstance(outcome, outcomes.ReportFailed)
     return render_text(describe(outcome, language), markdown=markdown)
 
 
-def render_answered(answered: chat_rules.Answered) -> list[Reply]:
+def render_answered(answered: outcomes.Answered) -> list[Reply]:
     """The advisor's reply: the help for an empty question, an answer card with the buttons
     for a ratable answer, else the advisor's own message (an apology) as text."""
     answer = answered.answer
@@ -243,10 +244,10 @@ def render_answered(answered: chat_rules.Answered) -> list[Reply]:
     return render_text(answer.text, markdown=True)
 
 
-def render_notice(outcome: chat_rules.Replied) -> list[Reply]:
+def render_notice(outcome: outcomes.Replied) -> list[Reply]:
     """An outcome that is no answer as Discord messages: the help, or a notice."""
-    assert not isinstance(outcome, chat_rules.Answered)
-    if isinstance(outcome, chat_rules.Empty | chat_rules.HelpAsked):
+    assert not isinstance(outcome, outcomes.Answered)
+    if isinstance(outcome, outcomes.Empty | outcomes.HelpAsked):
         return [Reply(embeds=[render_help(outcome.language)])]
     return render_text(describe(outcome, outcome.language), markdown=True)
 
@@ -297,7 +298,7 @@ def read_answer_message(message: discord.Message | None, locale: object = None) 
 
 
 def with_picture(
-    first: dict[str, Any] | None, picture: chat_rules.Picture | None
+    first: dict[str, Any] | None, picture: outcomes.Picture | None
 ) -> dict[str, Any] | None:
     """The first message's extra arguments, with the picture attached (a fresh discord.File
     each time: a File is consumed by sending it)."""

@@ -12,7 +12,7 @@ from typing import Final
 
 from bot.advisor.messages import TEXT as ADVISOR_TEXT
 from bot.advisor.messages import say
-from bot.chat.service import (
+from bot.chat.outcomes import (
     Empty,
     Failed,
     RateLimited,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import re
@@ -28,14 +27,47 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from dataclasses import replace
+from typing import Any, Protocol
 
 from bot.advisor.knowledge import KnowledgeBase
 from bot.advisor.models import Answer, Question
 from bot.advisor.retrieval import QueryEmbedder
 from bot.chat.language import reply_language
+from bot.chat.outcomes import (
+    RATED_KINDS,
+    AdminOutcome,
+    Answered,
+    Ask,
+    Command,
+    Duplicate,
+    Empty,
+    Failed,
+    Feedback,
+    Help,
+    HelpAsked,
+    Incoming,
+    MessageOutcome,
+    Picture,
+    Platform,
+    RateLimited,
+    Refused,
+    Reingest,
+    ReingestDone,
+    ReingestFailed,
+    ReingestOutcome,
+    ReingestRefused,
+    ReingestRunning,
+    ReingestStarted,
+    Replied,
+    ReportFailed,
+    ReportReady,
+    ReportRequest,
+    SendReply,
+    VoteFailed,
+    VoteRecorded,
+    Working,
+)
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
 from bot.state import RateDecision, StateStore, StateUnavailable, Vote
@@ -43,12 +75,6 @@ from bot.state.writer import TurnWriter
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-#: Answer kinds a user can rate: real answers and declines (a "not helpful" decline tells the
-#: admins what the documents are missing). Errors, help and empty questions are not rated.
-RATED_KINDS = frozenset({"answer", "out_of_scope"})
-
-Platform = Literal["slack", "discord", "console"]
 
 #: Conversations this process answered in, remembered in memory (the state store is the shared
 #: fallback, for other replicas and after a restart).
@@ -77,111 +103,6 @@ def source_lines(answer: Answer) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class RateLimited:
-    """The user asked too often: told to wait `seconds` (at least one)."""
-
-    seconds: int
-    limit: int
-    #: The language the notice is said in (set by `handle_message`).
-    language: str = "ko"
-
-
-@dataclass(frozen=True)
-class ReingestDone:
-    summary: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ReingestFailed:
-    ref: str
-
-
-@dataclass(frozen=True)
-class ReingestRefused:
-    """Another process (a CLI ingest) held the ingest lock."""
-
-
-ReingestOutcome = ReingestDone | ReingestFailed | ReingestRefused
-
-
-@dataclass(frozen=True)
-class ReportReady:
-    text: str
-
-
-@dataclass(frozen=True)
-class ReportFailed:
-    ref: str
-
-
-@dataclass(frozen=True)
-class VoteRecorded:
-    vote: int
-
-
-@dataclass(frozen=True)
-class VoteFailed:
-    ref: str
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What a vote stores about the answer it rates. The answer carries it (a Slack button's
-    value, a Discord message's embeds), so a click needs no lookup, also after a restart;
-    each platform encodes it within its own limits (`pack` fits it into a length)."""
-
-    question: str
-    answer: str
-    chunk_ids: list[str] = field(default_factory=list)
-    #: The answer's language, which the thanks for the vote is said in.
-    language: str = "ko"
-
-    @classmethod
-    def of(cls, question: str, answer: Answer) -> Feedback:
-        return cls(question, answer.text, list(answer.chunk_ids), answer.language)
-
-    def pack(self, limit: int) -> str:
-        """The vote's data in at most `limit` characters (a platform's button value).
-
-        JSON with the language, the cited chunk ids, the question and the answer text, the
-        texts shortened so the whole value stays within `limit`.
-        """
-        data: dict[str, Any] = {
-            "l": self.language,
-            "c": self.chunk_ids[:20],
-            "q": self.question[:500],
-            "a": self.answer,
-        }
-        value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        while len(value) > limit:
-            over = len(value) - limit
-            if not data["a"] and not data["q"]:  # only the chunk ids are left to shorten
-                data["c"] = data["c"][:-1]
-            else:
-                key = "a" if len(data["a"]) > 200 or not data["q"] else "q"
-                data[key] = data[key][: max(0, len(data[key]) - over - 8)]
-            value = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        return value
-
-    @classmethod
-    def unpack(cls, value: str) -> Feedback:
-        """The inverse of `pack`; tolerant of values from older versions, or any text."""
-        try:
-            data = json.loads(value)
-        except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested deep
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        chunks = data.get("c")
-        return cls(
-            question=str(data.get("q") or ""),
-            answer=str(data.get("a") or ""),
-            chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
-            language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
-        )
-
-
 # -- admin commands, typed -------------------------------------------------------------------
 HELP_WORDS = frozenset({"", "help", "도움말", "?", "-h", "--help"})
 REINGEST_WORDS = frozenset({"reingest", "re-ingest", "재수집"})
@@ -191,34 +112,6 @@ DEFAULT_PERIOD = "7d"
 #: What follows "report" when it names a period: one short word ("7d", "24h"; "soon" is told
 #: how to write one). Several words ("report writing tips") are a question.
 _PERIOD_LIKE = re.compile(r"^\S{1,12}$")
-
-
-@dataclass(frozen=True)
-class Help:
-    """What the bot can answer and how to ask."""
-
-
-@dataclass(frozen=True)
-class Reingest:
-    """Re-index the documents (admins)."""
-
-
-@dataclass(frozen=True)
-class ReportRequest:
-    """The admins' report of the last `period_s` seconds; None when `value` is no period."""
-
-    period_s: float | None
-    value: str
-
-
-@dataclass(frozen=True)
-class Ask:
-    """A question for the advisor."""
-
-    question: str
-
-
-Command = Help | Reingest | ReportRequest | Ask
 
 
 def report_request(value: str) -> ReportRequest:
@@ -248,107 +141,6 @@ def parse_command(text: str) -> Command:
     return Ask(text)
 
 
-# -- answering a message, typed --------------------------------------------------------------
-@dataclass(frozen=True)
-class Incoming:
-    """A message for the advisor as a surface received it, the platform's details translated."""
-
-    platform: Platform
-    user_id: str
-    conversation_id: str
-    #: The question, the bot's mention and the platform's markup removed.
-    text: str
-    #: Exactly-once keys; every one must be won (a Slack mention comes as two events).
-    claims: tuple[str, ...] = ()
-    #: The user's locale, for the language of a reply to a text with no words.
-    locale: object = None
-    #: What the logs call answering it ("answering", "/career") and where it was.
-    action: str = "answering"
-    where: str = ""
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """Another replica, or an earlier delivery of the same event, handles it."""
-
-
-@dataclass(frozen=True)
-class Empty:
-    """Only the bot's mention, no question."""
-
-    language: str
-
-
-@dataclass(frozen=True)
-class HelpAsked:
-    """A help word ("help", "도움말"): what the bot can answer, not a decline."""
-
-    language: str
-
-
-@dataclass(frozen=True)
-class Answered:
-    """The advisor's answer (its turn already stored) and its career-path picture."""
-
-    answer: Answer
-    question: str
-    picture: Picture | None = None
-
-    @property
-    def ratable(self) -> bool:
-        """Does the answer get the helpful / not helpful buttons?"""
-        return self.answer.kind in RATED_KINDS
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Answering failed: logged with `ref`, which the apology shows."""
-
-    ref: str
-    language: str
-
-
-#: What a message gets a reply for.
-Replied = RateLimited | Empty | HelpAsked | Answered | Failed
-MessageOutcome = Duplicate | Replied
-#: Renders an outcome as the platform's reply and sends it.
-SendReply = Callable[[Replied], Awaitable[None]]
-#: What a surface shows, in the reply's language, while the advisor works (a reaction,
-#: "typing…", a deferral). It may yield the conversation the answer belongs to when showing
-#: the work makes one (Slack's "working…" message starts a thread), else None.
-Working = Callable[[str], AbstractAsyncContextManager[str | None]]
-
-
-# -- admin commands, run ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Refused:
-    """Someone who is no admin asked for an admin `command` ("reingest", "report")."""
-
-    command: str
-    platform: Platform
-
-
-@dataclass(frozen=True)
-class ReingestStarted:
-    """A re-ingest runs in the background; its outcome is announced when it ends."""
-
-
-@dataclass(frozen=True)
-class ReingestRunning:
-    """Another re-ingest is running: nothing was started."""
-
-
-AdminOutcome = (
-    Duplicate
-    | Refused
-    | ReingestStarted
-    | ReingestRunning
-    | ReportRequest
-    | ReportReady
-    | ReportFailed
-)
-
-
 class AdvisorLike(Protocol):
     """What the chat service needs from the advisor (`bot.advisor.Advisor` satisfies it)."""
 
@@ -361,12 +153,6 @@ class AdvisorLike(Protocol):
 
 #: Draws the career-path picture of a path answer (PNG bytes), or None.
 Pictures = Callable[[Answer], Awaitable[bytes | None]]
-
-
-@dataclass(frozen=True)
-class Picture:
-    name: str
-    data: bytes
 
 
 class ChatService:

@@ -31,12 +31,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advisor.messages import help_text
-from bot.chat.phrases import BOTH, describe
-from bot.chat.service import (
+from bot.chat.outcomes import (
     Answered,
-    ChatService,
     Duplicate,
-    Handlers,
     Help,
     Incoming,
     RateLimited,
@@ -47,10 +44,9 @@ from bot.chat.service import (
     ReportFailed,
     ReportReady,
     ReportRequest,
-    build_chat_service,
-    parse_command,
-    serving,
 )
+from bot.chat.phrases import BOTH, describe
+from bot.chat.service import ChatService, Handlers, build_chat_service, parse_command, serving
 from bot.chat.slack_blocks import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,

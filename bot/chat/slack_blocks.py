@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.advisor.models import Answer
+from bot.chat.outcomes import RATED_KINDS, Feedback
 from bot.chat.phrases import phrase
-from bot.chat.service import RATED_KINDS, Feedback, source_lines
+from bot.chat.service import source_lines
 from bot.chat.text import split_text, truncate
 
 # Slack's limits (https://docs.slack.dev/reference/block-kit/blocks).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.service import Feedback
+from bot.chat.outcomes import Feedback
 from bot.chat.slack_blocks import ACTION_HELPFUL, plain_question
 
 #: Message subtypes written by a person; everything else (edits, deletions, joins, bot

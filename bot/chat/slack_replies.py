@@ -16,8 +16,8 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.outcomes import Answered
 from bot.chat.phrases import phrase
-from bot.chat.service import Answered
 from bot.chat.slack_blocks import SlackMessage, plain_message
 from bot.chat.slack_payloads import Target, VoteClick
 

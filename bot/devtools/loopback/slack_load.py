@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from bot.chat.service import Feedback
+from bot.chat.outcomes import Feedback
 from bot.chat.slack_blocks import MAX_BLOCKS
 from bot.devtools.loopback.processes import bot_command, wait_http
 from bot.devtools.loopback.slack import Call, FakeSlack, sign

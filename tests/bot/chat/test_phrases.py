@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.language import reply_language
-from bot.chat.phrases import BOTH, describe, phrase, refusal
-from bot.chat.service import (
+from bot.chat.outcomes import (
     Ask,
     Help,
     RateLimited,
@@ -16,8 +15,9 @@ from bot.chat.service import (
     ReportRequest,
     VoteFailed,
     VoteRecorded,
-    parse_command,
 )
+from bot.chat.phrases import BOTH, describe, phrase, refusal
+from bot.chat.service import parse_command
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,12 @@ from typing import Any
 import pytest
 
 from bot.advisor.models import Answer, Citation, Question
-from bot.chat.phrases import describe
-from bot.chat.reingest import ReingestBusy
-from bot.chat.service import (
+from bot.chat.outcomes import (
     Answered,
-    ChatService,
     Duplicate,
     Empty,
     Failed,
     Feedback,
-    Handlers,
     HelpAsked,
     Incoming,
     RateLimited,
@@ -37,10 +33,10 @@ from bot.chat.service import (
     ReportRequest,
     VoteFailed,
     VoteRecorded,
-    new_ref,
-    parse_command,
-    source_lines,
 )
+from bot.chat.phrases import describe
+from bot.chat.reingest import ReingestBusy
+from bot.chat.service import ChatService, Handlers, new_ref, parse_command, source_lines
 from bot.state import MemoryStateStore, StateUnavailable
 from bot.state.writer import TurnWriter
 from core.settings import Settings

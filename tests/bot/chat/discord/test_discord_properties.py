@@ -41,7 +41,8 @@ from bot.chat.discord_embeds import (
     undefuse,
     unescape,
 )
-from bot.chat.service import Help, parse_command
+from bot.chat.outcomes import Help
+from bot.chat.service import parse_command
 from bot.chat.text import split_text, truncate
 from core.settings import Settings
 from tests.bot.test_properties import answers, any_text, errors, huge

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slack_harness import ASKER, BOT_USER, CHANNEL, DM, MENTION_TS, command, event, load
 
-from bot.chat.service import Feedback
+from bot.chat.outcomes import Feedback
 from bot.chat.slack_payloads import Target, read_click, read_command, read_message
 
 TEAM = "T0TEAM01"

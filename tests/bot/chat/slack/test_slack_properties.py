@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from slack_harness import BOT_USER, CHANNEL, Harness, command, event, slack_harness
 
 from bot.advisor.models import Answer, Citation
-from bot.chat.service import RATED_KINDS, Feedback
+from bot.chat.outcomes import RATED_KINDS, Feedback
 from bot.chat.slack_blocks import (
     BUTTON_VALUE_LIMIT,
     CONTEXT_TEXT_LIMIT,

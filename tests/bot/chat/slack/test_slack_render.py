@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.advisor.models import Answer, Citation
-from bot.chat.service import Feedback
+from bot.chat.outcomes import Feedback
 from bot.chat.slack_app import SlackConfigError, check_settings
 from bot.chat.slack_blocks import (
     ACTION_HELPFUL,
