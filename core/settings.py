@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     memory_turns: int = 6
     memory_idle_minutes: int = 24 * 60
     memory_retention_days: int = 30
+    #: How long the helpful / not helpful votes (and the question each rates) are kept.
+    vote_retention_days: int = Field(default=90, ge=1)
 
     # Optional LLM
     llm_provider: Literal["none", "openai", "anthropic", "ollama"] = "none"

@@ -49,6 +49,9 @@ async def run_console(
         with console.status("Loading the knowledge base…"):
             advisor = await build_advisor(settings)
         chat = build_chat_service(settings, advisor)
+        # What it remembers expires as a bot's does, also when no bot runs.
+        await chat.purge_expired()
+        chat.start_housekeeping()
     conversation = f"console:{secrets.token_hex(4)}"
     console.print(
         Panel(escape(chat.help("ko")) + "\n\n" + escape(chat.help("en")), title="Career Advisor")
@@ -81,4 +84,5 @@ async def run_console(
             console.print()
     finally:
         if advisor is not None:
+            await chat.close()
             await advisor.close()

@@ -277,8 +277,8 @@ def addressed_text(message: discord.Message, me: discord.ClientUser) -> str | No
 
 
 def read_answer_message(message: discord.Message | None, locale: object = None) -> Feedback:
-    """The question, answer text and cited chunk ids an answer message shows; its language is
-    the answer's, else the user's `locale`."""
+    """The question, answer text and cited chunk ids an answer message shows, and who asked;
+    its language is the answer's, else the user's `locale`."""
     question = ""
     answer_parts: list[str] = []
     chunk_ids: list[str] = []
@@ -294,7 +294,18 @@ def read_answer_message(message: discord.Message | None, locale: object = None) 
                 if footer.startswith(label):
                     chunk_ids.extend(footer[len(label) :].split())
     answer = "\n".join(answer_parts)
-    return Feedback(question, answer, chunk_ids, reply_language(answer, locale))
+    return Feedback(question, answer, chunk_ids, reply_language(answer, locale), _asker_of(message))
+
+
+def _asker_of(message: discord.Message | None) -> str:
+    """Who asked the question an answer message answers: the user of the slash command it
+    responds to, or the author of the message it replies to; "" when Discord does not say."""
+    if message is None:
+        return ""
+    if message.interaction_metadata is not None:
+        return str(message.interaction_metadata.user.id)
+    replied = message.reference.resolved if message.reference is not None else None
+    return str(replied.author.id) if isinstance(replied, discord.Message) else ""
 
 
 def with_picture(

@@ -81,10 +81,12 @@ class Feedback:
     chunk_ids: list[str] = field(default_factory=list)
     #: The answer's language, which the thanks for the vote is said in.
     language: str = "ko"
+    #: Who asked the question (the voter may be someone else); "" when unknown.
+    asker: str = ""
 
     @classmethod
-    def of(cls, question: str, answer: Answer) -> Feedback:
-        return cls(question, answer.text, list(answer.chunk_ids), answer.language)
+    def of(cls, question: str, answer: Answer, asker: str = "") -> Feedback:
+        return cls(question, answer.text, list(answer.chunk_ids), answer.language, asker)
 
     def pack(self, limit: int) -> str:
         """The vote's data in at most `limit` characters (a platform's button value).
@@ -94,6 +96,7 @@ class Feedback:
         """
         data: dict[str, Any] = {
             "l": self.language,
+            "u": self.asker[:64],
             "c": self.chunk_ids[:20],
             "q": self.question[:500],
             "a": self.answer,
@@ -124,6 +127,7 @@ class Feedback:
             answer=str(data.get("a") or ""),
             chunk_ids=[str(c) for c in chunks] if isinstance(chunks, list) else [],
             language=str(data["l"]) if data.get("l") in ("ko", "en") else "ko",
+            asker=str(data.get("u") or "")[:64],
         )
 
 
@@ -201,6 +205,8 @@ class Answered:
     answer: Answer
     question: str
     picture: Picture | None = None
+    #: Who asked (the platform's user id): a vote on the answer remembers it.
+    asker: str = ""
 
     @property
     def ratable(self) -> bool:

@@ -294,7 +294,7 @@ class ChatService:
             platform=msg.platform,
         )
         answer = await self.answer(question)
-        return Answered(answer, msg.text, await self.picture(answer))
+        return Answered(answer, msg.text, await self.picture(answer), asker=msg.user_id)
 
     async def _apologise(self, msg: Incoming, language: str, reply: SendReply) -> Failed:
         ref = new_ref()
@@ -492,8 +492,10 @@ class ChatService:
         question: str,
         answer: str,
         chunk_ids: list[str],
+        asker_id: str = "",
     ) -> VoteRecorded | VoteFailed:
-        """Store a helpful (+1) / not helpful (-1) click with the answer it is about."""
+        """Store a helpful (+1) / not helpful (-1) click with the answer it is about and who
+        asked it (`asker_id`, "" when the platform cannot tell)."""
         record = Vote(
             platform=platform,
             message_ref=message_ref,
@@ -504,6 +506,7 @@ class ChatService:
             chunk_ids=chunk_ids,
             created_at=time.time(),
             sources=self._sources(chunk_ids) if self._sources is not None else [],
+            asker_id=asker_id,
         )
         try:
             await self.state.record_vote(record)
@@ -528,9 +531,21 @@ class ChatService:
             question=feedback.question,
             answer=feedback.answer,
             chunk_ids=feedback.chunk_ids,
+            asker_id=feedback.asker,
         )
 
     # -- background work ---------------------------------------------------------------------
+    async def purge_expired(self) -> None:
+        """Apply the retention periods once (a console session, before it starts)."""
+        from bot.state.retention import purge_expired
+
+        await purge_expired(
+            self.state,
+            self.settings.memory_retention_days,
+            note_state=self.advisor.memory.note_state,
+            vote_retention_days=self.settings.vote_retention_days,
+        )
+
     def start_housekeeping(self) -> None:
         """Apply the retention period in the background until `close` (long-running bots)."""
         from bot.state.retention import apply_retention
@@ -541,6 +556,7 @@ class ChatService:
                     self.state,
                     self.settings.memory_retention_days,
                     note_state=self.advisor.memory.note_state,
+                    vote_retention_days=self.settings.vote_retention_days,
                 )
             )
 

@@ -174,7 +174,9 @@ class SlackBot:
             if isinstance(outcome, RateLimited):
                 await self.send.tell_rate_limited(target, escape_mrkdwn(self.chat.say(outcome)))
             elif isinstance(outcome, Answered):
-                first_ts = await self._post(target, render_answer(outcome.answer, question=text))
+                first_ts = await self._post(
+                    target, render_answer(outcome.answer, question=text, asker=outcome.asker)
+                )
                 await self.send.upload_picture(target, outcome, first_ts)
             else:
                 await self._post(target, [plain_message(self.chat.say(outcome))])
@@ -263,7 +265,9 @@ class SlackBot:
 
         async def reply(outcome: Replied) -> None:
             if isinstance(outcome, Answered):
-                messages = render_answer(outcome.answer, question=question, header=header)
+                messages = render_answer(
+                    outcome.answer, question=question, header=header, asker=outcome.asker
+                )
                 if not posted:
                     for message in messages[:5]:  # a response_url takes five messages
                         await respond(

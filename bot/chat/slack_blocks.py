@@ -105,8 +105,8 @@ def sources_block(answer: Answer) -> dict[str, Any] | None:
     return {"type": "context", "elements": [_mrkdwn(truncate("\n".join(lines), 2000))]}
 
 
-def feedback_block(question: str, answer: Answer) -> dict[str, Any]:
-    value = Feedback.of(question, answer).pack(BUTTON_VALUE_LIMIT)
+def feedback_block(question: str, answer: Answer, asker: str = "") -> dict[str, Any]:
+    value = Feedback.of(question, answer, asker).pack(BUTTON_VALUE_LIMIT)
     lang = answer.language
     return {
         "type": "actions",
@@ -145,7 +145,11 @@ class SlackMessage:
 
 
 def render_answer(
-    answer: Answer, *, question: str, header: list[dict[str, Any]] | None = None
+    answer: Answer,
+    *,
+    question: str,
+    header: list[dict[str, Any]] | None = None,
+    asker: str = "",
 ) -> list[SlackMessage]:
     """The answer as Block Kit messages within Slack's limits.
 
@@ -164,7 +168,7 @@ def render_answer(
     if sources is not None:
         tail.append(sources)
     if answer.kind in RATED_KINDS:
-        tail.append(feedback_block(question, answer))
+        tail.append(feedback_block(question, answer, asker))
     messages: list[SlackMessage] = []
     pending = list(header or []) + sections
     while len(pending) + len(tail) > MAX_BLOCKS:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 #: Bumped with every change to the stored tables; `SqlStateStore.start` migrates older ones.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CLAIM_TTL_S = 24 * 3600
 
 
@@ -71,6 +71,9 @@ class Vote:
     #: The documents the answer cited ("title › section"), kept so the admins' report can name
     #: them after a re-ingest has replaced the chunks.
     sources: list[str] = field(default_factory=list)
+    #: Who asked the question the vote rates (the voter may be someone else): `forget_user`
+    #: of the asker removes the vote too, since it holds their question. "" when unknown.
+    asker_id: str = ""
 
 
 def clean_vote(vote: Vote) -> Vote:
@@ -84,6 +87,7 @@ def clean_vote(vote: Vote) -> Vote:
         answer=clean_text(vote.answer),
         chunk_ids=[clean_text(c) for c in vote.chunk_ids],
         sources=[clean_text(s) for s in vote.sources],
+        asker_id=clean_text(vote.asker_id),
     )
 
 
@@ -116,4 +120,4 @@ class StateStore(Protocol):
     async def votes(self, since: float = 0.0) -> list[Vote]: ...
     async def declined(self, since: float = 0.0) -> list[str]: ...
     async def forget_user(self, user_id: str) -> int: ...
-    async def purge(self, retention_days: float) -> int: ...
+    async def purge(self, retention_days: float, vote_retention_days: float = 0) -> int: ...

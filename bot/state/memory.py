@@ -92,17 +92,26 @@ class MemoryStateStore:
             kept = [(u, t) for u, t in self._turns[conv] if u != user_id]
             gone += len(self._turns[conv]) - len(kept)
             self._turns[conv] = kept
-        votes = [k for k in self._votes if k[2] == user_id]
+        votes = [k for k, v in self._votes.items() if user_id in (v.user_id, v.asker_id)]
         for k in votes:
             del self._votes[k]
         asks = len(self._asks)
         self._asks = [a for a in self._asks if a[0] != user_id]
         return gone + len(votes) + asks - len(self._asks)
 
-    async def purge(self, retention_days: float) -> int:
+    async def purge(self, retention_days: float, vote_retention_days: float = 0) -> int:
         now = self._clock()
         cutoff = now - retention_days * 86400
         gone = 0
+        if vote_retention_days:
+            stale = [
+                key
+                for key, vote in self._votes.items()
+                if vote.created_at < now - vote_retention_days * 86400
+            ]
+            for key in stale:
+                del self._votes[key]
+            gone += len(stale)
         for conv in list(self._turns):
             kept = [(u, t) for u, t in self._turns[conv] if t.created_at >= cutoff]
             gone += len(self._turns[conv]) - len(kept)

@@ -97,7 +97,10 @@ feedback = Table(
     Column("chunk_ids", Text, nullable=False),  # JSON list
     Column("created_at", Float, nullable=False),
     Column("sources", Text, nullable=False, server_default="[]"),  # JSON list (schema 2)
+    Column("asker_id", String(200), nullable=False, server_default=""),  # schema 3
     UniqueConstraint("platform", "message_ref", "user_id", name="uq_feedback_vote"),
+    Index("ix_feedback_asker", "asker_id"),  # forget_user (schema 3)
+    Index("ix_feedback_created", "created_at"),  # retention (schema 3)
 )
 asks = Table(
     "asks",
@@ -124,9 +127,21 @@ def _schema_2(conn: Connection) -> None:
         next(i for i in table.indexes if i.name == name).create(conn, checkfirst=True)
 
 
+def _schema_3(conn: Connection) -> None:
+    """Schema 3: a vote knows who asked the question it rates (forgetting the asker removes
+    it) and is indexed by time for its retention period."""
+    columns = {c["name"] for c in inspect(conn).get_columns("feedback")}
+    if "asker_id" not in columns:
+        conn.execute(
+            text("ALTER TABLE feedback ADD COLUMN asker_id VARCHAR(200) NOT NULL DEFAULT ''")
+        )
+    for name in ("ix_feedback_asker", "ix_feedback_created"):
+        next(i for i in feedback.indexes if i.name == name).create(conn, checkfirst=True)
+
+
 #: version -> the step that brings a store at version-1 to it. Steps are idempotent, so a
 #: replica that dies half-way leaves a store the next start finishes migrating.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _schema_2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _schema_2, 3: _schema_3}
 
 #: Seconds a PostgreSQL connect or statement may take before the store counts as unreachable.
 PG_TIMEOUT_S = 3.0
@@ -423,6 +438,7 @@ class SqlStateStore:
             "chunk_ids": json.dumps(vote.chunk_ids),
             "sources": json.dumps(vote.sources, ensure_ascii=False),
             "created_at": vote.created_at or self._clock(),
+            "asker_id": vote.asker_id,
         }
 
         async def go(conn: Any) -> None:
@@ -460,6 +476,7 @@ class SqlStateStore:
                     json.loads(r.chunk_ids),
                     r.created_at,
                     json.loads(r.sources or "[]"),
+                    r.asker_id,
                 )
                 for r in rows
             ]
@@ -488,6 +505,9 @@ class SqlStateStore:
             for table in (turns, feedback, asks):
                 res = await conn.execute(delete(table).where(table.c.user_id == user_id))
                 total += res.rowcount or 0
+            # Votes others cast on this user's answers hold this user's question.
+            res = await conn.execute(delete(feedback).where(feedback.c.asker_id == user_id))
+            total += res.rowcount or 0
             res = await conn.execute(
                 delete(rate_windows).where(
                     rate_windows.c.user_key.endswith(f":{user_id}", autoescape=True)
@@ -498,15 +518,18 @@ class SqlStateStore:
         count: int = await self._run(go)
         return count
 
-    async def purge(self, retention_days: float) -> int:
-        """Retention: drop conversation turns and asked-question records older than the
-        retention period, claims past their TTL and finished rate-limit windows. Feedback votes
-        stay until `forget_user` (they are what the admins' report is made of)."""
+    async def purge(self, retention_days: float, vote_retention_days: float = 0) -> int:
+        """Retention: drop conversation turns and asked-question records older than
+        `retention_days`, votes older than `vote_retention_days` (0: kept), claims past their
+        TTL and finished rate-limit windows."""
         now = self._clock()
         cutoff = now - retention_days * 86400
 
         async def go(conn: Any) -> int:
             gone = 0
+            if vote_retention_days:
+                old = feedback.c.created_at < now - vote_retention_days * 86400
+                gone += (await conn.execute(delete(feedback).where(old))).rowcount or 0
             for stmt in (
                 delete(turns).where(turns.c.created_at < cutoff),
                 delete(asks).where(asks.c.created_at < cutoff),

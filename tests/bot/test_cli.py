@@ -210,3 +210,33 @@ def test_an_unexpected_error_is_one_line_and_exit_1(
     assert "unexpected error (RuntimeError)" in err
     assert "Traceback" not in err
     assert "secret detail" not in err
+
+
+def test_a_chat_session_applies_the_retention_periods(env: dict[str, str], tmp_path: Path) -> None:
+    import asyncio
+    import time
+
+    from bot.state import Vote
+    from bot.state.sql import SqlStateStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chat-state.sqlite3'}"
+    long_ago = time.time() - 400 * 86400
+
+    async def seed() -> None:
+        state = SqlStateStore(url, clock=lambda: long_ago)
+        await state.start()
+        await state.record_exchange("console:old", "console", "console", "옛 질문", "옛 답")
+        await state.record_vote(Vote("slack", "m", "U1", -1, "옛 질문", "a", [], long_ago))
+        await state.close()
+
+    async def left() -> tuple[int, int]:
+        state = SqlStateStore(url)
+        await state.start()
+        counts = await state.count("turns"), await state.count("feedback")
+        await state.close()
+        return counts
+
+    asyncio.run(seed())
+    result = run({**env, "STATE_URL": url}, "chat", stdin="/quit\n")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert asyncio.run(left()) == (0, 0)

@@ -17,12 +17,12 @@ class FlakyStore(MemoryStateStore):
         self.purges = 0
         self.second = asyncio.Event()
 
-    async def purge(self, retention_days: float) -> int:
+    async def purge(self, retention_days: float, vote_retention_days: float = 0) -> int:
         self.purges += 1
         if self.purges == 1:
             raise StateUnavailable("down")
         self.second.set()
-        return await super().purge(retention_days)
+        return await super().purge(retention_days, vote_retention_days)
 
 
 async def test_retention_purges_and_reports_outages_to_its_owner() -> None:

@@ -316,3 +316,37 @@ async def test_a_value_too_long_for_its_column_is_refused_not_an_outage(
     with pytest.raises(StateRejected) as refused:
         await state.record_exchange("c1", "U" * 201, "slack", "질문", "답")
     assert not isinstance(refused.value, StateUnavailable)
+
+
+async def test_forgetting_the_asker_removes_the_votes_others_cast_on_their_answers(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    state, clock = store
+    asked = "UA의 질문: 야간 수당?"
+    await state.record_vote(Vote("slack", "m1", "UB", -1, asked, "a", [], clock.now, [], "UA"))
+    await state.record_vote(Vote("slack", "m2", "UB", 1, "UC의 질문", "a", [], clock.now, [], "UC"))
+    assert await state.forget_user("UA") == 1
+    assert [v.question for v in await state.votes()] == ["UC의 질문"]
+    assert [v.asker_id for v in await state.votes()] == ["UC"]
+
+
+async def test_votes_have_a_retention_period(store: tuple[SqlStateStore, Clock]) -> None:
+    state, clock = store
+    await state.record_vote(Vote("slack", "m1", "U1", -1, "old", "a", [], clock.now))
+    clock.now += 60 * 86400
+    await state.record_vote(Vote("slack", "m2", "U1", -1, "new", "a", [], clock.now))
+    clock.now += 40 * 86400  # the first is 100 days old, the second 40
+    assert await state.purge(retention_days=30, vote_retention_days=90) == 1
+    assert [v.question for v in await state.votes()] == ["new"]
+    assert await state.purge(retention_days=30) == 0  # without a period votes are kept
+
+
+async def test_memory_store_forgets_and_expires_votes_as_the_sql_store_does() -> None:
+    clock = Clock()
+    state = MemoryStateStore(clock=clock)
+    await state.record_vote(Vote("slack", "m1", "UB", -1, "UA's", "a", [], clock.now, [], "UA"))
+    await state.record_vote(Vote("slack", "m2", "UB", -1, "UC's", "a", [], clock.now, [], "UC"))
+    assert await state.forget_user("UA") == 1
+    clock.now += 100 * 86400
+    assert await state.purge(retention_days=30, vote_retention_days=90) == 1
+    assert await state.votes() == []

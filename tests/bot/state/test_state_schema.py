@@ -29,11 +29,14 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[s
 
 
 async def _downgrade_to_v1(state: SqlStateStore) -> None:
-    """Make the store what version 1 of the bot left: no `feedback.sources`, no time indexes,
-    version 1."""
+    """Make the store what version 1 of the bot left: no `feedback.sources` nor
+    `feedback.asker_id`, no time indexes, version 1."""
     from bot.state.sql import schema_info
 
     async with state.engine.begin() as conn:
+        for index in ("ix_feedback_asker", "ix_feedback_created"):
+            await conn.execute(text(f"DROP INDEX {index}"))
+        await conn.execute(text("ALTER TABLE feedback DROP COLUMN asker_id"))
         await conn.execute(text("ALTER TABLE feedback DROP COLUMN sources"))
         for index in TIME_INDEXES:
             await conn.execute(text(f"DROP INDEX {index}"))
@@ -81,11 +84,12 @@ async def test_upgrading_keeps_conversations_and_feedback(url: str) -> None:
     turns = await new.recent_turns("slack:T:C:1.0", limit=5, idle_s=10**10)
     assert [t.question for t in turns] == ["팀 리더의 역할은?"]
     (vote,) = await new.votes()
-    assert (vote.question, vote.vote, vote.chunk_ids, vote.sources) == (
+    assert (vote.question, vote.vote, vote.chunk_ids, vote.sources, vote.asker_id) == (
         "야간 수당?",
         -1,
         ["abc"],
         [],
+        "",
     )
     await new.record_vote(
         Vote("slack", "C1:2.0", "U2", -1, "q", "a", ["x"], 1700000001.0, ["doc.txt › 급여"])

@@ -496,6 +496,7 @@ class FakeDiscord:
             message = self._store(
                 self._message(str(source.get("channel_id", "0")), content, webhook=True)
             )
+            message["interaction_metadata"] = _interaction_metadata(source)
             self._originals[token] = message
             info["response_message_id"] = message["id"]
             resource["message"] = message
@@ -514,7 +515,11 @@ class FakeDiscord:
             original["attachments"] = self._attachments(body, call.files)
             return _json(original)
         channel = self._channel_of_token(token)
-        return _json(self._store(self._message(channel, body, webhook=True, files=call.files)))
+        message = self._message(channel, body, webhook=True, files=call.files)
+        source = next((d for d in self.interactions.values() if d.get("token") == token), None)
+        if source is not None:
+            message["interaction_metadata"] = _interaction_metadata(source)
+        return _json(self._store(message))
 
     async def _edit_original(self, call: RestCall, app: str, token: str) -> web.StreamResponse:
         original = self._originals.get(token)
@@ -734,3 +739,9 @@ def _multipart(content_type: str, raw: bytes) -> tuple[Any, list[dict[str, Any]]
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _interaction_metadata(source: dict[str, Any]) -> dict[str, Any]:
+    """What Discord puts on a message that answers an interaction: who used it."""
+    user = (source.get("member") or {}).get("user") or source.get("user") or {}
+    return {"id": source.get("id", "0"), "type": source.get("type", 2), "user": user}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from discord_harness import ask, guild_message, reply_of
+from discord_harness import ask, asking, guild_message, is_followup, reply_of
 from fake_discord import EPHEMERAL, USER_A, USER_B, FakeDiscord
 
 from bot.advisor.advisor import build_advisor
@@ -45,6 +45,8 @@ async def test_votes_are_stored_with_question_answer_and_chunks(
 
     votes = sorted(await advisor.memory.store.votes(), key=lambda v: v.user_id)
     assert [(v.user_id, v.vote) for v in votes] == [(USER_A, -1), (USER_B, -1)]
+    # Both rate USER_A's question: forgetting USER_A takes USER_B's vote too.
+    assert [v.asker_id for v in votes] == [USER_A, USER_A]
     vote = votes[0]
     embed = call.json["embeds"][0]
     assert vote.platform == "discord"
@@ -87,3 +89,16 @@ async def test_buttons_keep_working_after_a_restart(
     assert "장점" in vote.answer
     assert vote.chunk_ids
     assert len(fake_discord.identifies) == 2
+
+
+async def test_a_vote_on_a_slash_command_answer_knows_who_asked(
+    career_bot: CareerBot, fake_discord: FakeDiscord, advisor: Any
+) -> None:
+    data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+    data["member"]["user"]["id"] = USER_B
+    start = len(fake_discord.calls)
+    await fake_discord.dispatch("INTERACTION_CREATE", data)
+    followup = await fake_discord.wait_for(is_followup(data), after=start)
+    await click(fake_discord, reply_of(followup), VOTE_DOWN_ID, user_id=USER_A)
+    (vote,) = await advisor.memory.store.votes()
+    assert (vote.user_id, vote.asker_id) == (USER_A, USER_B)

@@ -358,6 +358,7 @@ async def test_feedback_button_stores_the_vote_and_tells_only_the_voter(
         assert vote.platform == "slack"
         assert vote.message_ref == f"{CHANNEL}:{message_ts}"
         assert vote.user_id == ASKER
+        assert vote.asker_id == ASKER  # carried by the button from the question's event
         assert vote.vote == -1
         assert vote.question == "팀 리더는 어떤 일을 하나요?"
         assert vote.answer == reply.args["text"]

@@ -216,10 +216,11 @@ def test_a_rendered_answer_fits_slack_and_shows_nothing_live(answer: Answer, que
 @example(question="q", answer=Answer(text="a", citations=_ids_citations(20, 120)))
 @example(question="\x00" * 500, answer=Answer(text="\x01" * 5000))
 def test_a_feedback_value_fits_its_button_and_reads_back(question: str, answer: Answer) -> None:
-    value = Feedback.of(question, answer).pack(BUTTON_VALUE_LIMIT)
+    value = Feedback.of(question, answer, "U0ASKER12").pack(BUTTON_VALUE_LIMIT)
     assert len(value) <= BUTTON_VALUE_LIMIT
     data = Feedback.unpack(value)
     assert data.language == answer.language
+    assert data.asker == "U0ASKER12"
     ids = answer.chunk_ids[:20]
     assert data.chunk_ids == ids[: len(data.chunk_ids)]
     assert question[:500].startswith(data.question)
