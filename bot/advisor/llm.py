@@ -13,11 +13,14 @@ import logging
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
+
+from bot.advisor.grounding import MARKER, NOTHING, Grounds, sentences, ungrounded
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -89,7 +92,6 @@ _FOLLOW_UP = (
     ' to it ("그 직책", "거기", "that job", "it"), work out from the conversation what it refers'
     " to and answer that question, still only from the passages."
 )
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -154,7 +156,7 @@ class ChatAnswerer:
             lines = ["Recent conversation (oldest first):"]
             for turn in turns:
                 lines.append(f"Q: {_data(_one_line(turn.question, 300))}")
-                answer = _one_line(_MARKER.sub("", turn.answer), HISTORY_ANSWER_CHARS)
+                answer = _one_line(MARKER.sub("", turn.answer), HISTORY_ANSWER_CHARS)
                 lines.append(f"A: {_data(answer)}")
             parts.append("\n".join(lines))
         parts.append(f"Question:\n{_data(question.strip())}")
@@ -316,8 +318,7 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 _BULLET = re.compile(r"^\s*[-*+•·]\s+", re.M)
 _EMPHASIS = re.compile(r"\*\*|__")
 _MASS_MENTION = re.compile(
-    r"@\s*(?:everyone|here|channel)\b|<\s*[!@][^>]*>|<!?(?:channel|here|everyone)\b",
-    re.I,
+    r"@\s*(?:everyone|here|channel)\b|<\s*[!@][^>]*>|<!?(?:channel|here|everyone)\b", re.I
 )
 _SPECIAL_TOKEN = re.compile(r"<\|[^|<>]{0,40}\|>|</?s>|\[/?INST\]", re.I)
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
@@ -328,39 +329,69 @@ _SAME_PIECE = re.compile(r"(\S.{1,39}?)\1{4,}", re.S)
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
 
-def validate_llm_answer(text: str, n_contexts: int) -> Checked | None:
-    """Clean an LLM answer and accept it only if it is a plain, cited, sane reply.
+@dataclass(frozen=True)
+class Rejected:
+    """Why an LLM answer was refused (for the log; never shown to a user)."""
 
-    Returns None for empty or overlong text, text without a valid [n] marker (1..n_contexts),
-    mass mentions, and output that looks like garbage (mostly symbols, repetition, JSON or
-    HTML dumps, chat-template tokens); otherwise the cleaned text and the markers used.
+    reason: str
+
+
+def validate_llm_answer(text: str, contexts: Sequence[Chunk]) -> Checked | None:
+    """Clean an LLM answer and accept it only if it is a plain reply grounded in `contexts`.
+
+    The passages are the chunks the model was given, numbered from 1. Returns None, and logs
+    why, for anything `review_llm_answer` refuses.
     """
-    if not isinstance(text, str) or n_contexts < 1 or len(text) > 10 * MAX_ANSWER_CHARS:
+    verdict = review_llm_answer(text, contexts)
+    if isinstance(verdict, Rejected):
+        logger.info("LLM answer rejected: %s", verdict.reason)
         return None
+    return verdict
+
+
+def review_llm_answer(text: str, contexts: Sequence[Chunk]) -> Checked | Rejected:
+    """The cleaned answer and its markers, or why it cannot be shown.
+
+    Refused: empty or overlong text, mass mentions, garbage (mostly symbols, repetition, JSON
+    or HTML dumps, chat-template tokens), any sentence or list item without a [n] marker, any marker outside 1..len(contexts), and any figure, URL
+    or e-mail address that the passages its sentence cites do not give.
+    """
+    if not isinstance(text, str) or not contexts or len(text) > 10 * MAX_ANSWER_CHARS:
+        return Rejected("no text or no passages")
     cleaned = _clean(text)
-    if cleaned is None or not cleaned or len(cleaned) > MAX_ANSWER_CHARS:
-        return None
+    if cleaned is None or not cleaned:
+        return Rejected("empty or an unclosed reasoning block")
+    if len(cleaned) > MAX_ANSWER_CHARS:
+        return Rejected("too long")
     # Checked on a compatibility-folded copy so full-width or spaced spellings cannot slip by.
-    if _MASS_MENTION.search(unicodedata.normalize("NFKC", cleaned)):
-        return None
+    folded = unicodedata.normalize("NFKC", cleaned)
+    if _MASS_MENTION.search(folded):
+        return Rejected("a mass mention")
     if _looks_like_garbage(cleaned):
-        return None
+        return Rejected("looks like garbage")
+    grounds: dict[int, Grounds] = {}
     markers: list[int] = []
-    invalid = False
-    for match in _MARKER.finditer(cleaned):
-        n = int(match.group(1))
-        if 1 <= n <= n_contexts:
+    for sentence in sentences(cleaned):
+        if not sentence.markers:
+            if sentence.lead_in:
+                continue
+            return Rejected("a sentence without a [n] marker")
+        if any(not 1 <= n <= len(contexts) for n in sentence.markers):
+            return Rejected(f"a marker outside 1..{len(contexts)}")
+        for n in sentence.markers:
+            if n not in grounds:
+                chunk = contexts[n - 1]
+                grounds[n] = Grounds.of(f"{chunk.title}\n{chunk.section}\n{chunk.text}")
             if n not in markers:
                 markers.append(n)
-        else:
-            invalid = True
+        cited = NOTHING
+        for n in sentence.markers:
+            cited = cited | grounds[n]
+        missing = ungrounded(sentence.text, cited)
+        if missing:
+            return Rejected(f"a {missing} the cited passages do not give")
     if not markers:
-        return None
-    if invalid:  # cite nothing rather than a passage that does not exist
-        cleaned = _MARKER.sub(
-            lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_contexts else "", cleaned
-        )
-        cleaned = _tidy(cleaned)
+        return Rejected("no [n] marker")
     return Checked(text=cleaned, markers=markers)
 
 
@@ -376,8 +407,7 @@ def _clean(text: str) -> str | None:
     text = _WIDE_MARKER.sub(lambda m: f"[{m.group(1)}]", text)
     text = _SPACED_MARKER.sub(lambda m: f"[{m.group(1) or m.group(2)}]", text)
     text = _MARKER_LIST.sub(
-        lambda m: "".join(f"[{n}]" for n in re.split(r"\s*[,，、;]\s*", m.group(1))),
-        text,
+        lambda m: "".join(f"[{n}]" for n in re.split(r"\s*[,，、;]\s*", m.group(1))), text
     )
     text = _HEADING.sub("", text)
     text = _BULLET.sub("• ", text)
@@ -401,7 +431,7 @@ def _looks_like_garbage(text: str) -> bool:
         return True
     if text[0] == "{" or len(_JSON_KEY.findall(text)) >= 2:
         return True
-    body = _MARKER.sub(" ", text)
+    body = MARKER.sub(" ", text)
     visible = [ch for ch in body if not ch.isspace()]
     letters = sum(ch.isalpha() for ch in visible)
     if letters < 4 or letters < 0.5 * len(visible):

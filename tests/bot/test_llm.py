@@ -20,16 +20,19 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from llm_fake_server import FakeOpenAI, passages, quoting
+from llm_fake_server import FakeOpenAI, Recorded, passages, quoting
 from pydantic import ValidationError
 
 from bot.advisor.llm import (
     NO_KEY,
     ChatAnswerer,
+    Checked,
     LLMConfigError,
     LLMOutputError,
+    Rejected,
     format_contexts,
     make_llm,
+    review_llm_answer,
     validate_llm_answer,
 )
 from bot.advisor.models import Answer, Question
@@ -249,15 +252,19 @@ async def test_answer_refuses_cut_off_or_empty_output(reply: AIMessage) -> None:
             [1],
         ),
         (
-            "Answer: A team leader (팀 리더) leads agents [1] and reports [7].",
-            "A team leader (팀 리더) leads agents [1] and reports.",
+            "Answer: A team leader (팀 리더) leads agents [1].",
+            "A team leader (팀 리더) leads agents [1].",
             [1],
         ),
-        ("팀 리더는\u200b 팀을\r\n\r\n\r\n이끕니다 [3]", "팀 리더는 팀을\n\n이끕니다 [3]", [3]),
+        (
+            "팀 리더는\u200b 팀을 이끕니다 [1]\r\n\r\n\r\n매니저는 운영을 책임집니다 [3]",
+            "팀 리더는 팀을 이끕니다 [1]\n\n매니저는 운영을 책임집니다 [3]",
+            [1, 3],
+        ),
     ],
 )
 def test_validate_accepts_and_cleans_cited_answers(raw: str, text: str, markers: list[int]) -> None:
-    checked = validate_llm_answer(raw, 3)
+    checked = validate_llm_answer(raw, CONTEXTS)
     assert checked is not None
     assert checked.text == text
     assert checked.markers == markers
@@ -289,15 +296,89 @@ def test_validate_accepts_and_cleans_cited_answers(raw: str, text: str, markers:
         "<!here|here> 팀 리더는 팀을 이끕니다 [1]",
         "<@&123456789> 팀 리더는 팀을 이끕니다 [1]",
         "• 팀 리더는 팀을 이끕니다 [1]\n• 팀 리더는 팀을 이끕니다 [1]\n• 팀 리더는 팀을 이끕니다 [1]",
+        "Answer: A team leader (팀 리더) leads agents [1] and reports [7].",  # [7] is no passage
     ],
 )
 def test_validate_rejects_unusable_output(raw: str) -> None:
-    assert validate_llm_answer(raw, 3) is None
+    assert validate_llm_answer(raw, CONTEXTS) is None
 
 
 def test_validate_rejects_non_text_and_empty_context() -> None:
-    assert validate_llm_answer(None, 3) is None  # type: ignore[arg-type]
-    assert validate_llm_answer("팀 리더 [1]", 0) is None
+    assert validate_llm_answer(None, CONTEXTS) is None  # type: ignore[arg-type]
+    assert validate_llm_answer("팀 리더 [1]", []) is None
+
+
+#: Passages with figures, a link and an address, for the grounding checks.
+FACTS = [
+    chunk(1, "상담원 시급은 20 달러이고, 첫해 이직률은 80%입니다. 문의: hr@jobs.example.com"),
+    chunk(2, "노동통계국은 2032년까지 매년 약 375,000개의 일자리가 생길 것으로 추정합니다."),
+    chunk(
+        3, "팀 리더가 되려면 보통 3~5년이 걸립니다. 공고는 https://jobs.example.com/cc 에 있습니다."
+    ),
+]
+#: The review's example: one valid marker carried an invented salary and link.
+REVIEW_EXAMPLE = "$500,000 a year … apply at https://evil.example [1]"
+
+
+def reason(raw: str, contexts: list[Chunk] = FACTS) -> str:
+    verdict = review_llm_answer(raw, contexts)
+    assert isinstance(verdict, Rejected), f"accepted: {raw!r}"
+    return verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "markers"),
+    [
+        ("상담원 시급은 20달러입니다 [1].", [1]),  # spacing differs
+        ("시급은 $20입니다 [1]. 이직률은 80 퍼센트입니다 [1].", [1]),
+        ("Agents earn 20 dollars an hour [1], and 80% leave in the first year [1].", [1]),
+        ("매년 약 375000개의 일자리가 생깁니다 [2].", [2]),  # no thousands separator
+        ("About 375,000 jobs a year through 2032 [2].", [2]),
+        ("팀 리더까지 3년에서 5년이 걸립니다 [3]. It takes 3 to 5 years [3].", [3]),
+        ("팀 리더까지 최소 3년이 걸립니다 [3].", [3]),  # the range's low end, in years
+        ("공고: https://jobs.example.com/cc/ [3], 문의는 HR@jobs.example.com 으로 [1].", [3, 1]),
+        ("시급은 20달러이고 일자리는 매년 375,000개입니다 [1][2].", [1, 2]),
+        ("팀 리더는 팀을 이끕니다. [1] 매니저는 e.g. 운영을 맡습니다 [3]", [1, 3]),
+        ("필요한 기술:\n• 커뮤니케이션 [1]\n• 문제 해결 [2]", [1, 2]),  # an uncited lead-in
+    ],
+)
+def test_a_grounded_answer_passes_with_figures_links_and_addresses(
+    raw: str, markers: list[int]
+) -> None:
+    checked = review_llm_answer(raw, FACTS)
+    assert isinstance(checked, Checked), checked
+    assert checked.markers == markers
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (REVIEW_EXAMPLE, "without a [n] marker"),  # "$500,000 a year …" ends a sentence
+        (REVIEW_EXAMPLE.replace(" …", ","), "URL"),
+        ("Team leaders earn $500,000 a year [1].", "figure"),
+        ("Apply at https://evil.example [1]", "URL"),
+        ("지원은 evil.example/apply 에서 [3].", "URL"),
+        ("공고는 https://jobs.example.com/cc 에 있습니다 [1].", "URL"),  # [3] has it, not [1]
+        ("이력서는 jobs@evil.example 로 보내세요 [1].", "e-mail"),
+        ("상담원 시급은 25달러입니다 [1].", "figure"),
+        ("상담원 시급은 20달러입니다 [2].", "figure"),  # the figure is in [1], not the cited [2]
+        ("상담원 연봉은 20달러입니다 [1]. 팀 리더는 50만 달러를 받습니다 [1].", "figure"),
+        ("첫해 이직률은 85%입니다 [1].", "figure"),
+        ("80 dollars an hour [1].", "figure"),  # 80 is a percentage there, not dollars
+        ("팀 리더까지 10년이 걸립니다 [3].", "figure"),
+        ("팀 리더까지 3개월이면 됩니다 [3].", "figure"),
+        # An invented phone number is a figure too.
+        ("상담 문의는 대표 번호 1588-1234 로 하시면 됩니다 [1].", "figure"),
+        ("시급은 20달러입니다 [1]. 연봉은 업계 최고 수준입니다.", "without a [n] marker"),
+        ("• 시급은 20달러입니다 [1]\n• 보너스도 많습니다", "without a [n] marker"),
+        ("연봉은 업계 최고입니다.\n• 시급은 20달러입니다 [1]", "without a [n] marker"),
+        ("시급은 20달러입니다 [1]. 연봉은 높습니다 [4].", "outside 1..3"),
+        ("시급은 20달러입니다 [1][0].", "outside 1..3"),
+    ],
+)
+def test_an_invented_or_uncited_statement_fails_validation(raw: str, why: str) -> None:
+    assert why in reason(raw)
+    assert validate_llm_answer(raw, FACTS) is None
 
 
 # -- provider wiring -------------------------------------------------------------------------
@@ -577,3 +658,69 @@ async def test_without_a_key_a_local_server_gets_a_stand_in(
         await advisor.close()
     assert answer.generated_by == "llm"
     assert server.requests[0].headers["Authorization"] == f"Bearer {NO_KEY}"
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (lambda body: REVIEW_EXAMPLE, "without a [n] marker"),
+        (lambda body: quoting(1)(body) + "\n• 팀 리더의 연봉은 $500,000입니다 [1]", "figure"),
+        (lambda body: quoting(1)(body) + "\n• 지원: https://evil.example/apply [1]", "URL"),
+        (
+            lambda body: quoting(1)(body) + "\n• 이력서는 jobs@evil.example 로 보내세요 [1]",
+            "e-mail",
+        ),
+        (lambda body: quoting(1)(body) + "\n• 시급은 20달러, 합격률은 80%입니다 [1]", "figure"),
+        (lambda body: quoting(1)(body) + "\n• 팀 리더가 되려면 17년이 걸립니다 [1]", "figure"),
+        (lambda body: quoting(1)(body) + "\n연봉도 업계 최고 수준입니다.", "without a [n] marker"),
+        (lambda body: quoting(1, 2)(body) + "\n• 더 많은 정보가 있습니다 [9]", "outside 1..5"),
+    ],
+    ids=[
+        "review-example",
+        "invented-salary",
+        "invented-link",
+        "invented-e-mail",
+        "invented-korean-figures",
+        "invented-years",
+        "uncited-sentence",
+        "one-marker-out-of-range",
+    ],
+)
+async def test_an_invented_llm_answer_gives_the_extractive_answer(
+    llm_advisor: Any,
+    server: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+    reply: Callable[[dict[str, Any]], str],
+    why: str,
+) -> None:
+    expected = await extractive(llm_advisor, KO_QUESTION)
+    server.reply = reply
+    caplog.set_level(logging.INFO, logger="bot.advisor.llm")
+    answer = await ask(llm_advisor, KO_QUESTION)
+    same_as(answer, expected)
+    assert len(server.requests) == 1
+    rejections = [r.getMessage() for r in caplog.records if r.name == "bot.advisor.llm"]
+    assert len(rejections) == 1
+    assert why in rejections[0]
+
+
+async def test_a_cited_answer_restating_a_passage_figure_is_used(
+    llm_advisor: Any, server: FakeOpenAI
+) -> None:
+    question = "2032년까지 매년 몇 개 정도의 콜센터 관련 일자리가 생길 거래?"
+
+    def restating(body: dict[str, Any]) -> str:
+        shown = passages(Recorded("", {}, body).message("user"))
+        n = next(p.number for p in shown if "375,000" in p.text)
+        return (
+            f"노동통계국은 2032년까지 매년 약 375000개의 관련 일자리가 생길 것으로 봅니다 [{n}].\n"
+            f"• 그만큼 상담원 수요가 높다는 뜻입니다 [{n}]"
+        )
+
+    server.reply = restating
+    answer = await ask(llm_advisor, question)
+    assert answer.generated_by == "llm"
+    assert answer.text == server.replies[0]
+    contexts = await contexts_for(llm_advisor, question)
+    (cited,) = answer.citations
+    assert "375,000" in contexts[cited.marker - 1].text
