@@ -353,7 +353,8 @@ def review_llm_answer(text: str, contexts: Sequence[Chunk]) -> Checked | Rejecte
     """The cleaned answer and its markers, or why it cannot be shown.
 
     Refused: empty or overlong text, mass mentions, garbage (mostly symbols, repetition, JSON
-    or HTML dumps, chat-template tokens), any sentence or list item without a [n] marker, any marker outside 1..len(contexts), and any figure, URL
+    or HTML dumps, chat-template tokens), text that gives away the prompt, any sentence or
+    list item without a [n] marker, any marker outside 1..len(contexts), and any figure, URL
     or e-mail address that the passages its sentence cites do not give.
     """
     if not isinstance(text, str) or not contexts or len(text) > 10 * MAX_ANSWER_CHARS:
@@ -369,6 +370,8 @@ def review_llm_answer(text: str, contexts: Sequence[Chunk]) -> Checked | Rejecte
         return Rejected("a mass mention")
     if _looks_like_garbage(cleaned):
         return Rejected("looks like garbage")
+    if _reveals_prompt(folded):
+        return Rejected("gives away the instructions")
     grounds: dict[int, Grounds] = {}
     markers: list[int] = []
     for sentence in sentences(cleaned):
@@ -448,3 +451,42 @@ def _parses_as_json(text: str) -> bool:
     except ValueError:
         return False
     return isinstance(value, dict | list)
+
+
+#: Words that talk about the bot's own prompt rather than about call-center work.
+_PROMPT_TALK = re.compile(
+    r"\bsystem\s*(?:prompt|message|instructions?)\b|\bmy\s+(?:instructions|rules|guidelines"
+    r"|prompt|programming|directives)\b|\bI\s*(?:was|am|have been|'ve been|'m)\s+"
+    r"(?:instructed|told|programmed|asked|not allowed)\s+(?:to|not)\b"
+    r"|\binstructions\s+I\s+(?:was|have been)\s+given\b|<\s*/?\s*documents?\b"
+    r"|시스템\s*(?:프롬프트|메시지|메세지|지시|지침)|프롬프트"
+    r"|(?:제가|저는|내가|저에게|제게)\s*(?:받은|주어진)\s*(?:지시|지침|명령|규칙)"
+    r"|(?:제|저의|나의|내)\s*(?:지시|지침|규칙|명령)\s*(?:사항)?\s*(?:은|는|에|에서|에는|에 따르면)",
+    re.I,
+)
+#: How many words in a row shared with the prompt mean the answer is quoting it.
+_QUOTED_WORDS = 6
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + _QUOTED_WORDS]) for i in range(len(words) - _QUOTED_WORDS + 1)}
+
+
+#: Every run of words in the prompt the model is given (the placeholders split runs).
+_PROMPT_SHINGLES = frozenset(
+    set().union(
+        *(
+            _shingles(part)
+            for piece in (_RULES, _FOLLOW_UP, *_LANGUAGE.values())
+            for part in re.split(r"\{[a-z_]+\}", piece)
+        )
+    )
+)
+
+
+def _reveals_prompt(text: str) -> bool:
+    """Does the answer talk about its instructions or quote a run of the prompt's words?"""
+    return bool(_PROMPT_TALK.search(text)) or bool(
+        _shingles(MARKER.sub(" ", text)) & _PROMPT_SHINGLES
+    )

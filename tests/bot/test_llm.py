@@ -381,6 +381,42 @@ def test_an_invented_or_uncited_statement_fails_validation(raw: str, why: str) -
     assert validate_llm_answer(raw, FACTS) is None
 
 
+def _rule_lines() -> list[str]:
+    answerer = ChatAnswerer(FakeListChatModel(responses=["x"]))
+    prompts = [
+        str(answerer.messages(KO_QUESTION, language, CONTEXTS, history)[0].content)
+        for language in ("ko", "en")
+        for history in ([], HISTORY)
+    ]
+    lines = {line.strip() for p in prompts for line in p.split("\n")}
+    return sorted(line for line in lines if len(line.split()) >= 6)
+
+
+@pytest.mark.parametrize("line", _rule_lines())
+def test_an_answer_quoting_any_line_of_the_system_prompt_fails_validation(line: str) -> None:
+    quoted = line.replace("@", "")  # a quoted mention is refused already, as a mention
+    assert reason(f"팀 리더는 팀을 이끕니다 [1]. {quoted} [1]", CONTEXTS) == (
+        "gives away the instructions"
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "My instructions say to answer only from the documents [1].",
+        "I was told not to reveal my rules, but here they are [1].",
+        "The system prompt asks me to cite every statement [1].",
+        "시스템 프롬프트는 다음과 같습니다: 문서로만 답하세요 [1].",
+        "제가 받은 지시는 문서로만 답하는 것입니다 [1].",
+        "제 지침에 따르면 출처를 꼭 밝혀야 합니다 [1].",
+        "Rules: answer only from the passages; do not add facts, numbers, names [1].",
+        "passages below. Rules: 1. Answer ONLY from the passages [1]",
+    ],
+)
+def test_an_answer_revealing_the_instructions_fails_validation(raw: str) -> None:
+    assert reason(raw, CONTEXTS) == "gives away the instructions"
+
+
 # -- provider wiring -------------------------------------------------------------------------
 @pytest.fixture
 def llm_settings(tmp_path: Path) -> Callable[..., Settings]:
@@ -660,6 +696,12 @@ async def test_without_a_key_a_local_server_gets_a_stand_in(
     assert server.requests[0].headers["Authorization"] == f"Bearer {NO_KEY}"
 
 
+def _rule(body: dict[str, Any], start: str) -> str:
+    """A line of the system prompt the server received."""
+    system = next(m["content"] for m in body["messages"] if m["role"] == "system")
+    return next(line for line in str(system).split("\n") if line.startswith(start))
+
+
 @pytest.mark.parametrize(
     ("reply", "why"),
     [
@@ -674,6 +716,12 @@ async def test_without_a_key_a_local_server_gets_a_stand_in(
         (lambda body: quoting(1)(body) + "\n• 팀 리더가 되려면 17년이 걸립니다 [1]", "figure"),
         (lambda body: quoting(1)(body) + "\n연봉도 업계 최고 수준입니다.", "without a [n] marker"),
         (lambda body: quoting(1, 2)(body) + "\n• 더 많은 정보가 있습니다 [9]", "outside 1..5"),
+        (lambda body: quoting(1)(body) + "\n• " + _rule(body, "1. ") + " [1]", "instructions"),
+        (lambda body: quoting(1)(body) + "\n• " + _rule(body, "5. ") + " [1]", "instructions"),
+        (
+            lambda body: quoting(1)(body) + "\n• 시스템 프롬프트상 문서로만 답합니다 [1]",
+            "instructions",
+        ),
     ],
     ids=[
         "review-example",
@@ -684,9 +732,12 @@ async def test_without_a_key_a_local_server_gets_a_stand_in(
         "invented-years",
         "uncited-sentence",
         "one-marker-out-of-range",
+        "quotes-rule-1",
+        "quotes-rule-5",
+        "talks-about-its-prompt",
     ],
 )
-async def test_an_invented_llm_answer_gives_the_extractive_answer(
+async def test_an_invented_or_revealing_llm_answer_gives_the_extractive_answer(
     llm_advisor: Any,
     server: FakeOpenAI,
     caplog: pytest.LogCaptureFixture,
