@@ -385,6 +385,23 @@ def test_an_invented_or_uncited_statement_fails_validation(raw: str, why: str) -
     assert validate_llm_answer(raw, FACTS) is None
 
 
+async def test_every_sentence_of_the_knowledge_base_passes_when_quoted_with_its_marker(
+    advisor: Any,
+) -> None:
+    """The checks refuse what the documents do not say, never what they do say."""
+    from bot.advisor.grounding import sentences
+
+    snap = await advisor.knowledge.current()
+    refused = []
+    for passage in snap.chunks:
+        for sentence in sentences(passage.text):
+            if len(sentence.text) >= 15:  # a bare word is refused as garbage, and rightly
+                verdict = review_llm_answer(f"{sentence.text} [1]", [passage])
+                if isinstance(verdict, Rejected):
+                    refused.append((verdict.reason, sentence.text))
+    assert refused == []
+
+
 def _rule_lines() -> list[str]:
     answerer = ChatAnswerer(FakeListChatModel(responses=["x"]))
     prompts = [
