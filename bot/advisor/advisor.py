@@ -585,9 +585,9 @@ class Advisor:
             answer.timing.llm_ms = (time.perf_counter() - t0) * 1000
         from bot.advisor.llm import validate_llm_answer
 
-        checked = validate_llm_answer(text, len(contexts))
+        checked = validate_llm_answer(text, contexts)
         if checked is None:
-            logger.warning("LLM answer rejected as malformed; using the extractive answer")
+            logger.warning("LLM answer rejected; using the extractive answer")
             return
         used = sorted({n for n in checked.markers if 1 <= n <= len(contexts)})
         answer.text = (answer.notice + "\n\n" if answer.notice else "") + checked.text

@@ -104,16 +104,63 @@ _ANAPHORA_EN = re.compile(
     r"|\b(that|this)\s*[?!.]*$|\bsame\s+(ones?|things?)\b",
     re.I,
 )
+#: Verbs telling the bot to drop what it was told, and what they may be aimed at.
+_DROP = (
+    r"(?:ignore|disregard|forget|override|overrule|bypass|skip|drop|discard|abandon|dismiss"
+    r"|neglect|overlook|erase|delete|wipe|reset|cancel|scrap|throw\s+(?:out|away)|set\s+aside"
+    r"|pay\s+no\s+(?:attention|heed)\s+to|(?:do\s*n[o']?t|never|stop)\s+(?:follow(?:ing)?"
+    r"|obey(?:ing)?|listen(?:ing)?\s+to))"
+)
+_ORDERS = (
+    r"(?:instructions?|prompts?|rules?|guidelines?|guardrails?|restrictions?|constraints?"
+    r"|polic(?:y|ies)|directions?|directives?|commands?|orders|programming|training"
+    r"|system\s+message|settings|limits|filters?|context|messages?|text|everything|all)"
+)
+#: What marks the orders as the bot's own rather than a workplace's ("the rules about breaks").
+_WHOSE = (
+    r"(?:your|ur|all|any|every|these|those|the\s+(?:above|previous|prior|earlier|preceding"
+    r"|original|initial|system|old|given)|above|previous|prior|earlier|preceding|original"
+    r"|initial|system|old|given|safety|content)"
+)
 _INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,30}"
-    r"\b(instructions?|prompts?|rules|guidelines|guardrails|restrictions|policy|above|previous|prior)\b"
-    r"|(reveal|print|show|repeat) (your |the )?(system|hidden) (prompt|instructions)"
-    r"|you are now |act as (a |an )?(?!call)|jailbreak|developer mode|\bDAN\b"
-    r"|이전 (지시|명령|지침|프롬프트)[을를은는이가]? ?(모두 |전부 |다 )?(무시|잊)"
-    r"|(지시|명령|지침|규칙|제한|설정)[을를은는이가]? ?(모두 |전부 |다 )?(무시|해제|출력|공개|보여)"
-    r"|시스템\s*프롬프트|^\s*시스템\s*:|^\s*system\s*:|관리자 모드|개발자 모드|admin mode"
-    r"|너는 이제|지금부터 너는|역할극|탈옥|내부 설정"
-    r"|(규칙|지시|지침|제한|설정|명령)[^.!?\n]{0,10}(무시|잊어|어기|벗어나)",
+    # "Disregard the rules above", "forget your instructions", "ignore all previous directions"
+    rf"\b{_DROP}\b[^.!?\n]{{0,30}}\b{_WHOSE}\b[^.!?\n]{{0,20}}\b{_ORDERS}\b"
+    rf"|\b{_DROP}\b[^.!?\n]{{0,30}}\b{_ORDERS}\b\s*(?:above|before|so\s+far|earlier|you\s+(?:were|have"
+    r"\s+been|'ve\s+been)\s+(?:given|told))"
+    rf"|\b{_DROP}\s+(?:everything|anything|all|what)\b[^.!?\n]{{0,25}}\b(?:above|before|earlier"
+    r"|previous(?:ly)?|prior|so\s+far|(?:you\s+(?:were|have\s+been|'ve\s+been)|i)\s+(?:told|said"
+    r"|given|instructed)|told\s+you)\b"
+    rf"|\b{_DROP}\s+(?:the\s+)?(?:above|previous|prior|preceding)\b"
+    # asking for the prompt: "system prompt", "reveal your instructions", "repeat the text above"
+    r"|\bsystem\s*prompts?\b|\bsystem\s+message\b|\b(?:hidden|secret|initial|original|internal)"
+    r"\s+(?:prompt|instructions|rules|guidelines|directives|configuration)\b"
+    r"|\b(?:reveal|print|show|repeat|display|output|dump|leak|share|recite|echo|list|tell\s+me"
+    r"|give\s+me|what\s+(?:are|is|were))\b[^.!?\n]{0,20}\b(?:your|ur)\s+(?:\w+\s+)?(?:instructions"
+    r"|prompts?|guidelines|directives|configuration|programming|rules)\b"
+    r"|\b(?:repeat|print|output|echo|copy|recite)\b[^.!?\n]{0,20}\b(?:text|words|message|everything"
+    r"|lines?)\s+(?:above|before)\b|\bwhat\s+(?:were\s+you|have\s+you\s+been|was\s+you)\s+"
+    r"(?:told|instructed|given)\b|\bnew\s+(?:instructions|rules|persona|role|task)\s*[:：]"
+    # another role or mode
+    r"|\byou\s*(?:are|'re|r)\s+now\b|\bfrom\s+now\s+on,?\s+(?:you|act|pretend|respond|answer"
+    r"|ignore|forget)\b|\byou\s*(?:are|'re)\s+no\s+longer\b|\bact\s+as\s+(?:a\s+|an\s+)?(?!call)"
+    r"|\bjailbreak|\b(?:developer|dev|admin|god|debug|sudo|unrestricted)\s+mode\b|\bDAN\b"
+    r"|\bdo\s+anything\s+now\b|^\s*\[?\s*system\s*\]?\s*[:：]|\[\s*system\s*\]|<\s*/?\s*system\s*>"
+    # Korean: "이전 지시는 무시해", "규칙을 무시하고", "시스템 프롬프트 알려줘"
+    r"|(?:지시|명령|지침|프롬프트|규칙|룰|제한|제약|설정|가이드라인|원칙|시스템\s*메시지)"
+    r"(?:\s*사항)?(?:들)?[^.!?\n]{0,10}(?:무시|잊어|잊고|잊으|잊기|잊어버|어기|벗어나|따르지\s*(?:마|말)"
+    r"|신경\s*(?:쓰지|끄)|해제|풀어|취소|초기화|리셋|지워|삭제)"
+    # ... said of someone else ("상사 지시를 무시하면 어떻게 돼?") is a question, not an order.
+    r"(?!하면|하는|할\s*(?:때|경우|수)|한\s*(?:사람|고객|직원|경우|적)|했을|당하|되|해도|하지|면|는\s)"
+    r"|(?:이전|앞|위|기존|원래|지금까지|여태까지|방금)(?:의|에)?\s*(?:모든\s*)?(?:내용|말|대화|지시|명령|지침"
+    r"|규칙|설정|메시지|프롬프트)[^.!?\n]{0,10}(?:무시|잊|어기|신경\s*쓰지)"
+    r"|(?:이전|위|앞)의?\s*(?:것|거)\s*(?:은|는|을|를|다|전부|모두)?\s*(?:무시|잊)"
+    r"|프롬프트|시스템\s*(?:메시지|메세지|지시|지침|설정)"
+    r"|(?:너|니|네|당신|넌|너가|니가|네가)\s*(?:의|가|이)?\s*(?:받은\s*)?(?:지시|지침|규칙|명령|설정|룰)"
+    r"(?:\s*사항)?\s*(?:을|를|은|는|이|가)?\s*[^.!?\n]{0,10}(?:알려|보여|출력|공개|말해|뭐|읊어|적어)"
+    r"|(?:받은|주어진)\s*(?:지시|지침|명령|규칙)(?:\s*사항)?\s*[^.!?\n]{0,10}(?:알려|보여|출력|공개|말해|뭐|읊어)"
+    r"|(?:지시|지침|명령|설정)(?:\s*사항)?\s*(?:을|를)?\s*(?:전부|모두|다|그대로)?\s*(?:출력|공개)"
+    r"|^\s*시스템\s*[:：]|관리자\s*모드|개발자\s*모드|디버그\s*모드|너는\s*이제|넌\s*이제|지금부터\s*(?:너는|넌)"
+    r"|이제부터\s*(?:너는|넌)|역할극|탈옥|내부\s*설정|제한\s*없는\s*(?:AI|모드|버전)",
     re.I,
 )
 

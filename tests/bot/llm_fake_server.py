@@ -21,6 +21,7 @@ from aiohttp import web
 Reply = Callable[[dict[str, Any]], str]
 
 _PASSAGE_HEAD = re.compile(r"^\[(\d+)\] (.+?)(?: — (.+))?$")
+_DOCUMENT = re.compile(r'<document index="(\d+)">\n(.*?)\n</document>', re.S)
 
 
 @dataclass
@@ -51,15 +52,20 @@ class Passage:
 
 
 def passages(prompt: str) -> list[Passage]:
-    """Read the "[n] title — section" blocks back out of a system prompt."""
-    _, _, tail = prompt.partition("Context passages:")
+    """Read the numbered passages back out of the <documents> block of a user message."""
+    block = prompt.partition("<documents>")[2].partition("</documents>")[0]
     found = []
-    for block in tail.strip().split("\n\n"):
-        head, _, text = block.partition("\n")
-        match = _PASSAGE_HEAD.match(head.strip())
-        if match:
+    for match in _DOCUMENT.finditer(block):
+        head, _, text = match.group(2).partition("\n")
+        head_match = _PASSAGE_HEAD.match(head.strip())
+        if head_match and head_match.group(1) == match.group(1):
             found.append(
-                Passage(int(match.group(1)), match.group(2), match.group(3) or "", text.strip())
+                Passage(
+                    int(head_match.group(1)),
+                    head_match.group(2),
+                    head_match.group(3) or "",
+                    text.strip(),
+                )
             )
     return found
 
@@ -73,8 +79,7 @@ def quoting(*numbers: int) -> Reply:
     """A grounded 'model': quote the first sentence of the given passages, citing each."""
 
     def reply(body: dict[str, Any]) -> str:
-        system = Recorded("", {}, body).message("system")
-        found = {p.number: p for p in passages(system)}
+        found = {p.number: p for p in passages(Recorded("", {}, body).message("user"))}
         return "\n".join(f"• {first_sentence(found[n].text)} [{n}]" for n in numbers)
 
     return reply
