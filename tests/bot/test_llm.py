@@ -44,6 +44,11 @@ from bot.state import Turn
 from core.index import Chunk
 from core.settings import Settings
 
+#: How long the advisor waits for the fake LLM on loopback: generous, because a loaded
+#: machine (two cores, other suites beside it) can take seconds to accept a connection. Only
+#: the timeout test waits it out.
+LOOPBACK_TIMEOUT_S = 15.0
+
 KEY = "sk-test-4f9c2a7be1d0"
 KO_QUESTION = "팀 리더는 무슨 일을 해?"
 EN_QUESTION = "What does a team leader do?"
@@ -540,7 +545,7 @@ async def llm_advisor(
         llm_model="fake-career-model",
         llm_base_url=server.url,
         llm_api_key=KEY,
-        llm_timeout_s=1.0,
+        llm_timeout_s=LOOPBACK_TIMEOUT_S,
     )
     advisor = await build_advisor(settings)
     assert isinstance(advisor.llm, ChatAnswerer)
@@ -706,7 +711,10 @@ async def test_without_a_key_a_local_server_gets_a_stand_in(
     from bot.advisor.advisor import build_advisor
 
     settings = settings_factory(
-        llm_provider="openai", llm_model="local", llm_base_url=server.url, llm_timeout_s=1.0
+        llm_provider="openai",
+        llm_model="local",
+        llm_base_url=server.url,
+        llm_timeout_s=LOOPBACK_TIMEOUT_S,
     )
     advisor = await build_advisor(settings, warm=False)
     try:
