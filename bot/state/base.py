@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 #: Bumped with every change to the stored tables; `SqlStateStore.start` migrates older ones.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CLAIM_TTL_S = 24 * 3600
 
 
@@ -71,6 +71,33 @@ class Vote:
     #: The documents the answer cited ("title › section"), kept so the admins' report can name
     #: them after a re-ingest has replaced the chunks.
     sources: list[str] = field(default_factory=list)
+    #: The conversation the vote was cast in (the platform's id for that place and voter), so
+    #: a report can be limited to one workspace; "" for votes stored before schema 3.
+    conversation_id: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records one admin's report covers: one platform's and, with `workspace`, only
+    those from that workspace (a Discord guild's id, a Slack team's).
+
+    A conversation id starts with "<platform>:<workspace>:", so the workspace's records are
+    the ones whose conversation id starts with `prefix`. Records stored before they kept their
+    conversation id (schema 3) have none: a platform's admin sees them, a workspace's does not.
+    """
+
+    platform: str
+    workspace: str | None = None
+
+    @property
+    def prefix(self) -> str | None:
+        """What the conversation ids of the workspace's records start with, or None."""
+        return None if self.workspace is None else f"{self.platform}:{self.workspace}:"
+
+    def covers(self, platform: str, conversation_id: str) -> bool:
+        """Does the scope hold a record of `platform` asked in `conversation_id`?"""
+        prefix = self.prefix
+        return platform == self.platform and (prefix is None or conversation_id.startswith(prefix))
 
 
 def clean_vote(vote: Vote) -> Vote:
@@ -84,6 +111,7 @@ def clean_vote(vote: Vote) -> Vote:
         answer=clean_text(vote.answer),
         chunk_ids=[clean_text(c) for c in vote.chunk_ids],
         sources=[clean_text(s) for s in vote.sources],
+        conversation_id=clean_text(vote.conversation_id),
     )
 
 
@@ -113,7 +141,7 @@ class StateStore(Protocol):
     async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision: ...
     async def record_vote(self, vote: Vote) -> None: ...
-    async def votes(self, since: float = 0.0) -> list[Vote]: ...
-    async def declined(self, since: float = 0.0) -> list[str]: ...
+    async def votes(self, since: float = 0.0, scope: Scope | None = None) -> list[Vote]: ...
+    async def declined(self, since: float = 0.0, scope: Scope | None = None) -> list[str]: ...
     async def forget_user(self, user_id: str) -> int: ...
     async def purge(self, retention_days: float) -> int: ...
