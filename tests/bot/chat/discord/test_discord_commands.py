@@ -27,7 +27,7 @@ from discord_harness import (
 from fake_discord import BOT_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscord, RestCall, payload
 
 from bot.advisor.advisor import build_advisor
-from bot.chat.discord_app import CareerBot, conversation_id
+from bot.chat.discord_app import CareerBot
 from bot.chat.discord_embeds import VOTE_DOWN_ID, VOTE_UP_ID
 from bot.chat.service import build_chat_service
 from bot.state import Vote
@@ -425,11 +425,12 @@ async def test_report_is_ephemeral_for_admins_only_and_never_pings(
     assert report.json["allowed_mentions"]["parse"] == []
 
 
-#: A question declined in each place the bot is used, as the store holds it.
+#: A question declined in each place the bot is used, with the conversation id it was asked
+#: in (Discord's: guild, or "dm", then channel and user).
 DECLINED_IN = {
-    ("discord", conversation_id(1, 9, guild_id=int(GUILD_ID))): "피자 맛집 추천해 줘?",
-    ("discord", conversation_id(2, 9, guild_id=int(OTHER_GUILD_ID))): "오늘 날씨 어때?",
-    ("discord", conversation_id(3, 9, guild_id=None)): "주식 투자 방법?",
+    ("discord", f"discord:{GUILD_ID}:1:9"): "피자 맛집 추천해 줘?",
+    ("discord", f"discord:{OTHER_GUILD_ID}:2:9"): "오늘 날씨 어때?",
+    ("discord", "discord:dm:3:9"): "주식 투자 방법?",
     ("slack", "slack:T1:C1:1.0"): "비트코인 시세는?",
 }
 #: Voted not helpful in the other guild.
@@ -458,7 +459,7 @@ async def test_an_admins_report_holds_only_what_that_admin_may_see(
     store = advisor.memory.store
     for (platform, conversation), question in DECLINED_IN.items():
         await store.record_exchange(conversation, "9", platform, question, None, abstained=True)
-    elsewhere = conversation_id(2, 9, guild_id=int(OTHER_GUILD_ID))
+    elsewhere = f"discord:{OTHER_GUILD_ID}:2:9"
     await store.record_vote(
         Vote("discord", "77", "9", -1, DOWN_VOTED, "답", [], time.time(), [], elsewhere)
     )
