@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     discord_api_base_url: str = ""
     discord_gateway_url: str = ""
     discord_admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    #: Guilds whose Manage Server members are admins there (and see only that guild's report).
+    discord_admin_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
 
     #: Where `career-bot run` serves Slack's HTTP endpoint (when only a signing secret is set).
     http_host: str = "0.0.0.0"
@@ -123,7 +125,11 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
-        "slack_admin_user_ids", "discord_guild_ids", "discord_admin_user_ids", mode="before"
+        "slack_admin_user_ids",
+        "discord_guild_ids",
+        "discord_admin_user_ids",
+        "discord_admin_guild_ids",
+        mode="before",
     )
     @classmethod
     def _ids(cls, value: object) -> object:

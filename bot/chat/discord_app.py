@@ -1,7 +1,7 @@
 """The Discord surface: a thin discord.py 2.x adapter around the chat service.
 
-It only translates: a mention, a DM, a `/career` slash command or a feedback click becomes a
-call of the chat service; its typed outcome becomes the reply, rendered by
+It only translates: a mention, a DM, a `/career` or `/career-admin` slash command or a feedback
+click becomes a call of the chat service; its typed outcome becomes the reply, rendered by
 `bot.chat.discord_embeds` (an answer an embed card with persistent helpful / not helpful
 buttons). Everything it sends pings nobody (`AllowedMentions.none()` on the bot and on every
 send).
@@ -53,10 +53,11 @@ class DiscordSetupError(RuntimeError):
     """The Discord bot cannot start; the message says which setting or portal switch to fix."""
 
 
-def conversation_id(channel_id: int | None, user_id: int) -> str:
+def conversation_id(channel_id: int | None, user_id: int, *, guild_id: int | None) -> str:
     """The conversation the advisor remembers: one per user and channel (or DM), so a mention
-    and `/career ask` in the same channel continue one conversation."""
-    return f"discord:{channel_id}:{user_id}"
+    and `/career ask` in the same channel continue one conversation. It starts with the guild
+    ("dm" outside one), so a guild admin's report can hold only that guild's questions."""
+    return f"discord:{guild_id if guild_id is not None else 'dm'}:{channel_id}:{user_id}"
 
 
 def _claim_key(interaction: discord.Interaction) -> str:
@@ -88,6 +89,17 @@ class CareerCog(commands.Cog):
     career = app_commands.Group(
         name="career", description="콜센터 경력 도우미 · Call-center career advisor"
     )
+    #: The admin commands, a group of their own so Discord hides it from members without
+    #: Manage Server, and offers it in servers only (what `app_commands.guild_only` sets on a
+    #: command: the flag and the context). Only a hint a server owner can change in the
+    #: server's integration settings: `_admin_command` still decides.
+    career_admin = app_commands.Group(
+        name="career-admin",
+        description="관리자 명령 · Admin commands",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
 
     def __init__(self, bot: commands.Bot, settings: Settings, chat: ChatService) -> None:
         self.bot = bot
@@ -101,7 +113,8 @@ class CareerCog(commands.Cog):
             task.cancel()
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Every `/career` command passes here first, in its handler's task: track it."""
+        """Every `/career` and `/career-admin` command passes here first, in its handler's
+        task: track it."""
         self.handlers.track()
         return True
 
@@ -134,7 +147,9 @@ class CareerCog(commands.Cog):
         incoming = outcomes.Incoming(
             "discord",
             str(message.author.id),
-            conversation_id(channel.id, message.author.id),
+            conversation_id(
+                channel.id, message.author.id, guild_id=getattr(message.guild, "id", None)
+            ),
             question,
             (f"discord:msg:{message.id}",),
             where=f"message {message.id}",
@@ -170,7 +185,9 @@ class CareerCog(commands.Cog):
         incoming = outcomes.Incoming(
             "discord",
             str(interaction.user.id),
-            conversation_id(interaction.channel_id, interaction.user.id),
+            conversation_id(
+                interaction.channel_id, interaction.user.id, guild_id=interaction.guild_id
+            ),
             question,
             (_claim_key(interaction),),
             action="/career ask",
@@ -188,13 +205,13 @@ class CareerCog(commands.Cog):
             embed=render_help(language), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
-    @career.command(
+    @career_admin.command(
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
     )
     async def reingest_command(self, interaction: discord.Interaction) -> None:
         await self._admin_command(interaction, outcomes.Reingest())
 
-    @career.command(
+    @career_admin.command(
         name="report",
         description="부족한 지식 보고서(관리자) · What the knowledge lacks (admins)",
     )
@@ -219,16 +236,17 @@ class CareerCog(commands.Cog):
         async def thinking() -> None:
             await interaction.response.defer(ephemeral=True, thinking=True)
 
-        # The member's permissions as Discord resolved them for this interaction.
+        # The member's permissions as Discord resolved them for this interaction; whether
+        # they count here (in this guild) is the service's decision.
         permissions = interaction.permissions
-        manages = interaction.guild_id is not None and (
-            permissions.manage_guild or permissions.administrator
-        )
+        guild_id = interaction.guild_id
+        manages = guild_id is not None and (permissions.manage_guild or permissions.administrator)
         outcome = await self.chat.admin_command(
             "discord",
             str(interaction.user.id),
             command,
             announce=announce,
+            guild_id=str(guild_id) if guild_id is not None else None,
             manages_server=manages,
             claims=(_claim_key(interaction),),
             first=started,
@@ -346,6 +364,9 @@ class CareerCog(commands.Cog):
             message_ref=str(message.id if message is not None else interaction.id),
             user_id=str(interaction.user.id),
             vote=vote,
+            conversation_id=conversation_id(
+                interaction.channel_id, interaction.user.id, guild_id=interaction.guild_id
+            ),
         )
         await self._respond_ephemeral(interaction, describe(result, rated.language))
 
@@ -390,7 +411,8 @@ def make_intents() -> discord.Intents:
 
 
 class CareerBot(commands.Bot):
-    """The bot: loads the cog and the persistent feedback view, syncs `/career` at start-up."""
+    """The bot: loads the cog and the persistent feedback view, syncs `/career` and
+    `/career-admin` at start-up."""
 
     def __init__(self, settings: Settings, chat: ChatService, **options: Any) -> None:
         super().__init__(

@@ -49,14 +49,15 @@ PHRASES: dict[str, dict[str, str]] = {
     "commands": {"ko": "명령어", "en": "Commands"},
     "commands_list": {
         "ko": (
-            "`/career ask` 질문하기 · `/career help` 도움말 · `/career reingest` 문서 재색인(관리자) · "
-            "`/career report` 부족한 지식 보고서(관리자)\n"
+            "`/career ask` 질문하기 · `/career help` 도움말 · "
+            "`/career-admin reingest` 문서 재색인(관리자) · "
+            "`/career-admin report` 부족한 지식 보고서(관리자)\n"
             "채널에서 저를 멘션하거나 DM으로 물어봐도 돼요. 제 답변에 답장하면 대화가 이어져요."
         ),
         "en": (
             "`/career ask` ask a question · `/career help` this help · "
-            "`/career reingest` re-index the documents (admins) · "
-            "`/career report` what the knowledge lacks (admins)\n"
+            "`/career-admin reingest` re-index the documents (admins) · "
+            "`/career-admin report` what the knowledge lacks (admins)\n"
             "You can also mention me in a channel or DM me. Reply to my answer to follow up."
         ),
     },
@@ -79,8 +80,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "the admins listed in SLACK_ADMIN_USER_IDS",
     },
     "admins_discord": {
-        "ko": "서버 관리 권한이 있는 멤버나 지정된 관리자",
-        "en": "members with Manage Server or the configured admins",
+        "ko": (
+            "DISCORD_ADMIN_USER_IDS에 등록된 관리자나 DISCORD_ADMIN_GUILD_IDS에 등록된 서버에서 "
+            "서버 관리 권한이 있는 멤버"
+        ),
+        "en": (
+            "the admins listed in DISCORD_ADMIN_USER_IDS or members with Manage Server in a "
+            "server listed in DISCORD_ADMIN_GUILD_IDS"
+        ),
     },
     "reingest_denied": {
         "ko": "문서 재색인은 {admins}만 할 수 있어요.",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from bot.advisor.knowledge import Snapshot
 from bot.advisor.retrieval import QueryEmbedder
-from bot.state import StateStore
+from bot.state import Scope, StateStore
 
 #: Cosine similarity (e5 query vectors) above which two questions count as the same question.
 #: e5 puts different questions of one domain at 0.75-0.89 and rephrasings at 0.92 and above.
@@ -183,15 +183,21 @@ def group_questions(
 
 
 async def build_report(
-    state: StateStore, embedder: QueryEmbedder, since_s: float, *, now: float | None = None
+    state: StateStore,
+    embedder: QueryEmbedder,
+    since_s: float,
+    *,
+    now: float | None = None,
+    scope: Scope | None = None,
 ) -> Report:
-    """The report over the last `since_s` seconds; StateUnavailable if the store is down."""
+    """The report over the last `since_s` seconds, of what `scope` covers (everything when
+    None: the command line's); StateUnavailable if the store is down."""
     import asyncio
 
     until = time.time() if now is None else now
     since = until - since_s
-    declined = await state.declined(since)
-    down = [v for v in await state.votes(since) if v.vote < 0]
+    declined = await state.declined(since, scope)
+    down = [v for v in await state.votes(since, scope) if v.vote < 0]
     items: list[tuple[str, bool, list[str]]] = [(q, True, []) for q in declined]
     items += [(v.question, False, list(v.sources)) for v in down]
     groups = await asyncio.to_thread(group_questions, items, embedder)

@@ -6,8 +6,9 @@ typed outcomes back into its own replies. What is decided here and nowhere else:
 - exactly-once handling across replicas (`claim`), failing open when the store is down;
 - the per-user rate limit and its retry-after (`admit`);
 - whether a follow-up is in a conversation the bot answered in (`remember`, `answered_in`);
-- the admin gate (`is_admin`) and the admin commands: a re-ingest started or refused as busy
-  (`start_reingest`), the admins' report (`report`), both behind the gate (`admin_command`);
+- the admin gate (`admin_scope`, `is_admin`) and the admin commands: a re-ingest started or
+  refused as busy (`start_reingest`), the admins' report of what that admin may see
+  (`report`), both behind the gate (`admin_command`);
 - recording a vote with the documents its answer cited (`record_vote`);
 - error reference ids (`new_ref`), which answers can be rated (`RATED_KINDS`), and the source
   lines under an answer (`source_lines`);
@@ -70,7 +71,7 @@ from bot.chat.outcomes import (
 )
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
-from bot.state import RateDecision, StateStore, StateUnavailable, Vote
+from bot.state import RateDecision, Scope, StateStore, StateUnavailable, Vote
 from bot.state.writer import TurnWriter
 from core.settings import Settings
 
@@ -153,6 +154,8 @@ class AdvisorLike(Protocol):
 
 #: Draws the career-path picture of a path answer (PNG bytes), or None.
 Pictures = Callable[[Answer], Awaitable[bytes | None]]
+#: Builds the admins' report of the last seconds given, of what the scope covers (None: all).
+Reports = Callable[[float, Scope | None], Awaitable[Report]]
 
 
 class ChatService:
@@ -167,7 +170,7 @@ class ChatService:
         reingest: ReingestRun | None = None,
         pictures: Pictures | None = None,
         ready: Callable[[], Awaitable[Any]] | None = None,
-        reports: Callable[[float], Awaitable[Report]] | None = None,
+        reports: Reports | None = None,
         sources: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
         """`reingest` re-runs ingest for the admins, `pictures` draws career-path pictures,
@@ -378,15 +381,44 @@ class ChatService:
         return RateLimited(seconds=max(1, math.ceil(decision.retry_after_s)), limit=limit)
 
     # -- admins ------------------------------------------------------------------------------
-    def is_admin(self, platform: Platform, user_id: str, *, manages_server: bool = False) -> bool:
-        """Admins are listed in SLACK_ADMIN_USER_IDS / DISCORD_ADMIN_USER_IDS; on Discord a
-        member who may manage the server (`manages_server`) is one too."""
+    def admin_scope(
+        self,
+        platform: Platform,
+        user_id: str,
+        *,
+        guild_id: str | None = None,
+        manages_server: bool = False,
+    ) -> Scope | None:
+        """What the user may administer, None for a non-admin.
+
+        Admins are listed in SLACK_ADMIN_USER_IDS / DISCORD_ADMIN_USER_IDS and administer
+        their whole platform. On Discord a member who may manage the guild the command came
+        from (`guild_id`, `manages_server`) administers that guild, but only when it is listed
+        in DISCORD_ADMIN_GUILD_IDS: anyone can add the bot to a server of their own, so
+        Manage Server elsewhere (or in a DM) grants nothing."""
         if platform == "slack":
-            return user_id in self.settings.slack_admin_user_ids
+            return Scope("slack") if user_id in self.settings.slack_admin_user_ids else None
         if platform == "discord":
-            listed = {str(i) for i in self.settings.discord_admin_user_ids}
-            return user_id in listed or manages_server
-        return False
+            if user_id in {str(i) for i in self.settings.discord_admin_user_ids}:
+                return Scope("discord")
+            guilds = {str(i) for i in self.settings.discord_admin_guild_ids}
+            if manages_server and guild_id is not None and guild_id in guilds:
+                return Scope("discord", guild_id)
+        return None
+
+    def is_admin(
+        self,
+        platform: Platform,
+        user_id: str,
+        *,
+        guild_id: str | None = None,
+        manages_server: bool = False,
+    ) -> bool:
+        """May the user run the admin commands? (see `admin_scope`)"""
+        scope = self.admin_scope(
+            platform, user_id, guild_id=guild_id, manages_server=manages_server
+        )
+        return scope is not None
 
     @property
     def reingest_running(self) -> bool:
@@ -444,6 +476,7 @@ class ChatService:
         command: Reingest | ReportRequest,
         *,
         announce: Callable[[ReingestOutcome], Awaitable[None]],
+        guild_id: str | None = None,
         manages_server: bool = False,
         claims: tuple[str, ...] = (),
         first: Callable[[], Awaitable[None]] | None = None,
@@ -451,13 +484,17 @@ class ChatService:
     ) -> AdminOutcome:
         """Run an admin command once, for an admin: start a re-ingest (`announce` and `first`
         as in `start_reingest`) or build the report (`working` runs before it, a Slack ack or
-        a Discord deferral). Everyone else is refused (`Refused`); a report asked for with no
+        a Discord deferral), of what that admin may see (`admin_scope`, with `guild_id` and
+        `manages_server`). Everyone else is refused (`Refused`); a report asked for with no
         period is the `ReportRequest` back."""
         for key in claims:
             if not await self.claim(key):
                 return Duplicate()
         name = "reingest" if isinstance(command, Reingest) else "report"
-        if not self.is_admin(platform, user_id, manages_server=manages_server):
+        scope = self.admin_scope(
+            platform, user_id, guild_id=guild_id, manages_server=manages_server
+        )
+        if scope is None:
             logger.info("%s: refused /career %s for non-admin %s", platform, name, user_id)
             return Refused(name, platform)
         if isinstance(command, Reingest):
@@ -468,14 +505,17 @@ class ChatService:
             return command
         if working is not None:
             await working()
-        return await self.report(command.period_s)
+        return await self.report(command.period_s, scope)
 
-    async def report(self, since_s: float) -> ReportReady | ReportFailed:
-        """The admins' report of the last `since_s` seconds, rendered as text."""
+    async def report(
+        self, since_s: float, scope: Scope | None = None
+    ) -> ReportReady | ReportFailed:
+        """The admins' report of the last `since_s` seconds, of what `scope` covers (None:
+        everything), rendered as text."""
         try:
             if self._reports is None:
                 raise RuntimeError("this chat service has no report source")
-            return ReportReady((await self._reports(since_s)).render())
+            return ReportReady((await self._reports(since_s, scope)).render())
         except Exception:
             ref = new_ref()
             logger.exception("the admins' report failed (ref %s)", ref)
@@ -493,9 +533,11 @@ class ChatService:
         answer: str,
         chunk_ids: list[str],
         asker_id: str = "",
+        conversation_id: str = "",
     ) -> VoteRecorded | VoteFailed:
-        """Store a helpful (+1) / not helpful (-1) click with the answer it is about and who
-        asked it (`asker_id`, "" when the platform cannot tell)."""
+        """Store a helpful (+1) / not helpful (-1) click with the answer it is about, who asked
+        it (`asker_id`, "" when the platform cannot tell) and the conversation it was cast in
+        (what a report of one workspace looks for)."""
         record = Vote(
             platform=platform,
             message_ref=message_ref,
@@ -507,6 +549,7 @@ class ChatService:
             created_at=time.time(),
             sources=self._sources(chunk_ids) if self._sources is not None else [],
             asker_id=asker_id,
+            conversation_id=conversation_id,
         )
         try:
             await self.state.record_vote(record)
@@ -520,7 +563,14 @@ class ChatService:
         return VoteRecorded(vote)
 
     async def vote_on(
-        self, platform: Platform, feedback: Feedback, *, message_ref: str, user_id: str, vote: int
+        self,
+        platform: Platform,
+        feedback: Feedback,
+        *,
+        message_ref: str,
+        user_id: str,
+        vote: int,
+        conversation_id: str = "",
     ) -> VoteRecorded | VoteFailed:
         """`record_vote` for the answer `feedback` describes."""
         return await self.record_vote(
@@ -532,6 +582,7 @@ class ChatService:
             answer=feedback.answer,
             chunk_ids=feedback.chunk_ids,
             asker_id=feedback.asker,
+            conversation_id=conversation_id,
         )
 
     # -- background work ---------------------------------------------------------------------
@@ -651,11 +702,11 @@ def build_chat_service(
     from bot.chat.report import build_report, sources_of
 
     store = advisor.memory.store
-    reports: Callable[[float], Awaitable[Report]] | None = None
+    reports: Reports | None = None
     if embedder is not None:
 
-        async def report(since_s: float) -> Report:
-            return await build_report(store, embedder, since_s)
+        async def report(since_s: float, scope: Scope | None) -> Report:
+            return await build_report(store, embedder, since_s, scope=scope)
 
         reports = report
     if knowledge is None:

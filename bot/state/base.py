@@ -74,6 +74,33 @@ class Vote:
     #: Who asked the question the vote rates (the voter may be someone else): `forget_user`
     #: of the asker removes the vote too, since it holds their question. "" when unknown.
     asker_id: str = ""
+    #: The conversation the vote was cast in (the platform's id for that place and voter), so
+    #: a report can be limited to one workspace; "" for votes stored before schema 3.
+    conversation_id: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records one admin's report covers: one platform's and, with `workspace`, only
+    those from that workspace (a Discord guild's id, a Slack team's).
+
+    A conversation id starts with "<platform>:<workspace>:", so the workspace's records are
+    the ones whose conversation id starts with `prefix`. Records stored before they kept their
+    conversation id (schema 3) have none: a platform's admin sees them, a workspace's does not.
+    """
+
+    platform: str
+    workspace: str | None = None
+
+    @property
+    def prefix(self) -> str | None:
+        """What the conversation ids of the workspace's records start with, or None."""
+        return None if self.workspace is None else f"{self.platform}:{self.workspace}:"
+
+    def covers(self, platform: str, conversation_id: str) -> bool:
+        """Does the scope hold a record of `platform` asked in `conversation_id`?"""
+        prefix = self.prefix
+        return platform == self.platform and (prefix is None or conversation_id.startswith(prefix))
 
 
 def clean_vote(vote: Vote) -> Vote:
@@ -88,6 +115,7 @@ def clean_vote(vote: Vote) -> Vote:
         chunk_ids=[clean_text(c) for c in vote.chunk_ids],
         sources=[clean_text(s) for s in vote.sources],
         asker_id=clean_text(vote.asker_id),
+        conversation_id=clean_text(vote.conversation_id),
     )
 
 
@@ -117,7 +145,7 @@ class StateStore(Protocol):
     async def claimed(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool: ...
     async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> RateDecision: ...
     async def record_vote(self, vote: Vote) -> None: ...
-    async def votes(self, since: float = 0.0) -> list[Vote]: ...
-    async def declined(self, since: float = 0.0) -> list[str]: ...
+    async def votes(self, since: float = 0.0, scope: Scope | None = None) -> list[Vote]: ...
+    async def declined(self, since: float = 0.0, scope: Scope | None = None) -> list[str]: ...
     async def forget_user(self, user_id: str) -> int: ...
     async def purge(self, retention_days: float, vote_retention_days: float = 0) -> int: ...

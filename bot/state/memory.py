@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.state.base import CLAIM_TTL_S, RateDecision, Turn, Vote, clean_text, clean_vote
+from bot.state.base import CLAIM_TTL_S, RateDecision, Scope, Turn, Vote, clean_text, clean_vote
 
 
 class MemoryStateStore:
@@ -19,7 +19,8 @@ class MemoryStateStore:
         self._claims: dict[str, float] = {}
         self._windows: dict[tuple[str, int], int] = {}
         self._votes: dict[tuple[str, str, str], Vote] = {}
-        self._asks: list[tuple[str, str, bool, float]] = []
+        #: (user id, question, abstained, when, platform, conversation id)
+        self._asks: list[tuple[str, str, bool, float, str, str]] = []
 
     async def start(self) -> None:
         return None
@@ -45,7 +46,9 @@ class MemoryStateStore:
         if answer is not None:
             turn = Turn(question, clean_text(answer), clean_text(focus), clean_text(topic), now)
             self._turns.setdefault(conversation_id, []).append((user_id, turn))
-        self._asks.append((user_id, question, abstained, now))
+        self._asks.append(
+            (user_id, question, abstained, now, clean_text(platform), conversation_id)
+        )
 
     async def recent_turns(self, conversation_id: str, limit: int, idle_s: float) -> list[Turn]:
         turns = [t for _, t in self._turns.get(clean_text(conversation_id), [])][-limit:]
@@ -79,11 +82,22 @@ class MemoryStateStore:
         vote = clean_vote(vote)
         self._votes[(vote.platform, vote.message_ref, vote.user_id)] = vote
 
-    async def votes(self, since: float = 0.0) -> list[Vote]:
-        return [v for v in self._votes.values() if v.created_at >= since]
+    async def votes(self, since: float = 0.0, scope: Scope | None = None) -> list[Vote]:
+        return [
+            v
+            for v in self._votes.values()
+            if v.created_at >= since
+            and (scope is None or scope.covers(v.platform, v.conversation_id))
+        ]
 
-    async def declined(self, since: float = 0.0) -> list[str]:
-        return [q for _, q, abstained, at in self._asks if abstained and at >= since]
+    async def declined(self, since: float = 0.0, scope: Scope | None = None) -> list[str]:
+        return [
+            q
+            for _, q, abstained, at, platform, conversation_id in self._asks
+            if abstained
+            and at >= since
+            and (scope is None or scope.covers(platform, conversation_id))
+        ]
 
     async def forget_user(self, user_id: str) -> int:
         user_id = clean_text(user_id)

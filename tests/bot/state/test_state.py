@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import MemoryStateStore, Vote
+from bot.state import MemoryStateStore, Scope, Vote
 from bot.state.sql import SqlStateStore
 from tests.conftest import postgres_database
 
@@ -168,6 +168,57 @@ async def test_forget_matches_the_user_exactly(store: tuple[SqlStateStore, Clock
     assert await state.forget_user("U_1") == 1
     assert await state.count("rate_windows") == 1
     assert await state.count("feedback") == 1
+
+
+#: Where each declined question and down-vote came from: two Discord guilds (the second's id a
+#: LIKE pattern for the first's, were it not escaped), a Discord DM, Slack, and a row from
+#: before records kept their conversation (schema 2).
+PLACES = {
+    "guild 1": ("discord", "discord:11:500:7"),
+    "guild 1x": ("discord", "discord:1_:500:7"),
+    "dm": ("discord", "discord:dm:600:7"),
+    "slack": ("slack", "slack:T1:C1:1.0"),
+    "old": ("discord", ""),
+}
+
+
+async def _record_everywhere(state: SqlStateStore | MemoryStateStore, now: float) -> None:
+    for n, (name, (platform, conversation)) in enumerate(PLACES.items()):
+        await state.record_exchange(conversation, "U1", platform, f"{name}?", None, abstained=True)
+        vote = Vote(
+            platform, f"m{n}", "U2", -1, f"{name}?", "답", [], now, conversation_id=conversation
+        )
+        await state.record_vote(vote)
+
+
+async def _asked_in(state: SqlStateStore | MemoryStateStore, scope: Scope | None) -> list[str]:
+    declined = sorted(await state.declined(scope=scope))
+    assert sorted(v.question for v in await state.votes(scope=scope)) == declined
+    return [q.rstrip("?") for q in declined]
+
+
+async def _check_report_scopes(state: SqlStateStore | MemoryStateStore, now: float) -> None:
+    await _record_everywhere(state, now)
+    assert await _asked_in(state, None) == sorted(PLACES)
+    assert await _asked_in(state, Scope("discord")) == ["dm", "guild 1", "guild 1x", "old"]
+    assert await _asked_in(state, Scope("discord", "11")) == ["guild 1"]
+    assert await _asked_in(state, Scope("discord", "1_")) == ["guild 1x"]
+    assert await _asked_in(state, Scope("discord", "12")) == []
+    assert await _asked_in(state, Scope("slack")) == ["slack"]
+    [vote] = await state.votes(scope=Scope("discord", "11"))
+    assert vote.conversation_id == "discord:11:500:7"
+
+
+async def test_a_report_scope_keeps_to_one_platform_and_one_workspace(
+    store: tuple[SqlStateStore, Clock],
+) -> None:
+    state, clock = store
+    await _check_report_scopes(state, clock.now)
+
+
+async def test_the_memory_store_scopes_a_report_the_same_way() -> None:
+    clock = Clock()
+    await _check_report_scopes(MemoryStateStore(clock=clock), clock.now)
 
 
 async def test_a_declined_question_is_logged_but_not_remembered(

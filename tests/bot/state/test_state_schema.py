@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text, update
 
-from bot.state import SCHEMA_VERSION, StateUnavailable, Vote
+from bot.state import SCHEMA_VERSION, Scope, StateUnavailable, Vote
 from bot.state.sql import SqlStateStore
 from tests.conftest import postgres_admin, postgres_database
 
@@ -29,8 +29,8 @@ async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[s
 
 
 async def _downgrade_to_v1(state: SqlStateStore) -> None:
-    """Make the store what version 1 of the bot left: no `feedback.sources` nor
-    `feedback.asker_id`, no time indexes, version 1."""
+    """Make the store what version 1 of the bot left, as far as the test's own writes allow
+    (they fill `conversation_id`): no asker, no `feedback.sources`, no time indexes, version 1."""
     from bot.state.sql import schema_info
 
     async with state.engine.begin() as conn:
@@ -41,6 +41,20 @@ async def _downgrade_to_v1(state: SqlStateStore) -> None:
         for index in TIME_INDEXES:
             await conn.execute(text(f"DROP INDEX {index}"))
         await conn.execute(update(schema_info).values(version=1))
+
+
+async def _downgrade_to_v2(state: SqlStateStore) -> None:
+    """Make the store what version 2 of the bot left: asked questions and votes without the
+    conversation they came from, votes without their asker and time index, version 2."""
+    from bot.state.sql import schema_info
+
+    async with state.engine.begin() as conn:
+        for index in ("ix_feedback_asker", "ix_feedback_created"):
+            await conn.execute(text(f"DROP INDEX {index}"))
+        await conn.execute(text("ALTER TABLE feedback DROP COLUMN asker_id"))
+        for table in ("asks", "feedback"):
+            await conn.execute(text(f"ALTER TABLE {table} DROP COLUMN conversation_id"))
+        await conn.execute(update(schema_info).values(version=2))
 
 
 async def _indexes(state: SqlStateStore) -> set[str]:
@@ -124,3 +138,40 @@ async def test_a_store_down_at_start_is_set_up_when_it_comes_back() -> None:
         assert not await state.claim("slack:event:E1")
         assert await state.schema_version() == SCHEMA_VERSION
         await state.close()
+
+
+async def test_upgrading_from_2_keeps_declines_and_votes_for_the_platforms_admins(
+    url: str,
+) -> None:
+    old = SqlStateStore(url)
+    await old.start()
+    await _downgrade_to_v2(old)
+    async with old.engine.begin() as conn:  # what the version 2 bot wrote, in its own columns
+        await conn.execute(
+            text(
+                "INSERT INTO asks (platform, user_id, question, abstained, kind, created_at)"
+                " VALUES ('discord', '7', '피자 맛집?', 1, 'out_of_scope', 1700000000)"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO feedback (platform, message_ref, user_id, vote, question, answer,"
+                " chunk_ids, created_at, sources) VALUES ('discord', '99', '7', -1,"
+                " '야간 수당?', '답', '[]', 1700000000, '[]')"
+            )
+        )
+    await old.close()
+
+    new = SqlStateStore(url)
+    await new.start()
+    assert await new.schema_version() == SCHEMA_VERSION
+    assert await new.declined() == ["피자 맛집?"]
+    assert await new.declined(scope=Scope("discord")) == ["피자 맛집?"]
+    assert await new.declined(scope=Scope("discord", "11")) == []  # no guild to show it in
+    assert await new.declined(scope=Scope("slack")) == []
+    (vote,) = await new.votes(scope=Scope("discord"))
+    assert (vote.question, vote.conversation_id) == ("야간 수당?", "")
+    assert await new.votes(scope=Scope("discord", "11")) == []
+    await new.record_exchange("discord:11:5:7", "7", "discord", "주식?", None, abstained=True)
+    assert await new.declined(scope=Scope("discord", "11")) == ["주식?"]
+    await new.close()

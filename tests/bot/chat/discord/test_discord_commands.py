@@ -1,12 +1,15 @@
-"""`/career ask|help|reingest` through INTERACTION_CREATE, the callback and follow-up webhooks."""
+"""`/career ask|help` and `/career-admin reingest|report` through INTERACTION_CREATE, the
+callback and follow-up webhooks."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 from discord_harness import (
     MANAGER_PERMISSIONS,
@@ -27,13 +30,21 @@ from bot.advisor.advisor import build_advisor
 from bot.chat.discord_app import CareerBot
 from bot.chat.discord_embeds import VOTE_DOWN_ID, VOTE_UP_ID
 from bot.chat.service import build_chat_service
+from bot.state import Vote
 from bot.state.sql import SqlStateStore
 from core.settings import Settings
 
 ZWJ = "\u200d"
+#: A server the bot was added to that is not the operator's.
+OTHER_GUILD_ID = "1120345678901239999"
 
 
 def slash(fake: FakeDiscord, name: str, **changes: Any) -> dict[str, Any]:
+    """`/career <name>`, or `/career-admin <name>` for the admin commands."""
+    if name in ("reingest", "report"):
+        data = fake.interaction("interaction_career_admin_reingest", **changes)
+        data["data"]["options"] = [{"type": 1, "name": name}]
+        return data
     return fake.interaction(f"interaction_career_{name}", **changes)
 
 
@@ -50,15 +61,32 @@ def is_callback(data: dict[str, Any]) -> Callable[[RestCall], bool]:
 async def test_commands_are_synced_to_the_configured_guild(
     career_bot: CareerBot, fake_discord: FakeDiscord
 ) -> None:
-    [career] = fake_discord.commands[GUILD_ID]
+    career, admin = fake_discord.commands[GUILD_ID]
     assert career["name"] == "career"
     options = {o["name"]: o for o in career["options"]}
-    assert set(options) == {"ask", "help", "reingest", "report"}
+    assert set(options) == {"ask", "help"}
     assert options["ask"]["options"][0]["name"] == "question"
     assert options["ask"]["options"][0]["required"] is True
-    assert options["report"]["options"][0]["name"] == "period"
-    assert options["report"]["options"][0].get("required", False) is False
+    assert career["default_member_permissions"] is None  # everyone may ask
+    assert admin["name"] == "career-admin"
+    admin_options = {o["name"]: o for o in admin["options"]}
+    assert set(admin_options) == {"reingest", "report"}
+    assert admin_options["report"]["options"][0]["name"] == "period"
+    assert admin_options["report"]["options"][0].get("required", False) is False
     assert "global" not in fake_discord.commands
+
+
+async def test_the_admin_commands_are_hidden_from_members_and_offered_in_servers_only(
+    career_bot: CareerBot, fake_discord: FakeDiscord
+) -> None:
+    """What Discord reads to hide `/career-admin` from members without Manage Server (a
+    server owner can change it; the bot still checks every admin command itself)."""
+    career, admin = fake_discord.commands[GUILD_ID]
+    manage_server = discord.Permissions(manage_guild=True).value
+    assert int(admin["default_member_permissions"]) == manage_server
+    assert admin["dm_permission"] is False
+    assert admin["contexts"] == [0]  # guild only
+    assert career["default_member_permissions"] is None
 
 
 async def test_commands_sync_globally_without_guild_ids(
@@ -68,7 +96,7 @@ async def test_commands_sync_globally_without_guild_ids(
     fake_discord: FakeDiscord,
 ) -> None:
     await start_bot(discord_settings(discord_guild_ids=""), advisor)
-    assert [c["name"] for c in fake_discord.commands["global"]] == ["career"]
+    assert [c["name"] for c in fake_discord.commands["global"]] == ["career", "career-admin"]
     assert GUILD_ID not in fake_discord.commands
 
 
@@ -134,7 +162,7 @@ async def test_help_is_ephemeral(career_bot: CareerBot, fake_discord: FakeDiscor
     assert message["allowed_mentions"] == {"parse": []}
     said = text_of(message)
     assert "콜센터 경력 도우미" in said
-    assert "/career reingest" in said
+    assert "/career-admin reingest" in said
 
 
 async def test_ask_failure_is_an_ephemeral_apology_with_a_reference(
@@ -198,6 +226,33 @@ async def test_reingest_is_refused_without_manage_server(
     assert len(fake_discord.calls) == start + 1
 
 
+@pytest.mark.parametrize("command", ["reingest", "report"])
+@pytest.mark.parametrize("admin_guilds", ["", OTHER_GUILD_ID])
+async def test_manage_server_in_a_guild_not_listed_grants_nothing(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+    command: str,
+    admin_guilds: str,
+) -> None:
+    """The owner of any server that added the bot has Manage Server there: unless that server
+    is in DISCORD_ADMIN_GUILD_IDS they are refused, only they see it, and nothing starts."""
+    scripted = ScriptedAdvisor(advisor, [{"documents": 9}])
+    settings = discord_settings(discord_admin_guild_ids=admin_guilds)
+    bot = await start_bot(settings, scripted, chat=scripted.chat(settings))
+    data = reporting(fake_discord, "7d") if command == "report" else slash(fake_discord, command)
+    data["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, data)
+    callback = await fake_discord.wait_for(is_callback(data), after=start)
+    assert callback.json["type"] == 4
+    assert callback.json["data"]["flags"] == EPHEMERAL
+    assert "DISCORD_ADMIN_GUILD_IDS" in callback.json["data"]["content"]
+    await settle(fake_discord, bot)
+    assert scripted.reingests == 0
+    assert len(fake_discord.calls) == start + 1  # the refusal alone: no "thinking…", no report
+
+
 @pytest.mark.parametrize("where", ["guild", "dm"])
 async def test_reingest_by_a_listed_admin(
     start_bot: Callable[..., Any],
@@ -244,7 +299,7 @@ async def test_reingest_failure_is_reported_with_a_reference(
     fake_discord: FakeDiscord,
 ) -> None:
     scripted = ScriptedAdvisor(advisor, [OSError("disk full")])
-    settings = discord_settings()
+    settings = discord_settings(discord_admin_guild_ids=GUILD_ID)
     await start_bot(settings, scripted, chat=scripted.chat(settings))
     data = slash(fake_discord, "reingest")
     data["member"]["permissions"] = MANAGER_PERMISSIONS
@@ -283,7 +338,7 @@ async def test_reingest_runs_in_the_background_and_documents_never_ping(
     scratch_advisor: Any,
     fake_discord: FakeDiscord,
 ) -> None:
-    settings = discord_settings().model_copy(
+    settings = discord_settings(discord_admin_guild_ids=GUILD_ID).model_copy(
         update={
             "knowledge_dir": scratch_advisor.settings.knowledge_dir,
             "data_dir": scratch_advisor.settings.data_dir,
@@ -324,7 +379,7 @@ async def test_reingest_runs_in_the_background_and_documents_never_ping(
 
 
 def reporting(fake: FakeDiscord, period: str | None = None) -> dict[str, Any]:
-    data = slash(fake, "reingest")
+    data = slash(fake, "report")
     data["data"]["options"] = [{"type": 1, "name": "report"}]
     if period is not None:
         data["data"]["options"][0]["options"] = [{"type": 3, "name": "period", "value": period}]
@@ -339,9 +394,9 @@ async def test_report_is_ephemeral_for_admins_only_and_never_pings(
 ) -> None:
     for question in ["@everyone 피자 맛집 <@&1120345678901234999>?"] * 2 + ["주식 투자 방법?"]:
         await advisor.memory.store.record_exchange(
-            "c", "9", "discord", question, None, abstained=True
+            f"discord:{GUILD_ID}:1:9", "9", "discord", question, None, abstained=True
         )
-    await start_bot(discord_settings(), advisor)
+    await start_bot(discord_settings(discord_admin_guild_ids=GUILD_ID), advisor)
 
     refused = reporting(fake_discord)  # a plain member
     start = await interact(fake_discord, refused)
@@ -368,3 +423,59 @@ async def test_report_is_ephemeral_for_admins_only_and_never_pings(
     assert content.index("피자 맛집") < content.index("주식 투자")
     assert not raw_mass_mention(report.json)
     assert report.json["allowed_mentions"]["parse"] == []
+
+
+#: A question declined in each place the bot is used, with the conversation id it was asked
+#: in (Discord's: guild, or "dm", then channel and user).
+DECLINED_IN = {
+    ("discord", f"discord:{GUILD_ID}:1:9"): "피자 맛집 추천해 줘?",
+    ("discord", f"discord:{OTHER_GUILD_ID}:2:9"): "오늘 날씨 어때?",
+    ("discord", "discord:dm:3:9"): "주식 투자 방법?",
+    ("slack", "slack:T1:C1:1.0"): "비트코인 시세는?",
+}
+#: Voted not helpful in the other guild.
+DOWN_VOTED = "연봉 협상 잘하는 법?"
+#: Asked here through the bot, by a mention: the advisor declines it.
+MENTIONED = "파스타 맛있게 만드는 법?"
+
+
+@pytest.mark.parametrize(
+    ("admin", "sees"),
+    [
+        ("listed", {"피자 맛집 추천해 줘?", "오늘 날씨 어때?", "주식 투자 방법?", DOWN_VOTED}),
+        ("manager", {"피자 맛집 추천해 줘?"}),
+    ],
+)
+async def test_an_admins_report_holds_only_what_that_admin_may_see(
+    start_bot: Callable[..., Any],
+    discord_settings: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+    admin: str,
+    sees: set[str],
+) -> None:
+    """A listed admin sees all of Discord, never Slack; a manager of a guild listed in
+    DISCORD_ADMIN_GUILD_IDS sees that guild's questions only."""
+    store = advisor.memory.store
+    for (platform, conversation), question in DECLINED_IN.items():
+        await store.record_exchange(conversation, "9", platform, question, None, abstained=True)
+    elsewhere = f"discord:{OTHER_GUILD_ID}:2:9"
+    await store.record_vote(
+        Vote("discord", "77", "9", -1, DOWN_VOTED, "답", [], time.time(), [], elsewhere)
+    )
+    settings = discord_settings(discord_admin_user_ids=USER_B, discord_admin_guild_ids=GUILD_ID)
+    await start_bot(settings, advisor)
+    await ask(fake_discord, guild_message(fake_discord, MENTIONED), measure=False)
+    await advisor.memory.flush()
+
+    data = reporting(fake_discord, "7d")
+    if admin == "listed":  # a plain member of this guild, listed in DISCORD_ADMIN_USER_IDS
+        data["member"]["user"]["id"] = USER_B
+    else:
+        data["member"]["permissions"] = MANAGER_PERMISSIONS
+    start = await interact(fake_discord, data)
+    report = await fake_discord.wait_for(is_followup(data), after=start)
+    assert report.json["flags"] == EPHEMERAL
+    content = report.json["content"]
+    everything = {*DECLINED_IN.values(), DOWN_VOTED, MENTIONED}
+    assert {q for q in everything if q in content} == sees | {MENTIONED}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from discord_harness import ask, asking, guild_message, is_followup, reply_of
-from fake_discord import EPHEMERAL, USER_A, USER_B, FakeDiscord
+from fake_discord import CHANNEL_ID, EPHEMERAL, GUILD_ID, USER_A, USER_B, FakeDiscord
 
 from bot.advisor.advisor import build_advisor
 from bot.chat.discord_app import CareerBot
@@ -56,6 +56,8 @@ async def test_votes_are_stored_with_question_answer_and_chunks(
     assert "[1]" in vote.answer
     assert vote.chunk_ids == embed["footer"]["text"].removeprefix("근거 조각: ").split()
     assert all(len(c) == 24 for c in vote.chunk_ids)
+    # Where it was cast: a guild admin's report holds the votes of that guild only.
+    assert vote.conversation_id == f"discord:{GUILD_ID}:{CHANNEL_ID}:{USER_A}"
     # Only the persistent view is kept: per-answer copies do not pile up in memory.
     assert len(career_bot.persistent_views) == 1
 

@@ -115,7 +115,8 @@ async def test_dm_is_answered_and_remembered_per_channel_and_user(
     assert "guild_id" not in call.json["message_reference"]
     assert "장점" in text_of(call.json)
     await advisor.memory.flush()  # the turn is written after the reply is sent
-    turns = await advisor.memory.store.recent_turns(f"discord:{DM_CHANNEL_ID}:{USER_B}", 5, 3600)
+    conversation = f"discord:dm:{DM_CHANNEL_ID}:{USER_B}"  # "dm" where a guild would be
+    turns = await advisor.memory.store.recent_turns(conversation, 5, 3600)
     assert [t.question for t in turns] == ["콜센터에서 일하는 것의 장단점은?"]
 
 
@@ -147,8 +148,9 @@ async def test_thread_is_its_own_conversation(
     )
     assert call.path == f"/channels/{THREAD_ID}/messages"
     await advisor.memory.flush()  # the turn is written after the reply is sent
-    assert await advisor.memory.store.recent_turns(f"discord:{THREAD_ID}:{USER_A}", 5, 3600)
-    assert not await advisor.memory.store.recent_turns(f"discord:{CHANNEL_ID}:{USER_A}", 5, 3600)
+    store = advisor.memory.store
+    assert await store.recent_turns(f"discord:{GUILD_ID}:{THREAD_ID}:{USER_A}", 5, 3600)
+    assert not await store.recent_turns(f"discord:{GUILD_ID}:{CHANNEL_ID}:{USER_A}", 5, 3600)
 
 
 async def test_mention_only_gets_help_not_silence(
