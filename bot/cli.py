@@ -420,7 +420,11 @@ async def _with_store(settings: Settings, job: Any) -> Any:
     from bot.state import StateUnavailable
     from bot.state.sql import SqlStateStore
 
-    store = SqlStateStore(settings.state_database_url)
+    store = SqlStateStore(
+        settings.state_database_url,
+        breaker_s=settings.state_breaker_s,
+        start_retry_s=settings.state_start_retry_s,
+    )
     try:
         await store.start()
         return await job(store)

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     # Shared state (conversations, de-duplication, rate limits, feedback). A secret: a
     # PostgreSQL URL can hold a password.
     state_url: SecretStr | None = None
+    #: Seconds the bot skips the store after a call found it unreachable (a circuit breaker),
+    #: so an outage costs one store timeout per this period, not one per call; 0 never skips.
+    state_breaker_s: float = Field(default=15.0, ge=0)
+    #: Seconds start-up keeps retrying an unreachable store (with backoff) before the bot
+    #: runs without it: long enough for a PostgreSQL started with the bot to come up.
+    state_start_retry_s: float = Field(default=15.0, ge=0)
     rate_limit_per_minute: int = 10
 
     # Slack

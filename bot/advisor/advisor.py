@@ -623,7 +623,11 @@ async def build_advisor(
         asyncio.to_thread(make_tokenizer),
     )
     if state is None:
-        state = SqlStateStore(settings.state_database_url)
+        state = SqlStateStore(
+            settings.state_database_url,
+            breaker_s=settings.state_breaker_s,
+            start_retry_s=settings.state_start_retry_s,
+        )
         try:
             await state.start()
         except StateUnavailable as exc:

@@ -60,6 +60,10 @@ def conversation_id(channel_id: int | None, user_id: int, *, guild_id: int | Non
     return f"discord:{guild_id if guild_id is not None else 'dm'}:{channel_id}:{user_id}"
 
 
+#: Discord's error code for a second response to one interaction (another replica's).
+_ALREADY_ACKNOWLEDGED = 40060
+
+
 def _claim_key(interaction: discord.Interaction) -> str:
     """The exactly-once key of a slash command or button click."""
     return f"discord:interaction:{interaction.id}"
@@ -162,12 +166,25 @@ class CareerCog(commands.Cog):
     )
     @app_commands.describe(question="질문 · Your question")
     async def ask_command(self, interaction: discord.Interaction, question: str) -> None:
-        sent: list[Any] = []
+        """Acknowledge at once, before any store call: Discord gives an interaction 3 s to be
+        answered, and a hanging store may take that long.
 
-        @contextlib.asynccontextmanager
-        async def thinking(_: str) -> AsyncIterator[None]:
+        The help is that acknowledgement itself (for the asker only). A question is deferred
+        ("thinking…") and then answered by whoever claims the interaction; a duplicate that
+        loses the claim leaves the deferred response alone, since it is the interaction's,
+        not this delivery's: the winner's answer replaces it."""
+        try:
+            if isinstance(chat_rules.parse_command(question), outcomes.Help):
+                # No claim needed: Discord refuses a second response to one interaction.
+                await self._send_help(interaction, reply_language(question))
+                return
             await interaction.response.defer(thinking=True)
-            yield
+        except discord.HTTPException as exc:
+            if exc.code != _ALREADY_ACKNOWLEDGED:
+                raise
+            logger.debug("/career ask %s: acknowledged elsewhere", interaction.id)
+            return
+        sent: list[Any] = []
 
         async def reply(outcome: outcomes.Replied) -> None:
             if isinstance(outcome, outcomes.Answered):
@@ -192,7 +209,7 @@ class CareerCog(commands.Cog):
             (_claim_key(interaction),),
             action="/career ask",
         )
-        await self.chat.handle_message(incoming, reply, working=thinking)
+        await self.chat.handle_message(incoming, reply)
 
     @career.command(name="help", description="도움말 · What I can answer")
     async def help_command(self, interaction: discord.Interaction) -> None:

@@ -3,7 +3,7 @@
 A platform adapter (Slack, Discord, the console) translates its events into calls here and the
 typed outcomes back into its own replies. What is decided here and nowhere else:
 
-- exactly-once handling across replicas (`claim`), failing open when the store is down;
+- exactly-once handling across replicas (`claim`), while the store is down once per process;
 - the per-user rate limit and its retry-after (`admit`);
 - whether a follow-up is in a conversation the bot answered in (`remember`, `answered_in`);
 - the admin gate (`admin_scope`, `is_admin`) and the admin commands: a re-ingest started or
@@ -80,6 +80,11 @@ logger = logging.getLogger(__name__)
 #: Conversations this process answered in, remembered in memory (the state store is the shared
 #: fallback, for other replicas and after a restart).
 ANSWERED_CACHE_SIZE = 5000
+
+#: Event keys this process claimed, remembered in memory so that while the store is down a
+#: retry of one (Slack redelivers an event for up to an hour) is not answered twice. Keys of
+#: a few hours of traffic; an older retry while the store is down is answered again.
+CLAIMED_CACHE_SIZE = 20_000
 
 
 def new_ref() -> str:
@@ -189,6 +194,7 @@ class ChatService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._housekeeping: asyncio.Task[None] | None = None
         self._conversations: OrderedDict[str, None] = OrderedDict()
+        self._claimed: OrderedDict[str, None] = OrderedDict()
 
     @property
     def state(self) -> StateStore:
@@ -335,9 +341,20 @@ class ChatService:
         return result
 
     async def claim(self, key: str) -> bool:
-        """True when this process should handle the event: exactly once across replicas, and
-        always when the store is down (an answer twice beats no answer)."""
-        return bool(await self._state_call(self.state.claim(key), True))
+        """True when this process should handle the event: exactly once across replicas.
+
+        While the store is down this process still handles each event once: a key it has
+        claimed before (a retry) is refused, a new one is granted (an answer beats none)."""
+        try:
+            granted = await self.state.claim(key)
+        except StateUnavailable:
+            self._noted(reachable=False)
+            granted = key not in self._claimed
+        else:
+            self._noted(reachable=True)
+        if granted:
+            _remember(self._claimed, key, CLAIMED_CACHE_SIZE)
+        return bool(granted)
 
     async def claimed(self, key: str) -> bool:
         """Has any replica claimed `key`? False when the store is down."""
@@ -353,10 +370,7 @@ class ChatService:
 
     def remember(self, conversation_id: str) -> None:
         """Note that the bot answered in `conversation_id` (see `answered_in`)."""
-        self._conversations[conversation_id] = None
-        self._conversations.move_to_end(conversation_id)
-        while len(self._conversations) > ANSWERED_CACHE_SIZE:
-            self._conversations.popitem(last=False)
+        _remember(self._conversations, conversation_id, ANSWERED_CACHE_SIZE)
 
     async def answered_in(self, conversation_id: str, first_message_key: str) -> bool:
         """Did the bot answer in this conversation (a thread)? Memory first, then the shared
@@ -628,6 +642,14 @@ class ChatService:
     @property
     def in_flight(self) -> set[asyncio.Task[Any]]:
         return set(self._tasks)
+
+
+def _remember(recent: OrderedDict[str, None], key: str, size: int) -> None:
+    """Put `key` last in `recent`, dropping the oldest keys beyond `size`."""
+    recent[key] = None
+    recent.move_to_end(key)
+    while len(recent) > size:
+        recent.popitem(last=False)
 
 
 class Handlers:

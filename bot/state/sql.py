@@ -162,6 +162,14 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _schema_2, 3: _schema_
 #: Seconds a PostgreSQL connect or statement may take before the store counts as unreachable.
 PG_TIMEOUT_S = 3.0
 
+#: Seconds calls skip the store after one found it unreachable (STATE_BREAKER_S).
+BREAKER_S = 15.0
+
+#: Seconds `start` retries an unreachable store (STATE_START_RETRY_S), and its first pause
+#: between tries, doubled after each.
+START_RETRY_S = 15.0
+START_FIRST_DELAY_S = 0.5
+
 #: Any constant: PostgreSQL advisory lock held while one replica creates or migrates the schema.
 _SCHEMA_LOCK = 0x63617265
 
@@ -209,15 +217,71 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class CircuitBreaker:
+    """Skips the store for `open_s` seconds after a call found it unreachable.
+
+    A hanging server costs each call a full timeout, and an answer makes several calls in a
+    row: once one has timed out, the next ones within `open_s` fail at once instead. Then one
+    trial call goes through (the others still fail at once); its success closes the breaker,
+    its failure opens it again. `open_s` 0 never skips."""
+
+    def __init__(self, open_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.open_s = open_s
+        self._clock = clock
+        self._opened_at: float | None = None
+        self._trial = False
+
+    def admit(self) -> bool:
+        """Raise `StateUnavailable` while open; else True when this call is the trial."""
+        if self._opened_at is None or self.open_s <= 0:
+            return False
+        if self._trial or self._clock() - self._opened_at < self.open_s:
+            raise StateUnavailable(
+                f"state store unreachable: not tried again for {self.open_s:g} s after a failure"
+            )
+        self._trial = True
+        return True
+
+    def succeeded(self) -> None:
+        """The store answered (a record it refused counts: it is up)."""
+        self._opened_at = None
+        self._trial = False
+
+    def failed(self) -> None:
+        """The store could not be reached: skip it from now on for `open_s`."""
+        if self._opened_at is None:
+            logger.debug("state store unreachable: skipping it for %g s", self.open_s)
+        self._opened_at = self._clock()
+        self._trial = False
+
+    def abandoned(self, trial: bool) -> None:
+        """A call ended without telling whether the store is up (cancelled, or an error that
+        is no outage): let another call be the trial."""
+        if trial:
+            self._trial = False
+
+
 class SqlStateStore:
     """`StateStore` over SQLAlchemy async: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
 
-    def __init__(self, url: str, *, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Any = time.time,
+        breaker_s: float = BREAKER_S,
+        start_retry_s: float = START_RETRY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` dates what is stored; `monotonic` times the circuit breaker (`breaker_s`,
+        see `CircuitBreaker`) and `start_retry_s` bounds how long `start` retries."""
         self.url = url
         self._clock = clock
         self._engine: AsyncEngine | None = None
         self._started = False
         self._starting = asyncio.Lock()
+        self.breaker = CircuitBreaker(breaker_s, clock=monotonic)
+        self._start_retry_s = start_retry_s
 
     @property
     def engine(self) -> AsyncEngine:
@@ -247,7 +311,41 @@ class SqlStateStore:
 
     async def start(self) -> None:
         """Create the schema on first start, migrate an older one in place (keeping its
-        conversations and feedback), and refuse one newer than this code."""
+        conversations and feedback), and refuse one newer than this code.
+
+        An unreachable store is tried again with exponential backoff for `start_retry_s`
+        (a PostgreSQL started with the bot may still be coming up), one warning per failed
+        try; then `StateUnavailable` says which setting to check."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._start_retry_s
+        delay = START_FIRST_DELAY_S
+        attempt = 1
+        while True:
+            try:
+                await self._start_once()
+            except StateUnavailable as exc:
+                left = deadline - loop.time()
+                if left <= 0:
+                    self.breaker.failed()
+                    check = (
+                        "that DATA_DIR (or the file STATE_URL names) is writable"
+                        if self.url.startswith("sqlite")
+                        else "that the server STATE_URL names is up and reachable"
+                    )
+                    raise StateUnavailable(
+                        f"{exc} after {attempt} attempt(s) in {self._start_retry_s:g} s; "
+                        f"check {check}"
+                    ) from exc.__cause__
+                pause = min(delay, left)
+                logger.warning("%s (attempt %d); trying again in %.1f s", exc, attempt, pause)
+                await asyncio.sleep(pause)
+                delay *= 2
+                attempt += 1
+            else:
+                self.breaker.succeeded()
+                return
+
+    async def _start_once(self) -> None:
         try:
             async with self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
@@ -289,12 +387,29 @@ class SqlStateStore:
             self._engine = None
 
     async def _run(self, fn: Any, *, ensure: bool = True) -> Any:
-        if ensure and not self._started:
-            # The store was down when the bot started: create/migrate the schema now, once
-            # (the calls that arrive meanwhile wait for that start instead of racing it).
-            async with self._starting:
-                if not self._started:
-                    await self.start()
+        """Every call of the store passes here, through the circuit breaker."""
+        trial = self.breaker.admit()
+        try:
+            if ensure and not self._started:
+                # The store was down when the bot started: create/migrate the schema now,
+                # once, without `start`'s retries (a caller is waiting).
+                async with self._starting:
+                    if not self._started:
+                        await self._start_once()
+            result = await self._execute(fn)
+        except StateUnavailable:
+            self.breaker.failed()
+            raise
+        except StateRejected:
+            self.breaker.succeeded()
+            raise
+        except BaseException:
+            self.breaker.abandoned(trial)
+            raise
+        self.breaker.succeeded()
+        return result
+
+    async def _execute(self, fn: Any) -> Any:
         try:
             async with self.engine.begin() as conn:
                 return await fn(conn)

@@ -8,6 +8,7 @@ test may stop and start), and the bot replicas, whose Slack is a `FakeSlack`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,11 +127,14 @@ class PrivatePostgres:
     def freeze(self) -> None:
         """Hang the server (SIGSTOP): connections neither work nor fail, like a lost network."""
         for pid in self._processes():
-            os.kill(pid, signal.SIGSTOP)
+            # A backend whose client just left may be gone already: nothing to stop.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         for pid in self._processes():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 @dataclass

@@ -250,6 +250,7 @@ def test_cli_forget_deletes_one_user_and_nobody_else(env: dict[str, str]) -> Non
 
 def test_cli_report_with_the_store_unreachable_says_so(env: dict[str, str]) -> None:
     env = env | {"STATE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"}
+    env |= {"STATE_START_RETRY_S": "1"}  # its retries, short
     result = CliRunner().invoke(app, ["report"], env=env)
     assert result.exit_code == 1
     assert "state store unreachable" in result.output

@@ -141,7 +141,8 @@ async def test_an_event_is_claimed_exactly_once_and_fails_open(
 
     down, _ = service_for(DownStore())
     assert await down.claim("x")
-    assert await down.claim("x")
+    assert not await down.claim("x")  # a retry, refused by this process's memory of claims
+    assert await down.claim("y")  # a new event: answered, the store being down
     assert not await down.claimed("x")
     outages = [r for r in caplog.records if "state store unreachable" in r.getMessage()]
     assert len(outages) == 1  # one warning per outage, however many calls saw it
@@ -460,6 +461,54 @@ async def test_a_message_is_answered_once_within_the_rate_limit(service_for) -> 
     assert isinstance(limited, RateLimited)
     assert limited.language == "en"
     assert replies == [answered, Empty("ko"), HelpAsked("en"), HelpAsked("ko"), limited]
+
+
+class FlakyStore(MemoryStateStore):
+    """A memory store that can be taken down: every call then raises StateUnavailable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def __getattribute__(self, name: str) -> Any:
+        attr = super().__getattribute__(name)
+        if name.startswith("_") or name == "down" or not super().__getattribute__("down"):
+            return attr
+
+        async def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise StateUnavailable("down")
+
+        return unavailable
+
+
+async def test_a_retry_is_answered_once_while_the_store_is_down(service_for) -> None:
+    store = FlakyStore()
+    chat, _ = service_for(store)
+    replies: list[Replied] = []
+
+    async def reply(outcome: Replied) -> None:
+        replies.append(outcome)
+
+    assert isinstance(await chat.handle_message(_incoming("hi", "before"), reply), Answered)
+    store.down = True
+    # Claimed while the store was up, retried while it is down.
+    assert await chat.handle_message(_incoming("hi", "before"), reply) == Duplicate()
+    # Slack delivering one event twice while the store is down: answered once.
+    assert isinstance(await chat.handle_message(_incoming("hi", "during"), reply), Answered)
+    assert await chat.handle_message(_incoming("hi", "during"), reply) == Duplicate()
+    # A mention comes as two events sharing the message's key: the second is a duplicate.
+    assert isinstance(await chat.handle_message(_incoming("yo", "e1", "msg"), reply), Answered)
+    assert await chat.handle_message(_incoming("yo", "e2", "msg"), reply) == Duplicate()
+    assert [type(r) for r in replies] == [Answered, Answered, Answered]
+
+
+async def test_the_claims_remembered_in_memory_are_bounded(service_for, monkeypatch) -> None:
+    monkeypatch.setattr("bot.chat.service.CLAIMED_CACHE_SIZE", 3)
+    chat, _ = service_for(DownStore())
+    for key in ("a", "b", "c", "d"):
+        assert await chat.claim(key)
+    assert not await chat.claim("d")
+    assert await chat.claim("a")  # forgotten: the oldest of four, beyond three
 
 
 async def test_a_failed_reply_is_logged_with_the_reference_it_apologises_with(

@@ -238,12 +238,42 @@ async def test_a_declined_question_is_logged_but_not_remembered(
 async def test_an_unreachable_server_raises_state_unavailable() -> None:
     from bot.state import StateUnavailable
 
-    state = SqlStateStore("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    state = SqlStateStore("postgresql+asyncpg://nobody@127.0.0.1:1/none", start_retry_s=0)
     with pytest.raises(StateUnavailable):
         await state.start()
     with pytest.raises(StateUnavailable):
         await state.claim("x")
     await state.close()
+
+
+async def test_start_retries_an_unreachable_server_then_names_the_setting(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.devtools.loopback.processes import free_port
+    from bot.state import StateUnavailable
+
+    port = free_port()  # nothing listens there: every connect is refused
+    url = f"postgresql+asyncpg://career:s3cret-pw@127.0.0.1:{port}/career"
+    state = SqlStateStore(url, start_retry_s=2.0)
+    caplog.set_level(logging.WARNING, logger="bot.state.sql")
+    try:
+        with pytest.raises(StateUnavailable) as raised:
+            await asyncio.wait_for(state.start(), 60)  # bounded: never hangs
+    finally:
+        await state.close()
+    retries = [r for r in caplog.records if r.name == "bot.state.sql"]
+    # Pauses of 0.5, 1 and the 0.5 s left: four tries, a warning for each one retried.
+    assert len(retries) >= 2, [r.getMessage() for r in retries]
+    for n, record in enumerate(retries, 1):
+        assert record.levelno == logging.WARNING
+        assert record.exc_info is None  # no traceback
+        assert f"(attempt {n})" in record.getMessage()
+    message = str(raised.value)
+    assert f"after {len(retries) + 1} attempt(s)" in message
+    assert "STATE_URL" in message
+    for secret in ("s3cret-pw", str(port), "career@", url):
+        assert secret not in message
+        assert all(secret not in r.getMessage() for r in retries)
 
 
 # What people type can hold anything: NUL (PostgreSQL refuses it in text), a lone surrogate

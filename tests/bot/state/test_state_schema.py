@@ -126,7 +126,8 @@ async def test_a_store_newer_than_the_bot_is_refused(url: str) -> None:
 
 async def test_a_store_down_at_start_is_set_up_when_it_comes_back() -> None:
     async with postgres_database("career_schema", create=False) as (db_url, name):
-        state = SqlStateStore(db_url)
+        # One try at start, and no circuit breaker: the calls right after are what is tested.
+        state = SqlStateStore(db_url, start_retry_s=0, breaker_s=0)
         with pytest.raises(StateUnavailable):
             await state.start()  # the database does not exist yet: as if the server were down
         with pytest.raises(StateUnavailable):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ from fake_discord import BOT_ID, CHANNEL_ID, GUILD_ID, USER_A, FakeDiscord, Rest
 from bot.advisor.models import Answer, Question
 from bot.chat.discord_app import CareerBot
 from bot.chat.service import ChatService
-from bot.state import StateStore, StateUnavailable
+from bot.state import CLAIM_TTL_S, StateStore, StateUnavailable
 from bot.state.writer import TurnWriter
 from core.settings import Settings
 
@@ -254,6 +255,25 @@ class DownStore:
             raise StateUnavailable("state store unreachable: OperationalError")
 
         return unavailable
+
+
+class HangingClaims:
+    """A state store whose `claim` hangs until `release` is set (a hung PostgreSQL); every
+    other call goes to the real store."""
+
+    def __init__(self, real: StateStore) -> None:
+        self.real = real
+        self.release = asyncio.Event()
+        self.claims_done = 0
+
+    async def claim(self, key: str, ttl_s: float = CLAIM_TTL_S) -> bool:
+        await self.release.wait()
+        claimed = await self.real.claim(key, ttl_s)
+        self.claims_done += 1
+        return claimed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 def replies_to(fake: FakeDiscord, message: dict[str, Any]) -> list[RestCall]:

@@ -3,6 +3,7 @@ callback and follow-up webhooks."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Callable
@@ -13,7 +14,9 @@ import discord
 import pytest
 from discord_harness import (
     MANAGER_PERMISSIONS,
+    DownStore,
     FailingAdvisor,
+    HangingClaims,
     ScriptedAdvisor,
     ask,
     asking,
@@ -141,6 +144,60 @@ async def test_ask_defers_then_follows_up_with_the_answer_card(
     assert not body.get("flags")
 
 
+async def test_ask_is_deferred_before_a_hanging_store_is_asked_to_claim_it(
+    career_bot: CareerBot, fake_discord: FakeDiscord, advisor: Any
+) -> None:
+    hanging = HangingClaims(advisor.memory.store)
+    real, advisor.memory.store = advisor.memory.store, hanging
+    try:
+        data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+        start = await interact(fake_discord, data)
+        defer = await fake_discord.wait_for(is_callback(data), after=start, within=10)
+        assert defer.json == {"type": 5}  # "thinking…" shown while the store still hangs
+        assert hanging.claims_done == 0
+        hanging.release.set()
+        followup = await fake_discord.wait_for(is_followup(data), after=start)
+        assert hanging.claims_done == 1
+        assert "팀 리더" in followup.json["embeds"][0]["description"]
+    finally:
+        hanging.release.set()
+        await settle(fake_discord, career_bot)
+        advisor.memory.store = real
+
+
+async def test_an_ask_delivered_twice_while_the_store_is_down_is_answered_once(
+    career_bot: CareerBot, fake_discord: FakeDiscord, down_state: DownStore
+) -> None:
+    data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+    start = await interact(fake_discord, data)
+    await fake_discord.wait_for(is_followup(data), after=start)
+    await interact(fake_discord, data)  # the same interaction again (a replayed event)
+    await settle(fake_discord, career_bot)
+
+    calls = fake_discord.calls[start:]
+    assert [c.json["type"] for c in calls if c.path.endswith("/callback")] == [5, 5]
+    # The duplicate leaves the deferred response (the interaction's, holding the answer).
+    assert [c for c in calls if c.method == "DELETE"] == []
+    assert len([c for c in calls if is_followup(data)(c)]) == 1
+    assert "claim" in down_state.calls
+
+
+async def test_ask_acknowledged_by_another_replica_is_left_to_it(
+    career_bot: CareerBot, fake_discord: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = asking(fake_discord, "팀 리더는 어떤 일을 하나요?")
+    fake_discord.fail_next(
+        "POST",
+        rf"/interactions/{data['id']}/{data['token']}/callback",
+        400,
+        {"message": "Interaction has already been acknowledged.", "code": 40060},
+    )
+    start = await interact(fake_discord, data)
+    await settle(fake_discord, career_bot)
+    assert [c.method for c in fake_discord.calls[start:]] == ["POST"]  # the refused defer
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_ask_then_mention_share_the_conversation(
     career_bot: CareerBot, fake_discord: FakeDiscord
 ) -> None:
@@ -201,10 +258,13 @@ async def test_ask_is_rate_limited_ephemerally(
     await fake_discord.wait_for(is_followup(first), after=start)
     second = asking(fake_discord, "콜센터에서 일하는 것의 장단점은?")
     start = await interact(fake_discord, second)
-    callback = await fake_discord.wait_for(is_callback(second), after=start)
-    assert callback.json["type"] == 4
-    assert callback.json["data"]["flags"] == EPHEMERAL
-    assert callback.json["data"]["content"] == "질문이 너무 많아요. 15초 후에 다시 물어봐 주세요."
+    notice = await fake_discord.wait_for(is_followup(second), after=start)
+
+    methods = [(c.method, c.path.rsplit("/", 1)[-1]) for c in fake_discord.calls[start:]]
+    # deferred before the limit is looked up (a store call), then only the asker is told
+    assert methods == [("POST", "callback"), ("DELETE", "@original"), ("POST", second["token"])]
+    assert notice.json["flags"] == EPHEMERAL
+    assert notice.json["content"] == "질문이 너무 많아요. 15초 후에 다시 물어봐 주세요."
 
 
 async def test_reingest_is_refused_without_manage_server(
