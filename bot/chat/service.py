@@ -71,7 +71,7 @@ from bot.chat.outcomes import (
 )
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
-from bot.state import RateDecision, Scope, StateStore, StateUnavailable, Vote
+from bot.state import RateDecision, Scope, StateRejected, StateStore, StateUnavailable, Vote
 from bot.state.writer import TurnWriter
 from core.settings import Settings
 
@@ -332,10 +332,15 @@ class ChatService:
         self.advisor.memory.note_state(reachable=reachable)
 
     async def _state_call(self, call: Awaitable[Any], fallback: Any) -> Any:
+        """`call`'s result, or `fallback` when the store cannot answer it: down (noted as an
+        outage), or up but refusing this one record (an error for it, not an outage)."""
         try:
             result = await call
         except StateUnavailable:
             self._noted(reachable=False)
+            return fallback
+        except StateRejected as exc:
+            logger.error("state store refused a record (%s); going on without it", exc)
             return fallback
         self._noted(reachable=True)
         return result

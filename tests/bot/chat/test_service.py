@@ -38,7 +38,7 @@ from bot.chat.phrases import describe
 from bot.chat.reingest import ReingestBusy
 from bot.chat.report import build_report
 from bot.chat.service import ChatService, Handlers, new_ref, parse_command, source_lines
-from bot.state import MemoryStateStore, Scope, StateUnavailable
+from bot.state import MemoryStateStore, Scope, StateRejected, StateUnavailable
 from bot.state.sql import SqlStateStore
 from bot.state.writer import TurnWriter
 from core.embeddings import make_embeddings
@@ -623,3 +623,28 @@ def test_any_packed_value_reads_back_as_a_well_formed_vote(value: str) -> None:
     assert isinstance(back.question, str)
     assert isinstance(back.answer, str)
     assert all(isinstance(c, str) for c in back.chunk_ids)
+
+
+class RefusingStore(MemoryStateStore):
+    """Up, but refuses the rate-limit record (e.g. a user key too long for its column)."""
+
+    async def hit_rate(self, user_key: str, limit: int, window_s: int = 60) -> Any:
+        raise StateRejected("the store refused the record (StringDataRightTruncationError)")
+
+
+async def test_a_record_the_store_refuses_is_no_outage_and_the_question_is_answered(
+    service_for, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat, _ = service_for(RefusingStore())
+    replies: list[Replied] = []
+
+    async def reply(outcome: Replied) -> None:
+        replies.append(outcome)
+
+    outcome = await chat.handle_message(_incoming("hi", "k-refused"), reply)
+    assert isinstance(outcome, Answered)
+    assert [type(r) for r in replies] == [Answered]
+    assert not [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert [r.levelname for r in caplog.records if "refused a record" in r.getMessage()] == [
+        "ERROR"
+    ]
