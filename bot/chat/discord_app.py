@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -25,18 +25,13 @@ from bot.chat import outcomes
 from bot.chat import service as chat_rules
 from bot.chat.discord_embeds import (
     NO_PINGS,
-    Reply,
     VoteView,
     addressed_text,
     read_answer_message,
-    render_answered,
-    render_help,
     render_notice,
-    render_plain_answer,
     render_report,
-    render_text,
-    with_picture,
 )
+from bot.chat.discord_replies import DiscordReplies, typing
 from bot.chat.language import reply_language
 from bot.chat.outcomes import ReportRequest
 from bot.chat.phrases import describe, phrase
@@ -44,9 +39,6 @@ from bot.chat.service import AdvisorLike, ChatService
 from core.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
-
-#: channel.send or interaction.followup.send
-Post = Callable[..., Awaitable[Any]]
 
 
 class DiscordSetupError(RuntimeError):
@@ -70,23 +62,6 @@ def _claim_key(interaction: discord.Interaction) -> str:
 
 
 # -- the cog --------------------------------------------------------------------------------------
-@contextlib.asynccontextmanager
-async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
-    """Show "typing…" while the body runs; failing to show it never blocks the answer."""
-    indicator = channel.typing()
-    entered = False
-    try:
-        await indicator.__aenter__()
-        entered = True
-    except discord.HTTPException as exc:
-        logger.debug("could not show typing: %s", exc)
-    try:
-        yield
-    finally:
-        if entered:
-            await indicator.__aexit__(None, None, None)
-
-
 class CareerCog(commands.Cog):
     """Mentions, DMs, `/career` commands and feedback, translated to and from the advisor."""
 
@@ -111,6 +86,7 @@ class CareerCog(commands.Cog):
         self.chat = chat
         #: The handlers still running: discord.py runs each event in a task of its own.
         self.handlers = chat_rules.Handlers(chat)
+        self.send = DiscordReplies(self.record_vote)
 
     async def cog_unload(self) -> None:
         for task in self.chat.in_flight:
@@ -144,9 +120,9 @@ class CareerCog(commands.Cog):
 
         async def reply(outcome: outcomes.Replied) -> None:
             if isinstance(outcome, outcomes.Answered):
-                await self._deliver_answer(channel.send, outcome, first=first)
+                await self.send.answer(channel.send, outcome, first=first)
             else:
-                await self._deliver(channel.send, render_notice(outcome), first=first)
+                await self.send.messages(channel.send, render_notice(outcome), first=first)
 
         incoming = outcomes.Incoming(
             "discord",
@@ -158,7 +134,7 @@ class CareerCog(commands.Cog):
             (f"discord:msg:{message.id}",),
             where=f"message {message.id}",
         )
-        await self.chat.handle_message(incoming, reply, working=lambda _: _typing(channel))
+        await self.chat.handle_message(incoming, reply, working=lambda _: typing(channel))
 
     # -- slash commands ------------------------------------------------------------------------
     @career.command(
@@ -176,7 +152,7 @@ class CareerCog(commands.Cog):
         try:
             if isinstance(chat_rules.parse_command(question), outcomes.Help):
                 # No claim needed: Discord refuses a second response to one interaction.
-                await self._send_help(interaction, reply_language(question))
+                await self.send.help(interaction, reply_language(question))
                 return
             await interaction.response.defer(thinking=True)
         except discord.HTTPException as exc:
@@ -190,14 +166,14 @@ class CareerCog(commands.Cog):
             if isinstance(outcome, outcomes.Answered):
                 if outcome.answer.kind == "empty" or outcome.ratable:
                     post = functools.partial(interaction.followup.send, wait=True)
-                    await self._deliver_answer(post, outcome, sent=sent)
+                    await self.send.answer(post, outcome, sent=sent)
                 else:  # the advisor's own apology ("error", "unavailable"): only for the asker
-                    await self._respond_ephemeral(interaction, outcome.answer.text)
+                    await self.send.ephemeral(interaction, outcome.answer.text)
             elif isinstance(outcome, outcomes.Empty | outcomes.HelpAsked):
-                await self._send_help(interaction, outcome.language)
+                await self.send.help(interaction, outcome.language)
             else:
                 text = describe(outcome, outcome.language)
-                await self._respond_ephemeral(interaction, text, replace_thinking=not sent)
+                await self.send.ephemeral(interaction, text, replace_thinking=not sent)
 
         incoming = outcomes.Incoming(
             "discord",
@@ -215,12 +191,7 @@ class CareerCog(commands.Cog):
     async def help_command(self, interaction: discord.Interaction) -> None:
         if not await self.chat.claim(_claim_key(interaction)):
             return
-        await self._send_help(interaction, reply_language("", interaction.locale))
-
-    async def _send_help(self, interaction: discord.Interaction, language: str) -> None:
-        await interaction.response.send_message(
-            embed=render_help(language), ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        await self.send.help(interaction, reply_language("", interaction.locale))
 
     @career_admin.command(
         name="reingest", description="문서 재색인(관리자) · Re-index the documents (admins)"
@@ -245,10 +216,10 @@ class CareerCog(commands.Cog):
 
         async def started() -> None:
             with contextlib.suppress(discord.HTTPException):
-                await self._respond_ephemeral(interaction, phrase("reingest_started", language))
+                await self.send.ephemeral(interaction, phrase("reingest_started", language))
 
         async def announce(outcome: outcomes.ReingestOutcome) -> None:
-            await self._announce(interaction, describe(outcome, language))
+            await self.send.announce(interaction, describe(outcome, language))
 
         async def thinking() -> None:
             await interaction.response.defer(ephemeral=True, thinking=True)
@@ -271,23 +242,9 @@ class CareerCog(commands.Cog):
         )
         if isinstance(outcome, outcomes.ReportReady | outcomes.ReportFailed):
             post = functools.partial(interaction.followup.send, ephemeral=True)
-            await self._deliver(post, render_report(outcome, language))
+            await self.send.messages(post, render_report(outcome, language))
         elif not isinstance(outcome, outcomes.Duplicate | outcomes.ReingestStarted):
-            await self._respond_ephemeral(interaction, describe(outcome, language))
-
-    async def _announce(self, interaction: discord.Interaction, message: str) -> None:
-        """A public follow-up in the command's channel, or a plain channel message once the
-        15-minute interaction token has expired."""
-        replies = render_text(message, markdown=True)
-        try:
-            await self._deliver(interaction.followup.send, replies)
-            return
-        except discord.HTTPException as exc:
-            logger.info("re-ingest follow-up failed (%s); posting in the channel", exc.status)
-        channel = interaction.channel
-        if isinstance(channel, discord.abc.Messageable):
-            with contextlib.suppress(discord.HTTPException):
-                await self._deliver(channel.send, replies)
+            await self.send.ephemeral(interaction, describe(outcome, language))
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -295,77 +252,7 @@ class CareerCog(commands.Cog):
         language = reply_language("", interaction.locale)
         failed = self.chat.failure("discord", "slash command", error, language)
         with contextlib.suppress(discord.HTTPException):
-            await self._respond_ephemeral(interaction, describe(failed, language))
-
-    async def _respond_ephemeral(
-        self, interaction: discord.Interaction, message: str, *, replace_thinking: bool = True
-    ) -> None:
-        """Tell only the user. After a public defer the first follow-up would take over the
-        public "thinking…" message, so that message is deleted first."""
-        content = render_text(message, markdown=True)[0].content
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                content, ephemeral=True, allowed_mentions=NO_PINGS
-            )
-            return
-        if replace_thinking:
-            with contextlib.suppress(discord.HTTPException):
-                await interaction.delete_original_response()
-        await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
-
-    # -- sending -------------------------------------------------------------------------------
-    async def _deliver_answer(
-        self,
-        post: Post,
-        answered: outcomes.Answered,
-        *,
-        first: dict[str, Any] | None = None,
-        sent: list[Any] | None = None,
-    ) -> None:
-        """The answer card (or the advisor's plain message); plain text if Discord refuses
-        the embed, so the user always gets the answer."""
-        answer, picture = answered.answer, answered.picture
-        sent = [] if sent is None else sent
-        try:
-            await self._deliver(
-                post,
-                render_answered(answered),
-                language=answer.language,
-                first=with_picture(first, picture),
-                sent=sent,
-            )
-        except discord.HTTPException as exc:
-            if exc.status != 400 or not answered.ratable:
-                raise
-            logger.warning("Discord refused the answer card (%s); sending plain text", exc.text)
-            plain = render_plain_answer(answer)
-            await self._deliver(
-                post, plain, first=None if sent else with_picture(first, picture), sent=sent
-            )
-
-    async def _deliver(
-        self,
-        post: Post,
-        replies: list[Reply],
-        *,
-        language: str = "ko",
-        first: dict[str, Any] | None = None,
-        sent: list[Any] | None = None,
-    ) -> None:
-        """Post the messages in order with `post` (channel.send or followup.send), pinging
-        nobody; `first` holds extra arguments for the first one (the reply reference)."""
-        for i, reply in enumerate(replies):
-            kwargs = reply.send_args() | (first if i == 0 and first else {})
-            view = VoteView(self.record_vote, language) if reply.votes else None
-            if view is not None:
-                kwargs["view"] = view
-            message = await post(**kwargs)
-            if sent is not None:
-                sent.append(message)
-            if view is not None:
-                # The persistent view from setup_hook handles every click; dropping this copy
-                # keeps discord.py's view store from growing with each answer.
-                view.stop()
+            await self.send.ephemeral(interaction, describe(failed, language))
 
     # -- feedback ------------------------------------------------------------------------------
     async def record_vote(self, interaction: discord.Interaction, vote: int) -> None:
@@ -385,7 +272,7 @@ class CareerCog(commands.Cog):
                 interaction.channel_id, interaction.user.id, guild_id=interaction.guild_id
             ),
         )
-        await self._respond_ephemeral(interaction, describe(result, rated.language))
+        await self.send.ephemeral(interaction, describe(result, rated.language))
 
 
 # -- the bot --------------------------------------------------------------------------------------
