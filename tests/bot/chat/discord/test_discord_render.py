@@ -40,6 +40,12 @@ from core.settings import Settings
 ZWJ = "\u200d"
 
 
+def as_sent(embeds: list[discord.Embed]) -> Any:
+    """A message as `read_answer_message` reads it: its embeds, sent by no interaction and
+    replying to nothing."""
+    return SimpleNamespace(embeds=embeds, interaction_metadata=None, reference=None)
+
+
 async def real_answer(advisor: Any, text: str) -> Answer:
     answer: Answer = await advisor.ask(Question(text=text, conversation_id="render"))
     assert answer.kind == "answer"
@@ -65,7 +71,7 @@ async def test_a_real_answer_renders_as_one_card_and_reads_back(advisor: Any) ->
     [embed] = reply.embeds
     assert embed.description == escape(answer.text)
     assert embed.fields[0].name == "출처"
-    record = read_answer_message(SimpleNamespace(embeds=reply.embeds))  # type: ignore[arg-type]
+    record = read_answer_message(as_sent(reply.embeds))
     assert record.question == "콜센터에서 일하는 것의 장단점은?"
     assert record.answer == answer.text
     assert record.chunk_ids == answer.chunk_ids
@@ -91,7 +97,7 @@ async def test_long_real_answers_split_within_limits(
     replies = render_answer(answer, question)
     check_limits(replies)
     assert [r.votes for r in replies] == [False] * (len(replies) - 1) + [True]
-    last = read_answer_message(SimpleNamespace(embeds=replies[-1].embeds))  # type: ignore[arg-type]
+    last = read_answer_message(as_sent(replies[-1].embeds))
     assert last.question.endswith("…")
     if citations <= 30:
         assert last.chunk_ids == answer.chunk_ids

@@ -109,6 +109,7 @@ def test_answer_blocks_have_sources_and_feedback() -> None:
         "chunk_ids": ["chunk0001", "chunk0002", "chunk0003"],
         "question": "팀 리더는?",
         "answer": answer.text,
+        "asker": "",
     }
 
 
