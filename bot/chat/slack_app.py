@@ -7,7 +7,7 @@ values (`slack_payloads`); what a reply looks like, Block Kit within Slack's lim
 (`slack_blocks`); how a reply gets there through the Web API (`slack_replies`).
 
 Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
-(`career-bot slack --http`, `POST /slack/events` verified with the signing secret by Bolt,
+(`career-bot slack --http`, `POST /slack/events`, its signature checked before its body is read,
 plus `GET /healthz`).
 """
 
@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.advisor.messages import help_text
@@ -97,6 +101,27 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+class _RequestVerifier(SignatureVerifier):
+    """Slack's request signature over the raw body, whatever its bytes.
+
+    slack_sdk's verifier decodes the body as UTF-8 and reads the timestamp as an integer
+    before it compares anything, so bytes or headers Slack never sends raise instead of
+    failing the check.
+    """
+
+    def generate_signature(self, *, timestamp: str, body: str | bytes) -> str:
+        raw = body.encode() if isinstance(body, str) else body
+        base = b"v0:" + timestamp.encode() + b":" + raw
+        return "v0=" + hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+
+    def signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether the request carries a fresh, matching signature (X-Slack-Signature)."""
+        try:
+            return self.is_valid_request(body, headers)
+        except (ValueError, TypeError):  # a timestamp that is no number, a non-ASCII signature
+            return False
+
+
 class SlackBot:
     """The Bolt app and the listeners that translate between Slack and the advisor."""
 
@@ -106,9 +131,11 @@ class SlackBot:
         # Socket Mode requests skip signature checks; without a signing secret HTTP requests
         # must still fail verification, so an unguessable one stands in.
         secret = settings.slack_signing_secret
+        signing_secret = secret.get_secret_value() if secret else secrets.token_hex(32)
+        self._verifier = _RequestVerifier(signing_secret)
         self.app = AsyncApp(
             client=client,
-            signing_secret=secret.get_secret_value() if secret else secrets.token_hex(32),
+            signing_secret=signing_secret,
             # Ack first (Bolt does it for events, listeners call ack() first for commands and
             # actions) and answer afterwards, so Slack never waits or retries.
             process_before_response=False,
@@ -144,7 +171,22 @@ class SlackBot:
         return app
 
     async def _http_events(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        # The signature is checked on the bytes as they came, before anything reads them: an
+        # unsigned request is refused whatever it holds, and only Slack's are parsed.
+        raw = await request.read()
+        if not self._verifier.signed(raw, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (ValueError, AttributeError, TypeError) as exc:
+            # Bad UTF-8 or JSON (ValueErrors), or JSON that is no object (Bolt reads its
+            # fields while it builds the request).
+            logger.warning("a signed Slack request could not be read (%s)", type(exc).__name__)
+            return web.json_response({"error": "unreadable request body"}, status=400)
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
