@@ -21,11 +21,14 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -33,6 +36,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.advisor.messages import help_text
 from bot.chat.outcomes import (
@@ -73,7 +77,33 @@ logger = logging.getLogger(__name__)
 
 
 class SlackConfigError(RuntimeError):
-    """A setting the Slack bot needs is missing or malformed (the message names it)."""
+    """A setting the Slack bot needs is missing, malformed or refused (the message names it)."""
+
+
+class SlackUnreachable(SlackConfigError):
+    """Slack could not be reached at start-up to check the tokens (network, proxy or
+    SLACK_API_URL); the entry points report it as they report a setting, by its message."""
+
+
+#: Slack's answers to a token that is wrong, revoked, expired, of another kind or missing.
+TOKEN_REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "not_allowed_token_type",
+    }
+)
+
+#: Where to get each token again, for the message that says Slack refused it.
+_WHERE = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-) again from OAuth & Permissions "
+    "in the app's settings, or reinstall the app",
+    "SLACK_APP_TOKEN": "make an app-level token with the connections:write scope under Basic "
+    "Information > App-Level Tokens and set it",
+}
 
 
 # -- the bot -----------------------------------------------------------------------------
@@ -396,8 +426,31 @@ async def run_slack(
     """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`; on
     `chat` when given (the main job's, shared with Discord), else on a service of its own."""
     check_settings(settings, http=http)
+    client = make_web_client(settings)
+    # A bad bot token would otherwise show only at the first request, as a failed reply.
+    await _checked(client.auth_test(), "SLACK_BOT_TOKEN", settings)
     async with serving(settings, chat) as service:
-        await _serve(SlackBot(settings, service, make_web_client(settings)), http, host, port)
+        await _serve(SlackBot(settings, service, client), http, host, port)
+
+
+async def _checked(
+    call: Awaitable[AsyncSlackResponse], setting: str, settings: Settings
+) -> AsyncSlackResponse:
+    """The answer to a start-up call made with the token in `setting`; a refused token, or no
+    answer at all, stops the bot with a message that says which (never the token)."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error not in TOKEN_REFUSED:
+            raise
+        raise SlackConfigError(f"Slack refused {setting} ({error}): {_WHERE[setting]}") from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        host = urlsplit(settings.slack_api_url).hostname
+        raise SlackUnreachable(
+            f"Slack could not be reached at {host} (SLACK_API_URL) to check {setting}: "
+            f"{type(exc).__name__}. Check the network or proxy; the token was not checked."
+        ) from None
 
 
 async def _serve(bot: SlackBot, http: bool, host: str, port: int) -> None:
@@ -417,9 +470,14 @@ async def _serve(bot: SlackBot, http: bool, host: str, port: int) -> None:
             )
         else:
             assert settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(
-                bot.app, app_token=settings.slack_app_token.get_secret_value()
+            app_token = settings.slack_app_token.get_secret_value()
+            # The first connection is opened here, once: the handler's connect() retries a
+            # refused app token every ping interval, with a traceback each time, forever.
+            opened = await _checked(
+                bot.client.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN", settings
             )
+            handler = AsyncSocketModeHandler(bot.app, app_token=app_token)
+            handler.client.wss_uri = opened["url"]  # connect() opens no other while it has one
             await handler.connect_async()
             logger.info("Slack bot connected in Socket Mode")
         await asyncio.Event().wait()
