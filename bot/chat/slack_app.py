@@ -86,7 +86,7 @@ class SlackUnreachable(SlackConfigError):
 
 
 #: Slack's answers to a token that is wrong, revoked, expired, of another kind or missing.
-TOKEN_REFUSED = frozenset(
+_TOKEN_REFUSED = frozenset(
     {
         "invalid_auth",
         "not_authed",
@@ -442,7 +442,7 @@ async def _checked(
         return await call
     except SlackApiError as exc:
         error = exc.response.get("error")
-        if error not in TOKEN_REFUSED:
+        if error not in _TOKEN_REFUSED:
             raise
         raise SlackConfigError(f"Slack refused {setting} ({error}): {_WHERE[setting]}") from None
     except (aiohttp.ClientError, TimeoutError) as exc:
