@@ -7,7 +7,7 @@ values (`slack_payloads`); what a reply looks like, Block Kit within Slack's lim
 (`slack_blocks`); how a reply gets there through the Web API (`slack_replies`).
 
 Two transports, one app: Socket Mode (`career-bot slack`, no public URL) and HTTP
-(`career-bot slack --http`, `POST /slack/events` verified with the signing secret by Bolt,
+(`career-bot slack --http`, `POST /slack/events`, its signature checked before its body is read,
 plus `GET /healthz`).
 """
 
@@ -15,20 +15,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.advisor.messages import help_text
 from bot.chat.outcomes import (
@@ -69,7 +77,33 @@ logger = logging.getLogger(__name__)
 
 
 class SlackConfigError(RuntimeError):
-    """A setting the Slack bot needs is missing or malformed (the message names it)."""
+    """A setting the Slack bot needs is missing, malformed or refused (the message names it)."""
+
+
+class SlackUnreachable(SlackConfigError):
+    """Slack could not be reached at start-up to check the tokens (network, proxy or
+    SLACK_API_URL); the entry points report it as they report a setting, by its message."""
+
+
+#: Slack's answers to a token that is wrong, revoked, expired, of another kind or missing.
+_TOKEN_REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "not_allowed_token_type",
+    }
+)
+
+#: Where to get each token again, for the message that says Slack refused it.
+_WHERE = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-) again from OAuth & Permissions "
+    "in the app's settings, or reinstall the app",
+    "SLACK_APP_TOKEN": "make an app-level token with the connections:write scope under Basic "
+    "Information > App-Level Tokens and set it",
+}
 
 
 # -- the bot -----------------------------------------------------------------------------
@@ -97,6 +131,27 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+class _RequestVerifier(SignatureVerifier):
+    """Slack's request signature over the raw body, whatever its bytes.
+
+    slack_sdk's verifier decodes the body as UTF-8 and reads the timestamp as an integer
+    before it compares anything, so bytes or headers Slack never sends raise instead of
+    failing the check.
+    """
+
+    def generate_signature(self, *, timestamp: str, body: str | bytes) -> str:
+        raw = body.encode() if isinstance(body, str) else body
+        base = b"v0:" + timestamp.encode() + b":" + raw
+        return "v0=" + hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+
+    def signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether the request carries a fresh, matching signature (X-Slack-Signature)."""
+        try:
+            return self.is_valid_request(body, headers)
+        except (ValueError, TypeError):  # a timestamp that is no number, a non-ASCII signature
+            return False
+
+
 class SlackBot:
     """The Bolt app and the listeners that translate between Slack and the advisor."""
 
@@ -106,9 +161,11 @@ class SlackBot:
         # Socket Mode requests skip signature checks; without a signing secret HTTP requests
         # must still fail verification, so an unguessable one stands in.
         secret = settings.slack_signing_secret
+        signing_secret = secret.get_secret_value() if secret else secrets.token_hex(32)
+        self._verifier = _RequestVerifier(signing_secret)
         self.app = AsyncApp(
             client=client,
-            signing_secret=secret.get_secret_value() if secret else secrets.token_hex(32),
+            signing_secret=signing_secret,
             # Ack first (Bolt does it for events, listeners call ack() first for commands and
             # actions) and answer afterwards, so Slack never waits or retries.
             process_before_response=False,
@@ -144,7 +201,22 @@ class SlackBot:
         return app
 
     async def _http_events(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        # The signature is checked on the bytes as they came, before anything reads them: an
+        # unsigned request is refused whatever it holds, and only Slack's are parsed.
+        raw = await request.read()
+        if not self._verifier.signed(raw, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (ValueError, AttributeError, TypeError) as exc:
+            # Bad UTF-8 or JSON (ValueErrors), or JSON that is no object (Bolt reads its
+            # fields while it builds the request).
+            logger.warning("a signed Slack request could not be read (%s)", type(exc).__name__)
+            return web.json_response({"error": "unreadable request body"}, status=400)
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
@@ -358,8 +430,31 @@ async def run_slack(
     """Run the Slack bot until cancelled: Socket Mode by default, HTTP with `http=True`; on
     `chat` when given (the main job's, shared with Discord), else on a service of its own."""
     check_settings(settings, http=http)
+    client = make_web_client(settings)
+    # A bad bot token would otherwise show only at the first request, as a failed reply.
+    await _checked(client.auth_test(), "SLACK_BOT_TOKEN", settings)
     async with serving(settings, chat) as service:
-        await _serve(SlackBot(settings, service, make_web_client(settings)), http, host, port)
+        await _serve(SlackBot(settings, service, client), http, host, port)
+
+
+async def _checked(
+    call: Awaitable[AsyncSlackResponse], setting: str, settings: Settings
+) -> AsyncSlackResponse:
+    """The answer to a start-up call made with the token in `setting`; a refused token, or no
+    answer at all, stops the bot with a message that says which (never the token)."""
+    try:
+        return await call
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error not in _TOKEN_REFUSED:
+            raise
+        raise SlackConfigError(f"Slack refused {setting} ({error}): {_WHERE[setting]}") from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        host = urlsplit(settings.slack_api_url).hostname
+        raise SlackUnreachable(
+            f"Slack could not be reached at {host} (SLACK_API_URL) to check {setting}: "
+            f"{type(exc).__name__}. Check the network or proxy; the token was not checked."
+        ) from None
 
 
 async def _serve(bot: SlackBot, http: bool, host: str, port: int) -> None:
@@ -379,9 +474,14 @@ async def _serve(bot: SlackBot, http: bool, host: str, port: int) -> None:
             )
         else:
             assert settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(
-                bot.app, app_token=settings.slack_app_token.get_secret_value()
+            app_token = settings.slack_app_token.get_secret_value()
+            # The first connection is opened here, once: the handler's connect() retries a
+            # refused app token every ping interval, with a traceback each time, forever.
+            opened = await _checked(
+                bot.client.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN", settings
             )
+            handler = AsyncSocketModeHandler(bot.app, app_token=app_token)
+            handler.client.wss_uri = opened["url"]  # connect() opens no other while it has one
             await handler.connect_async()
             logger.info("Slack bot connected in Socket Mode")
         await asyncio.Event().wait()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.devtools.loopback.slack import FakeSlack
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> object:
@@ -123,6 +127,60 @@ def test_bad_configuration_is_reported_without_a_traceback(env: dict[str, str]) 
     assert wrong.exit_code == 2
     assert "SLACK_BOT_TOKEN should start with 'xoxb-'" in wrong.output  # type: ignore[attr-defined]
     assert "token-without-prefix" not in wrong.output  # type: ignore[attr-defined]
+
+
+def run_to_the_end(env: dict[str, str], *args: str, within_s: float = 300.0) -> object:
+    """`run` from a thread: a bot that keeps running fails the test instead of hanging it."""
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(run(env, *args)), daemon=True)
+    thread.start()
+    thread.join(within_s)
+    assert result, f"career-bot {' '.join(args)} was still running after {within_s:.0f} s"
+    return result[0]
+
+
+BOT_TOKEN = "xoxb-1111-2222-fakebottoken"
+APP_TOKEN = "xapp-1-A0APP001-3333-fakeapptoken"
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack served from a thread of its own: the commands run their own event loop."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def start() -> FakeSlack:
+        return await FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN).start()
+
+    fake = asyncio.run_coroutine_threadsafe(start(), loop).result()
+    yield fake
+    asyncio.run_coroutine_threadsafe(fake.close(), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+
+
+def test_a_revoked_slack_token_stops_the_bot_with_exit_2(
+    env: dict[str, str], fake_slack: FakeSlack
+) -> None:
+    slack_env = env | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    fake_slack.revoke(BOT_TOKEN)
+    slack = run_to_the_end(slack_env, "slack")
+    assert slack.exit_code == 2, slack.output  # type: ignore[attr-defined]
+    assert "SLACK_BOT_TOKEN" in slack.output  # type: ignore[attr-defined]
+    assert BOT_TOKEN not in slack.output  # type: ignore[attr-defined]
+
+    fake_slack.revoked = {APP_TOKEN}
+    main_job = run_to_the_end(slack_env, "run")
+    assert main_job.exit_code == 2, main_job.output  # type: ignore[attr-defined]
+    assert "SLACK_APP_TOKEN" in main_job.output  # type: ignore[attr-defined]
+    assert APP_TOKEN not in main_job.output  # type: ignore[attr-defined]
+    assert "Traceback" not in main_job.output  # type: ignore[attr-defined]
 
 
 def test_chroma_access_settings_without_a_server_stop_with_exit_2(env: dict[str, str]) -> None:

@@ -43,9 +43,11 @@ class _Failure:
     drop: bool = False  # cut the connection instead of answering
 
 
-def sign(secret: str, timestamp: str, body: str) -> str:
-    """Slack's request signature: v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}"))."""
-    base = f"v0:{timestamp}:{body}".encode()
+def sign(secret: str, timestamp: str, body: str | bytes) -> str:
+    """Slack's request signature: v0=hex(HMAC-SHA256(secret, "v0:{ts}:{body}")), over the
+    body's bytes as sent (which need not be UTF-8)."""
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
@@ -69,6 +71,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.not_in_channel: set[str] = set()
+        #: Tokens answered as Slack answers a revoked one (see `revoke`).
+        self.revoked: set[str] = set()
         self.acks: dict[str, dict[str, Any]] = {}
         self.pings = 0
         #: Files uploaded through files upload v2: file id -> {"filename", "length", "data"}.
@@ -132,6 +136,12 @@ class FakeSlack:
         failure = _Failure(0 if drop else status, body, headers or {}, drop)
         self._failures.setdefault(method, []).append(failure)
 
+    def revoke(self, token: str) -> None:
+        """Answer every call made with `token` (auth.test, apps.connections.open, ...) as Slack
+        answers a token revoked in the app's settings: `{"ok": false, "error": "token_revoked"}`.
+        """
+        self.revoked.add(token)
+
     # -- inspection -----------------------------------------------------------------------
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
         return [
@@ -188,8 +198,12 @@ class FakeSlack:
                 request.transport.abort()
             return web.json_response(fail.body, status=fail.status, headers=fail.headers)
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token != expected:
-            body: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+        if not token:
+            body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+        elif token in self.revoked:
+            body = {"ok": False, "error": "token_revoked"}
+        elif token != expected:
+            body = {"ok": False, "error": "invalid_auth"}
         else:
             body = self._answer(method, args)
         await self._record(Call(method, args, 200, arrived, body["ok"], token, body))

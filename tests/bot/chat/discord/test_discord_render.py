@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -193,7 +194,10 @@ async def test_run_discord_without_a_token_names_the_setting(
 
 
 async def test_run_discord_with_a_rejected_token(
-    settings_factory: Callable[..., Settings], advisor: Any, fake_discord: FakeDiscord
+    settings_factory: Callable[..., Settings],
+    advisor: Any,
+    fake_discord: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GwRoNg.nOtThEtOkEnThEfAkEeXpEcTsAtAlL0000"
     settings = settings_factory(
@@ -204,6 +208,10 @@ async def test_run_discord_with_a_rejected_token(
     with pytest.raises(DiscordSetupError, match="rejected DISCORD_TOKEN") as caught:
         await run_discord(settings, chat=build_chat_service(settings, advisor))
     assert wrong not in str(caught.value)
+    # One login, answered 401, and the bot stops: no retry, no gateway connection.
+    assert [(c.method, c.path) for c in fake_discord.calls] == [("GET", "/users/@me")]
+    assert fake_discord.connections == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
 

@@ -92,22 +92,22 @@ class Harness:
 
     async def post(
         self,
-        body: str,
+        body: str | bytes,
         content_type: str,
         *,
         timestamp: int | None = None,
         secret: str = SIGNING_SECRET,
+        signed: bool = True,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
-        """POST a signed request to /slack/events as Slack would."""
+        """POST a request to /slack/events as Slack would: signed, unless `signed` is False."""
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        signed = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sign(secret, ts, body),
-        } | (headers or {})
+        sent = {"Content-Type": content_type}
+        if signed:
+            sent |= {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sign(secret, ts, body)}
+        raw = body.encode() if isinstance(body, str) else body
         async with self.session.post(
-            f"{self.url}/slack/events", data=body.encode(), headers=signed
+            f"{self.url}/slack/events", data=raw, headers=sent | (headers or {})
         ) as resp:
             return resp.status, await resp.text()
 

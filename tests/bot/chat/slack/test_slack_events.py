@@ -236,6 +236,45 @@ async def test_bad_signature_and_stale_timestamp_are_refused(settings_factory) -
         assert h.fake.calls == []  # not even auth.test: verification comes first
 
 
+#: Bodies no Slack request has, each with the content type it claims: broken JSON, a form
+#: whose payload is broken JSON, JSON that is no object, bytes that are not UTF-8.
+GARBAGE = [
+    (b"{not json", "application/json"),
+    (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+    (b"payload=%5B1%2C+2%5D", "application/x-www-form-urlencoded"),
+    (b"[1, 2]", "application/json"),
+    (b"null", "application/json"),
+    (b'{"type": "event_callback", "event": "\xff\xfe', "application/json"),
+    (b"\xff\xfe\x00token=x", "application/x-www-form-urlencoded"),
+]
+
+
+async def test_garbage_is_refused_quietly_and_the_signature_comes_first(
+    settings_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with slack_harness(settings_factory) as h:
+        for body, content_type in GARBAGE:
+            # Unsigned, or signed with another secret: refused before the body is read.
+            assert (await h.post(body, content_type, signed=False))[0] == 401, body
+            assert (await h.post(body, content_type, secret="not-the-secret"))[0] == 401, body
+            # Signed by Slack but unreadable: a bad request, not a server error.
+            assert (await h.post(body, content_type))[0] == 400, body
+        # Headers that are not a timestamp and a signature at all.
+        for timestamp, signature in [("soon", "v0=00"), (str(int(time.time())), "v0=\u00e9")]:
+            headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+            status, _ = await h.post(b"{}", "application/json", signed=False, headers=headers)
+            assert status == 401, (timestamp, signature)
+        assert h.fake.calls == []  # nothing reached Bolt, not even its auth.test
+
+        # A real event after all that is answered as usual.
+        assert await h.send_event(event("app_mention")) == 200
+        await h.answer_to(MENTION_TS)
+        await h.settle()
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert loud == [], [r.getMessage() for r in loud]
+
+
 async def test_mass_mentions_in_the_question_are_not_echoed_as_pings(settings_factory) -> None:
     async with slack_harness(settings_factory) as h:
         ts = "1718000000.000903"

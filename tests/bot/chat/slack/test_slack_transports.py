@@ -180,3 +180,99 @@ async def test_run_slack_names_the_missing_token(settings_factory) -> None:
         await run_slack(settings, http=False, host="", port=0)
     with pytest.raises(SlackConfigError, match="SLACK_SIGNING_SECRET"):
         await run_slack(settings, http=True, host="127.0.0.1", port=0)
+
+
+#: Bounds a run_slack that should stop: without the start-up checks it retries or serves on.
+STOPS_WITHIN_S = 120
+
+
+def loud(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What was logged as an error or with a traceback."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["socket_mode", "http"])
+async def test_a_revoked_bot_token_stops_run_slack_naming_it(
+    settings_factory, advisor, fake: FakeSlack, caplog: pytest.LogCaptureFixture, http: bool
+) -> None:
+    from bot.chat.slack_app import SlackConfigError
+
+    fake.revoke(BOT_TOKEN)
+    settings = slack_settings(settings_factory, fake)
+    job = run_slack(
+        settings,
+        http=http,
+        host="127.0.0.1",
+        port=free_port(),
+        chat=build_chat_service(settings, advisor),
+    )
+    with pytest.raises(SlackConfigError, match="SLACK_BOT_TOKEN") as caught:
+        await asyncio.wait_for(job, STOPS_WITHIN_S)
+    assert "token_revoked" in str(caught.value)
+    assert BOT_TOKEN not in str(caught.value)
+    assert [c.method for c in fake.calls] == ["auth.test"]  # checked once, nothing served
+    assert fake.ws_connections == 0
+    assert loud(caplog) == []
+
+
+async def test_a_revoked_app_token_stops_socket_mode_naming_it(
+    settings_factory, advisor, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.chat.slack_app import SlackConfigError
+
+    fake.revoke(APP_TOKEN)
+    settings = slack_settings(settings_factory, fake)
+    job = run_slack(
+        settings, http=False, host="", port=0, chat=build_chat_service(settings, advisor)
+    )
+    with pytest.raises(SlackConfigError, match="SLACK_APP_TOKEN") as caught:
+        await asyncio.wait_for(job, STOPS_WITHIN_S)
+    message = str(caught.value)
+    assert "token_revoked" in message
+    assert "SLACK_BOT_TOKEN" not in message
+    assert APP_TOKEN not in message
+    # Opened once with the app token, not retried; no socket was ever opened.
+    [opened] = fake.calls_to("apps.connections.open", ok_only=False)
+    assert opened.token == APP_TOKEN
+    assert fake.ws_connections == 0
+    assert loud(caplog) == []
+
+
+async def test_a_bot_token_slack_does_not_know_is_named(settings_factory, advisor, fake) -> None:
+    """Mistyped, or another workspace's: Slack answers invalid_auth."""
+    from bot.chat.slack_app import SlackConfigError
+
+    settings = slack_settings(settings_factory, fake)
+    fake.bot_token = "xoxb-another-workspace-token"
+    with pytest.raises(SlackConfigError, match=r"SLACK_BOT_TOKEN \(invalid_auth\)"):
+        await asyncio.wait_for(
+            run_slack(
+                settings,
+                http=True,
+                host="127.0.0.1",
+                port=free_port(),
+                chat=build_chat_service(settings, advisor),
+            ),
+            STOPS_WITHIN_S,
+        )
+
+
+async def test_slack_unreachable_at_start_is_not_called_a_token_error(
+    settings_factory, advisor
+) -> None:
+    from bot.chat.slack_app import SlackUnreachable
+
+    nowhere = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    settings = settings_factory(
+        slack_bot_token=BOT_TOKEN,
+        slack_app_token=APP_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=nowhere,
+    )
+    job = run_slack(
+        settings, http=False, host="", port=0, chat=build_chat_service(settings, advisor)
+    )
+    with pytest.raises(SlackUnreachable, match="could not be reached") as caught:
+        await asyncio.wait_for(job, STOPS_WITHIN_S)
+    assert "refused" not in str(caught.value)
+    assert BOT_TOKEN not in str(caught.value)
