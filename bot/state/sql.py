@@ -165,6 +165,10 @@ PG_TIMEOUT_S = 3.0
 #: Seconds calls skip the store after one found it unreachable (STATE_BREAKER_S).
 BREAKER_S = 15.0
 
+#: A failure that took this long (a timeout, not a refusal) opens the breaker: half the
+#: connect/statement timeout, far above a refused connection even on a loaded machine.
+SLOW_FAILURE_S = PG_TIMEOUT_S / 2
+
 #: Seconds `start` retries an unreachable store (STATE_START_RETRY_S), and its first pause
 #: between tries, doubled after each.
 START_RETRY_S = 15.0
@@ -389,6 +393,7 @@ class SqlStateStore:
     async def _run(self, fn: Any, *, ensure: bool = True) -> Any:
         """Every call of the store passes here, through the circuit breaker."""
         trial = self.breaker.admit()
+        began = time.monotonic()
         try:
             if ensure and not self._started:
                 # The store was down when the bot started: create/migrate the schema now,
@@ -398,7 +403,12 @@ class SqlStateStore:
                         await self._start_once()
             result = await self._execute(fn)
         except StateUnavailable:
-            self.breaker.failed()
+            if time.monotonic() - began >= SLOW_FAILURE_S:
+                self.breaker.failed()
+            else:
+                # Refused at once (a stopped server, not a hanging one): trying costs nothing,
+                # so no call skips the store, and the first one after a restart reaches it.
+                self.breaker.succeeded()
             raise
         except StateRejected:
             self.breaker.succeeded()

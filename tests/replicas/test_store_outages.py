@@ -160,3 +160,22 @@ async def test_start_waits_for_a_server_that_comes_up_meanwhile(
         assert await store.claim("started:late")
     finally:
         await store.close()
+
+
+async def test_a_stopped_server_is_used_again_as_soon_as_it_is_back(
+    private_postgres: PrivatePostgres,
+) -> None:
+    """Only a failure that cost time opens the breaker: a stopped server refuses at once, so
+    skipping it saves nothing, and the first call after its restart must reach it (a replica
+    that skipped it would answer retries twice and miss follow-ups in threads)."""
+    store = SqlStateStore(private_postgres.url, breaker_s=3600)
+    await store.start()
+    try:
+        await asyncio.to_thread(private_postgres.stop, "fast")
+        with pytest.raises(StateUnavailable):
+            await store.claim("stopped:1")
+        await asyncio.to_thread(private_postgres.start)
+        assert await store.claim("restarted:1")  # reached, not skipped for the hour
+        assert not await store.claim("restarted:1")
+    finally:
+        await store.close()
