@@ -585,11 +585,10 @@ class Advisor:
             answer.timing.llm_ms = (time.perf_counter() - t0) * 1000
         from bot.advisor.llm import validate_llm_answer
 
-        checked = validate_llm_answer(text, contexts)
+        checked = validate_llm_answer(text, contexts)  # logs why it refuses
         if checked is None:
-            logger.warning("LLM answer rejected; using the extractive answer")
             return
-        used = sorted({n for n in checked.markers if 1 <= n <= len(contexts)})
+        used = sorted(set(checked.markers))  # each in 1..len(contexts), or it was refused
         answer.text = (answer.notice + "\n\n" if answer.notice else "") + checked.text
         answer.citations = [
             Citation(

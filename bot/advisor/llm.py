@@ -344,7 +344,7 @@ def validate_llm_answer(text: str, contexts: Sequence[Chunk]) -> Checked | None:
     """
     verdict = review_llm_answer(text, contexts)
     if isinstance(verdict, Rejected):
-        logger.info("LLM answer rejected: %s", verdict.reason)
+        logger.warning("LLM answer rejected (%s); using the extractive answer", verdict.reason)
         return None
     return verdict
 
