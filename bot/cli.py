@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.advisor.models import Answer, Question
+from bot.state.base import clean_text
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
     advisor = await _advisor_or_exit(settings, warm=jsonl)
     try:
         if not jsonl:
-            question = _printable(question or "")
+            question = clean_text(question or "")
             answer = await advisor.ask(
                 Question(text=question, platform="cli", conversation_id="cli")
             )
@@ -222,9 +222,6 @@ async def _ask(settings: Settings, question: str | None, as_json: bool, jsonl: b
         await advisor.close()
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _jsonl_item(line: str) -> tuple[str, str] | str:
     """A --jsonl line's question and conversation id, or why the line cannot be asked."""
     try:
@@ -235,11 +232,7 @@ def _jsonl_item(line: str) -> tuple[str, str] | str:
         return "expected a JSON object with a 'q' field holding text"
     conv = item.get("conv")
     # A lone surrogate ("\ud800" in JSON) cannot be printed or stored: it becomes U+FFFD.
-    return _printable(item["q"]), _printable(str(conv)) if conv else ""
-
-
-def _printable(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text)
+    return clean_text(item["q"]), clean_text(str(conv)) if conv else ""
 
 
 async def _advisor_or_exit(settings: Settings, warm: bool = True) -> Advisor:
