@@ -51,7 +51,7 @@ async def run_console(
         chat = build_chat_service(settings, advisor)
         # What it remembers expires as a bot's does, also when no bot runs.
         await chat.purge_expired()
-        chat.start_housekeeping()
+        chat.start_housekeeping(purged=True)
     conversation = f"console:{secrets.token_hex(4)}"
     console.print(
         Panel(escape(chat.help("ko")) + "\n\n" + escape(chat.help("en")), title="Career Advisor")

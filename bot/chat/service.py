@@ -72,6 +72,7 @@ from bot.chat.outcomes import (
 from bot.chat.reingest import ReingestBusy, ReingestRun, make_reingest
 from bot.chat.report import Report, parse_since
 from bot.state import RateDecision, Scope, StateRejected, StateStore, StateUnavailable, Vote
+from bot.state.retention import Retention
 from bot.state.writer import TurnWriter
 from core.settings import Settings
 
@@ -605,30 +606,23 @@ class ChatService:
         )
 
     # -- background work ---------------------------------------------------------------------
-    async def purge_expired(self) -> None:
-        """Apply the retention periods once (a console session, before it starts)."""
-        from bot.state.retention import purge_expired
-
-        await purge_expired(
+    def _retention(self) -> Retention:
+        return Retention(
             self.state,
             self.settings.memory_retention_days,
-            note_state=self.advisor.memory.note_state,
-            vote_retention_days=self.settings.vote_retention_days,
+            self.settings.vote_retention_days,
+            self.advisor.memory.note_state,
         )
 
-    def start_housekeeping(self) -> None:
-        """Apply the retention period in the background until `close` (long-running bots)."""
-        from bot.state.retention import apply_retention
+    async def purge_expired(self) -> None:
+        """Apply the retention periods once (a console session, before it starts)."""
+        await self._retention().purge()
 
+    def start_housekeeping(self, *, purged: bool = False) -> None:
+        """Apply the retention periods in the background until `close`: now, or an hour from
+        now when `purge_expired` has just run."""
         if self._housekeeping is None:
-            self._housekeeping = asyncio.create_task(
-                apply_retention(
-                    self.state,
-                    self.settings.memory_retention_days,
-                    note_state=self.advisor.memory.note_state,
-                    vote_retention_days=self.settings.vote_retention_days,
-                )
-            )
+            self._housekeeping = asyncio.create_task(self._retention().run(wait_first=purged))
 
     async def close(self) -> None:
         """Stop the retention loop (the advisor is closed by whoever built it)."""

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.state import MemoryStateStore, StateUnavailable
-from bot.state.retention import apply_retention
+from bot.state.retention import Retention
 
 
 class FlakyStore(MemoryStateStore):
@@ -32,7 +32,7 @@ async def test_retention_purges_and_reports_outages_to_its_owner() -> None:
     def note_state(**kwargs: Any) -> None:
         heard.append(kwargs["reachable"])
 
-    task = asyncio.create_task(apply_retention(store, 30, note_state=note_state, every_s=0))
+    task = asyncio.create_task(Retention(store, 30, 0, note_state).run(every_s=0))
     await asyncio.wait_for(store.second.wait(), 10)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
