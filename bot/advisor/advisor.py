@@ -31,8 +31,9 @@ from bot.advisor.analysis import (
     language_of,
     off_task,
     refers_back,
+    split_parts,
 )
-from bot.advisor.compose import GENERAL_ROLE, Composer, Composition, RoleNames
+from bot.advisor.compose import GENERAL_ROLE, Composer, Composition, RoleNames, merge_parts
 from bot.advisor.knowledge import KnowledgeBase, Snapshot
 from bot.advisor.messages import examples_block, help_text, say
 from bot.advisor.models import Answer, Citation, Question, Timing
@@ -72,6 +73,11 @@ LIST_TOPICS = frozenset(
     }
 )
 
+
+#: A question in two parts gives each part this share of the answer's characters, so that
+#: the two together stay near one answer's length (a part's list is cut before the other
+#: part is dropped).
+PART_SHARE = 0.6
 
 #: At most this many specifics, each at most this long, are named in a reply: the question
 #: is echoed, and an echo must stay short whatever was typed ("AAAA...").
@@ -247,7 +253,11 @@ class Advisor:
             answer = self._decline(reading, notice, timing)
         else:
             t0 = time.perf_counter()
-            composition = await asyncio.to_thread(self.composer.compose, snap, reading, retrieved)
+            composition = await self._in_parts(text, lang, snap, history)
+            if composition is None:
+                composition = await asyncio.to_thread(
+                    self.composer.compose, snap, reading, retrieved
+                )
             timing.compose_ms = (time.perf_counter() - t0) * 1000
             if not composition.text:
                 answer = self._decline(reading, notice, timing)
@@ -304,6 +314,67 @@ class Advisor:
             snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, vector=vector
         )
         return retrieved, reading, history
+
+    async def _search(self, snap: Snapshot, reading: Reading) -> Retrieved | None:
+        """Retrieve for a reading already made (a question's part); None if the store failed."""
+        retriever = self.retriever
+        try:
+            lexical = await asyncio.to_thread(retriever.lexical, snap, reading)
+            vector, embed_ms = await asyncio.to_thread(
+                retriever.embed, retriever.dense_text(reading)
+            )
+            dense, dense_ms = await asyncio.to_thread(retriever.dense, snap, vector)
+        except Exception as exc:  # the Chroma server went away mid-question
+            logger.warning("retrieval failed: %s", exc)
+            return None
+        return retriever.combine(
+            snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, vector=vector
+        )
+
+    async def _in_parts(
+        self, text: str, lang: Language, snap: Snapshot, history: list[Turn]
+    ) -> Composition | None:
+        """A question asking two things answered part by part, the second read as a follow-up
+        to the first ("what does a director do and who are they accountable to?"). None when
+        it is one question, or when a part cannot be answered on its own: then the question is
+        answered whole."""
+        parts = split_parts(text, lang)
+        if len(parts) < 2:
+            return None
+        turns = list(history)
+        done: list[Composition] = []
+        for part in parts:
+            reading = await asyncio.to_thread(self.read, part, lang, snap, turns)
+            if reading.specifics:
+                return None
+            retrieved = await self._search(snap, reading)
+            if (
+                retrieved is None
+                or self._aspect_gap(reading, snap) is not None
+                or not self.in_scope(reading, retrieved, snap)
+            ):
+                return None
+            composition = await asyncio.to_thread(
+                self.composer.compose,
+                snap,
+                reading,
+                retrieved,
+                int(self.composer.max_chars * PART_SHARE),
+            )
+            if not composition.text or composition.missing:
+                return None
+            done.append(composition)
+            focus = reading.focus or RoleNames.build(snap, []).within(composition.text) or ""
+            turns.append(
+                Turn(
+                    question=part,
+                    answer=composition.text,
+                    focus=focus,
+                    topic=",".join(reading.topics),
+                    created_at=time.time(),
+                )
+            )
+        return merge_parts(done, lang)
 
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
         """Understand the question in the light of the conversation so far."""

@@ -215,6 +215,88 @@ def asks_more(text: str) -> bool:
     return bool(_MORE.search(text))
 
 
+#: Where an English question starts a second question: "..., and who do they report to?".
+_EN_NEXT_PART = re.compile(
+    r",?\s+(?:and|also|plus)\s+(?=(?:who|what|when|where|why|how|which|is|are|do|does|did|can"
+    r"|should|will|would)\b)",
+    re.I,
+)
+#: Where a Korean question starts a second one: "... 뭐있고, ...", "...? 그리고 ...".
+_KO_NEXT_PART = re.compile(
+    r"(?<=[가-힣][고구며]),\s*|(?<=면서),\s*|(?<=[뭐뭔디구마]고)\s+|\s+그리고\s+"
+)
+_KO_THEN = re.compile(r"^(그리고|또한?|그럼)\s+")
+_QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
+#: A part needs this many characters of its own to be a question.
+_PART_MIN_CHARS = 4
+
+
+def split_parts(text: str, language: str) -> list[str]:
+    """A question asking two things ("what does a director do and who are they accountable
+    to?", "다른 호칭 뭐있고, 영업 콜센터에선 뭐라고 불러?") as its two questions, in order;
+    one question as itself. Comparisons stay whole: their sides are one answer."""
+    if compares(text):
+        return [text]
+    parts = [p for p in _QUESTION_END.split(text.strip()) if p.strip()]
+    if len(parts) == 1:
+        pattern = _EN_NEXT_PART if language == "en" else _KO_NEXT_PART
+        parts = [p for p in pattern.split(text.strip(), maxsplit=1) if p and p.strip()]
+    if len(parts) != 2 or any(len(re.sub(r"\W", "", p)) < _PART_MIN_CHARS for p in parts):
+        return [text]
+    first, second = (p.strip() for p in parts)
+    second = _KO_THEN.sub("", second) if language == "ko" else second
+    if language == "en" and not re.search(
+        r"\b(?:who|what|whats|when|where|why|how|which|is|are|do|does|can|should)\b", first, re.I
+    ):
+        return [text]  # "pros and what else": one question with a list in it
+    return [first, second]
+
+
+_ORDINAL_WORDS = {
+    "첫": 1,
+    "두": 2,
+    "세": 3,
+    "네": 4,
+    "다섯": 5,
+    "여섯": 6,
+    "일곱": 7,
+    "여덟": 8,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+}
+_ORDINAL = re.compile(
+    r"(\d{1,2}|첫|두|세|네|다섯|여섯|일곱|여덟)\s*번\s*째"
+    r"|#\s?(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\b"
+    r"|\b(first|second|third|fourth|fifth|sixth|seventh|eighth)\s+(?:one|item|skill|tip|point"
+    r"|con|pro|duty|responsibility|thing|step|on the list)\b",
+    re.I,
+)
+#: A question picking one item of a list by what it is about ("단점 중에 몸이 지치는 거랑
+#: 관련된 건?", "which of the manager's duties involves sales?").
+_PICK = re.compile(
+    r"중에?서?\s*[^?]{0,40}(관련|거[는야]?\b|건\b|것|어떤\s?[게건거것]|하나|뭐였|무엇)"
+    r"|\bwhich (?:one|of)\b|\bone of (?:the|their|his|her|its)\b[^?]{0,60}\b(?:is|about|involves?)\b"
+    r"|\bwhat exactly\b|\bthe one (?:about|that|where)\b",
+    re.I,
+)
+
+
+def asks_pick(text: str) -> int | None:
+    """Does the question pick one item of a list: by its place ("5번째", "#4": that number)
+    or by what it is about (0)? None for a question about the whole list."""
+    m = _ORDINAL.search(text)
+    if m is not None:
+        word = next(g for g in m.groups() if g)
+        return int(word) if word.isdigit() else _ORDINAL_WORDS[word.lower()]
+    return 0 if _PICK.search(text) else None
+
+
 def compares(text: str) -> bool:
     """Does the question compare things or ask of each one?"""
     return bool(_COMPARES.search(text))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -14,6 +14,7 @@ from bot.advisor.analysis import (
     Reading,
     asks_figure,
     asks_one,
+    asks_pick,
     asks_quantity,
     compares,
 )
@@ -182,6 +183,20 @@ def _figure_kinds(question: str) -> list[re.Pattern[str]]:
 #: Items per role when several roles are answered side by side.
 _ROLE_ITEMS = 6
 
+#: An item picked by what it is about must score this much (its share of the question's
+#: concepts plus its closeness to the question, 0-2), and this much more than the next item;
+#: otherwise the whole list is the answer (no item stands out).
+PICK_FLOOR = 0.5
+PICK_MARGIN = 0.15
+#: A list the search missed is picked from when one of its statements is this close to the
+#: question (relative closeness: 1 is the closest statement of all).
+NEAREST_LIST_FIT = 0.85
+#: A lead-in stands for its list when its items are this short on average (a word or a
+#: phrase: "하룻밤", "주말"); longer items say more than the lead-in and are judged themselves.
+LEAD_ITEM_CHARS = 40
+#: A lead-in that only points forward ("다음과 같습니다", "the following") says nothing itself.
+_FORWARD = re.compile(r"다음과|다음을|다음 |아래|following|as follows", re.I)
+
 
 @dataclass
 class Composition:
@@ -191,6 +206,57 @@ class Composition:
     #: What the question asked that the quoted statements do not give ("figure"): the reply
     #: says so first and the statements are labelled as general.
     missing: str = ""
+    #: The text in its parts: the opening line, the quoted lines, the closing hint.
+    intro: str = ""
+    body: list[str] = field(default_factory=list)
+    hint: str = ""
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def merge_parts(parts: list[Composition], language: str) -> Composition:
+    """The answers to a question's parts as one answer: one opening line, each part's quoted
+    lines in order (a line already given is not repeated), the citations renumbered so that
+    a passage cited by two parts keeps one marker, and the first part's hint."""
+    citations: list[Citation] = []
+    by_chunk: dict[str, int] = {}
+    body: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        renumber: dict[int, int] = {}
+        for citation in part.citations:
+            if citation.chunk_id not in by_chunk:
+                by_chunk[citation.chunk_id] = len(citations) + 1
+                citations.append(citation.model_copy(update={"marker": len(citations) + 1}))
+            else:
+                kept = citations[by_chunk[citation.chunk_id] - 1]
+                if citation.text and citation.text not in kept.text:
+                    kept.text = _first_sentence(f"{kept.text} … {citation.text}", 300)
+            renumber[citation.marker] = by_chunk[citation.chunk_id]
+
+        def marker(m: re.Match[str], renumber: dict[int, int] = renumber) -> str:
+            return f"[{renumber.get(int(m.group(1)), m.group(1))}]"
+
+        for line in part.body:
+            key = re.sub(r"\W+", "", _MARKER.sub("", line))
+            if key in seen:
+                continue
+            seen.add(key)
+            body.append(_MARKER.sub(marker, line))
+    first = parts[0]
+    hint = next((p.focus_section for p in parts if p.focus_section), "")
+    lines = [first.intro, *body]
+    if hint:
+        lines += ["", say("more_hint", language, section=hint)]
+    return Composition(
+        text="\n".join(lines),
+        citations=citations,
+        focus_section=hint,
+        intro=first.intro,
+        body=body,
+        hint=hint,
+    )
 
 
 @dataclass
@@ -308,7 +374,11 @@ class Composer:
         close: dict[tuple[str, int], float] | None = None,
         general: bool = False,
         avoid: str = "",
+        leads: bool = False,
     ) -> list[_Picked]:
+        """Every statement of the hits, scored against the question, best first. With `leads`,
+        a list's lead-in is a candidate too: it stands for its list ("콜센터 직원은 다양한
+        교대 근무를 할 수 있습니다." answers "what shifts?" with the shifts under it)."""
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         wants_figure = asks_quantity(question)
         picked: list[_Picked] = []
@@ -319,7 +389,9 @@ class Composer:
         for hit in hits:
             for at, unit in enumerate(hit.chunk.units):
                 # A lead-in or a rhetorical question from the page is not an answer.
-                if unit.kind == "lead" or unit.text.rstrip().endswith("?"):
+                if unit.text.rstrip().endswith("?"):
+                    continue
+                if unit.kind == "lead" and not (leads and self._lead_stands(unit, hit.chunk)):
                     continue
                 if _SIGNPOST.search(unit.text):
                     continue
@@ -351,6 +423,18 @@ class Composer:
                 picked.append(_Picked(unit, hit, score, nearness))
         picked.sort(key=lambda p: p.score, reverse=True)
         return picked
+
+    @staticmethod
+    def _lead_stands(unit: Unit, chunk: Chunk) -> bool:
+        """Is the lead-in a statement of its own, whose list spells it out ("콜센터 직원은
+        다양한 교대 근무를 할 수 있습니다."), not a bare "주요 업무는 다음과 같습니다:"?"""
+        items = [u for u in chunk.units if u.kind == "item"]
+        return (
+            bool(items)
+            and not unit.text.rstrip().endswith(":")
+            and not _FORWARD.search(unit.text)
+            and sum(len(u.text) for u in items) / len(items) < LEAD_ITEM_CHARS
+        )
 
     def _structure_bonus(self, chunk: Chunk, concepts: list[Concept]) -> float:
         lead = next((u.text for u in chunk.units if u.kind == "lead"), "")
@@ -405,8 +489,15 @@ class Composer:
         added = [Hit(snap.chunks[snap.by_id[cid]], 0.0, 0.0, fused) for cid in dict.fromkeys(extra)]
         return replace(retrieved, hits=[*retrieved.hits[:3], *added, *retrieved.hits[3:]])
 
-    def compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> Composition:
-        writer = self._compose(snap, reading, retrieved)
+    def compose(
+        self,
+        snap: Snapshot,
+        reading: Reading,
+        retrieved: Retrieved,
+        max_chars: int | None = None,
+    ) -> Composition:
+        """The answer to the question; `max_chars` narrows the budget (a question's part)."""
+        writer = self._compose(snap, reading, retrieved, max_chars or self.max_chars)
         # The job in general (agents, and the agent kinds the catalogue does not list) is what
         # statements without a named subject describe; any other role must be named.
         subjects = {
@@ -464,11 +555,13 @@ class Composer:
         }
         return not named & subjects
 
-    def _compose(self, snap: Snapshot, reading: Reading, retrieved: Retrieved) -> _Writer:
+    def _compose(
+        self, snap: Snapshot, reading: Reading, retrieved: Retrieved, max_chars: int
+    ) -> _Writer:
         close = self._closeness(snap, retrieved)
         if not reading.list_type:  # a list is anchored on what the search found
             retrieved = self._with_labelled(snap, retrieved, reading.topics, close)
-        writer = _Writer(reading.language, self.max_chars, general=bool(reading.specifics))
+        writer = _Writer(reading.language, max_chars, general=bool(reading.specifics))
         hits = retrieved.hits[:5]
         if not hits:
             return writer
@@ -486,6 +579,11 @@ class Composer:
         aspects = frozenset(reading.topics)
         if len(reading.roles) >= 2 and compares(reading.text):
             self._write_per_role(snap, reading, retrieved, writer, aspects)
+            return writer
+        pick = asks_pick(reading.text)
+        if pick is not None and self._write_picked(
+            snap, retrieved, reading, roles, close, pick, writer
+        ):
             return writer
         anchor = None
         if reading.list_type:
@@ -531,6 +629,92 @@ class Composer:
         if len(roles.asked) == 1 and aspects <= {"duties"} and writer.lines:
             self._other_description(snap, roles, next(iter(roles.asked)), writer)
         return writer
+
+    def _write_picked(
+        self,
+        snap: Snapshot,
+        retrieved: Retrieved,
+        reading: Reading,
+        roles: RoleNames,
+        close: dict[tuple[str, int], float],
+        pick: int,
+        writer: _Writer,
+    ) -> bool:
+        """One item of a list, picked by its place ("5번째") or by what it is about ("단점 중에
+        몸이 지치는 거"), not the whole list. False when no list answers, or no item stands out."""
+        aspects = frozenset(reading.topics)
+        anchor = (
+            self._counted_list(snap, retrieved, reading.text, aspects)
+            or self._anchor(snap, retrieved, roles, aspects)
+            or self._nearest_list(snap, retrieved, close)
+        )
+        if anchor is None or anchor.chunk.kind not in {"list", "row"}:
+            return False
+        lead = self._lead(anchor.chunk)
+        if anchor.chunk.kind == "row":
+            # A table: its cells, of the column asked for when the question names one
+            # ("단점 중에 ...": the cons column).
+            rows = [c for c in snap.siblings(anchor.chunk) if c.kind == "row"]
+            cells = [(u, c, i) for c in rows for i, u in enumerate(c.units) if u.kind == "cell"]
+            column = [t for t in cells if aspects & self._head_aspects(snap, t[0].label)]
+            items = column or cells
+        else:
+            parts = [
+                c
+                for c in snap.siblings(anchor.chunk)
+                if c.kind == "list" and self._lead(c) is not None and self._lead(c) == lead
+            ] or [anchor.chunk]
+            items = [(u, c, i) for c in parts for i, u in enumerate(c.units) if u.kind == "item"]
+        if len(items) < 2:
+            return False
+        if pick:
+            if pick > len(items):
+                return False
+            unit, chunk, _ = items[pick - 1]
+        else:
+            # What the question says beyond naming the list ("몸이 지치는 거"), against each
+            # item: its words and its closeness to the question.
+            named = self._tokens(f"{anchor.chunk.section} {lead.text if lead else ''}")
+            concepts = [c for c in retrieved.concepts if not c.met_by(named)] or retrieved.concepts
+            scored = sorted(
+                (
+                    (
+                        self._overlap(self._unit_tokens(u), concepts) + close.get((c.id, i), 0.0),
+                        u,
+                        c,
+                    )
+                    for u, c, i in items
+                ),
+                key=lambda t: t[0],
+                reverse=True,
+            )
+            if scored[0][0] < PICK_FLOOR or scored[0][0] - scored[1][0] < PICK_MARGIN:
+                return False
+            _, unit, chunk = scored[0]
+        writer.intro(say("intro_fact", writer.language))
+        if lead is not None and pick:
+            writer.line(lead.text)
+        writer.statement(
+            f"{pick}. {unit.text}" if pick else unit.text, Hit(chunk, 0, 0, anchor.fused)
+        )
+        writer.hint_section(chunk.section)
+        return True
+
+    @staticmethod
+    def _nearest_list(
+        snap: Snapshot, retrieved: Retrieved, close: dict[tuple[str, int], float]
+    ) -> Hit | None:
+        """The list or table holding one of the statements nearest the question, when the
+        search ranked it too low to anchor on ("which one is about record keeping?")."""
+        top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
+        for key in sorted(close, key=lambda k: close[k], reverse=True)[:SEMANTIC_RECALL]:
+            at = snap.by_id.get(key[0])
+            if at is None or close[key] < NEAREST_LIST_FIT:
+                break
+            chunk = snap.chunks[at]
+            if chunk.kind in {"list", "row"}:
+                return Hit(chunk, 0.0, 0.0, top)
+        return None
 
     def _other_description(
         self, snap: Snapshot, names: RoleNames, role: str, writer: _Writer
@@ -972,7 +1156,15 @@ class Composer:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
         picked = self._candidates(
-            retrieved, retrieved.hits[:8], question, roles, aspects, close, writer.general, avoid
+            retrieved,
+            retrieved.hits[:8],
+            question,
+            roles,
+            aspects,
+            close,
+            writer.general,
+            avoid,
+            leads=not asks_one(question),  # a reason or a person is not a list
         )
         if not picked:
             return
@@ -980,7 +1172,7 @@ class Composer:
         units = first.hit.chunk.units
         items = [u for u in units if u.kind == "item"]
         one = asks_one(question)
-        if (
+        if first.unit.kind == "lead" or (
             first.unit.kind == "item"
             and items
             and not one
@@ -1197,12 +1389,16 @@ class _Writer:
             quoted = " … ".join(self._quoted[citation.chunk_id])
             citation.text = _first_sentence(quoted, 300)
         lines = list(self.lines)
+        hint = ""
         if self._hint and len(lines) > 1:
-            lines.append("")
-            lines.append(say("more_hint", self.language, section=self._hint))
+            hint = say("more_hint", self.language, section=self._hint)
+            lines += ["", hint]
         return Composition(
             text="\n".join(lines) if len(self.lines) > 1 else "",
             citations=self.citations,
             focus_section=self._hint,
             missing=self.missing,
+            intro=self.lines[0] if self.lines else "",
+            body=self.lines[1:],
+            hint=hint,
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.advisor.analysis import Language
+from bot.advisor.analysis import Language, asks_pick
 from bot.advisor.knowledge import Snapshot
 from bot.advisor.messages import say
 from bot.advisor.models import Answer, Citation
@@ -131,6 +131,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "문서에 따르면 콜센터에서 가장 높은 연봉을 받는 직책은 순서대로 다음과 같습니다.",
         "en": "According to the documents, the highest-paid call-center positions are, in order:",
     },
+    "pay_place": {
+        "ko": "문서에 따르면 콜센터에서 연봉이 {n}번째로 높은 직책은 {role}입니다. {m}",
+        "en": "According to the documents, the number {n} highest-paid call-center position is {role}. {m}",
+    },
     "pay_specialists": {
         "ko": "리더십 직책 외에 보수가 좋은 전문직: {items}",
         "en": "Well-paid specialist roles besides leadership: {items}",
@@ -158,6 +162,8 @@ class PathQuestion:
 
     kind: Kind
     roles: list[str] = field(default_factory=list)
+    #: The place asked for in a ranking ("#4 highest paying": 4); 0 for the whole ranking.
+    place: int = 0
     unknown: str = ""
 
 
@@ -195,7 +201,7 @@ def read_path_question(
     roles = resolve_roles(text, snap, forms)
     # "연봉 젤 높은 직책 순서대로" asks for the pay ranking, not the ladder's order.
     if (_PAY_EN.search(text) or _PAY_KO.search(text)) and not _WHY.search(text):
-        return PathQuestion("pay", roles)
+        return PathQuestion("pay", roles, place=asks_pick(text) or 0)
     ladder = _LADDER_EN.search(text) or _LADDER_KO.search(text) or _TOP.search(text)
     if ladder and len(roles) < 2:
         return PathQuestion("ladder", roles)
@@ -344,8 +350,24 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
             lines.append(_say("ladder_side", lang, items=items))
         path = [r.id for r in ladder]
     elif q.kind == "pay":
-        lines.append(_say("pay_intro", lang))
         ranked = sorted((r for r in cat.roles if r.pay_rank), key=lambda r: r.pay_rank or 0)
+        if 0 < q.place <= len(ranked):
+            # "#4 highest paying": that place, not the whole ranking.
+            role = ranked[q.place - 1]
+            mark = cites.mark(role.pay[0].source, role.ko.split("(")[0])
+            lines.append(_say("pay_place", lang, n=q.place, role=role.name(lang), m=mark))
+            duty = role.duties[0] if role.duties else None
+            if duty is not None:
+                lines.append(f"{duty.text(lang)} {cites.mark(duty.source)}")
+            return Answer(
+                text="\n".join(lines),
+                citations=cites.citations,
+                language=lang,
+                focus=role.id,  # "what do they do?" next is about that role
+                path=[role.id],
+                path_kind=q.kind,
+            )
+        lines.append(_say("pay_intro", lang))
         for i, role in enumerate(ranked, start=1):
             note = role.pay[0]
             lines.append(f"{i}. {role.name(lang)} {cites.mark(note.source, role.ko.split('(')[0])}")
@@ -355,7 +377,9 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
             items = ", ".join(r.name(lang) for r in specialists) + " " + "".join(marks)
             lines.append(_say("pay_specialists", lang, items=items))
         entry = next((r for r in cat.ladder() if r.pay), None)
-        if entry is not None and entry.level == 1:
+        # The entry-level figure answers the ranking only when the question names that level
+        # ("상담원 연봉은 어때? 제일 높은 직책은?"); otherwise it is padding.
+        if entry is not None and entry.level == 1 and entry.id in q.roles:
             note = entry.pay[0]
             m = cites.mark(note.source, "시간당 20달러")
             lines.append(_say("pay_entry", lang, text=note.text(lang), m=m))

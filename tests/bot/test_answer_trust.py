@@ -470,3 +470,78 @@ async def test_a_page_heading_question_is_not_quoted_before_its_answer(advisor: 
     answer = await ask(advisor, "콜센터 최고 직책이 뭐예요?")
     assert "CCO" in answer.text
     assert "무엇입니까? [1]" not in answer.text
+
+
+# -- questions in two parts, one item of a list, a lead-in that is the answer --------------
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "parts"),
+    [
+        ("what does a QA specialist do and who do they report to?", "en", 2),
+        ("Is the job stressful, and how do I avoid burning out?", "en", 2),
+        ("상담원 다른 이름 뭐있고, 영업하는 곳에선 뭐라고 해?", "ko", 2),
+        ("팀 리더는 뭐해? 그리고 누구랑 회의해?", "ko", 2),
+        ("pros and cons of the job?", "en", 1),
+        ("팀리더랑 매니저 차이가 뭐야? 어느 쪽이 더 높아?", "ko", 1),
+        ("통화 끝나고 뭐해?", "ko", 1),
+        ("what skills and experience do I need?", "en", 1),
+    ],
+)
+def test_a_question_asking_two_things_is_read_as_two(
+    question: str, language: str, parts: int
+) -> None:
+    from bot.advisor.analysis import split_parts
+
+    got = split_parts(question, language)
+    assert len(got) == parts
+    assert all(p.strip() for p in got)
+
+
+async def test_each_part_of_a_two_part_question_gets_its_answer(advisor: Advisor) -> None:
+    # The second part is a list (the shifts): answered by the list, not by the first part's
+    # sentence about overtime.
+    answer = await ask(advisor, "when do agents work overtime, and what shifts are there?")
+    text = squashed(answer.text)
+    assert "리콜" in text
+    assert all(shift in text for shift in ("하룻밤", "주말", "주요공휴일"))
+    markers = [int(m) for m in __import__("re").findall(r"\[(\d+)\]", answer.text)]
+    assert sorted(set(markers)) == list(range(1, len(answer.citations) + 1))
+    assert answer.text.count("According to the documents") == 1
+    # The second part points back at the first part's role.
+    answer = await ask(
+        advisor, "what does a call center director do, and who are they accountable to?"
+    )
+    assert "담당이사" in squashed(answer.text)
+
+
+async def test_a_list_lead_in_that_says_something_brings_its_list(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what kind of shifts will I have to work?")
+    text = squashed(answer.text)
+    assert "다양한교대근무" in text
+    assert all(shift in text for shift in ("하룻밤", "주말", "주요공휴일"))
+    assert "리콜" not in text
+
+
+@pytest.mark.parametrize(
+    ("question", "item", "not_there"),
+    [
+        ("메모 팁 중에 정확성 관련된 건 뭐야?", "정확성을확인", "약어와키워드"),
+        ("콜센터 장점 중에 재택 관련된 거 있어?", "원격작업자", "양도가능한"),
+        ("Which of the seven skills is about working odd hours?", "유연한스케줄링", "스텔라"),
+    ],
+)
+async def test_one_item_of_a_list_is_answered_alone(
+    advisor: Advisor, question: str, item: str, not_there: str
+) -> None:
+    answer = await ask(advisor, question, conversation=question)
+    text = squashed(answer.text)
+    assert item in text
+    assert not_there not in text
+
+
+async def test_an_item_asked_by_its_place_is_that_item(advisor: Advisor) -> None:
+    answer = await ask(advisor, "7가지 콜센터 기술 중 세 번째는?")
+    text = squashed(answer.text)
+    assert "3.스텔라커뮤니케이션" in text
+    assert "고객중심의전망" not in text
