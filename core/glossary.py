@@ -136,7 +136,13 @@ class Glossary(PublishedData):
                 if not folded:
                     continue
                 if _LATIN.fullmatch(folded):
-                    pattern = re.compile(rf"(?<![a-z]){re.escape(folded)}(?:s|es)?(?![a-z])")
+                    # "personalize" is also "personalizing", "personalized"; "schedule" is
+                    # "scheduled". A longer phrase of another term ("training") still wins.
+                    if folded.endswith("e") and folded[-2:-1].isalpha():
+                        body = rf"{re.escape(folded[:-1])}(?:e|es|ed|ing)"
+                    else:
+                        body = rf"{re.escape(folded)}(?:s|es|ed|ing)?"
+                    pattern = re.compile(rf"(?<![a-z]){body}(?![a-z])")
                     phrases.append((len(phrase), pattern, (), folded))
                 else:
                     run = tuple(forms(folded)) if forms is not None else ()

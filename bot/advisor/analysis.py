@@ -489,7 +489,10 @@ def asks_figure(question: str) -> bool:
 
 
 #: Questions whose answer is one reason or one person, however list-like their topic.
-_ONE_ANSWER = re.compile(r"^\s*(why|who)\b|^\s*왜|누가|누구(?!나)", re.I)
+_ONE_ANSWER = re.compile(
+    r"^\s*(why|who)\b|\bwhy (is|are|do|does|would|should|can)\b|(^|\s)왜|이유가?\s*(뭐|머|무엇)|누가|누구(?!나)",
+    re.I,
+)
 
 
 def asks_one(text: str) -> bool:

@@ -111,6 +111,16 @@ _ASKS_HOW = re.compile(
     r"|\bmanage|\bhandle|\bshould i\b|\bbest practices?\b",
     re.I,
 )
+#: A question asking for a reason.
+_ASKS_WHY = re.compile(r"왜|이유|어째서|\bwhy\b|\bhow come\b|\breason", re.I)
+#: A statement that gives a reason itself.
+_GIVES_REASON = re.compile(r"때문|위해|므로|덕분|따라서|그래서|이유|의미합니다|즉,|because|so that")
+#: A statement sharing this much of a "why" question's concepts restates what is asked; the
+#: reason is then the sentence beside it ("9-to-5 역할만 찾고 있다면..." / "...24시간 내내").
+RESTATES = 0.5
+#: ...or a neighbour this close to the question (relative closeness), when none gives a
+#: reason in so many words.
+REASON_NEAR = 0.6
 #: A statement giving a figure of the kind asked (per minute, per hour, a percentage).
 FIGURE_KIND = 0.3
 #: Statements most similar to the question are candidates even when the search did not
@@ -716,6 +726,52 @@ class Composer:
                 return Hit(chunk, 0.0, 0.0, top)
         return None
 
+    def _reason_beside(
+        self,
+        first: _Picked,
+        question: str,
+        retrieved: Retrieved,
+        close: dict[tuple[str, int], float],
+    ) -> _Picked | None:
+        """Asked why, the best statement may only restate the question ("컴퓨터 활용 능력이
+        중요합니다" for "왜 컴퓨터 능력이 중요해?"): the reason is the sentence before or after
+        it ("업무의 약 25%에는 ... 데이터 입력"). None when the statement gives a reason."""
+        if not _ASKS_WHY.search(question) or first.unit.kind != "sentence":
+            return None
+        if _GIVES_REASON.search(first.unit.text):
+            return None
+        if self._overlap(self._unit_tokens(first.unit), retrieved.concepts) < RESTATES:
+            return None
+        units = first.hit.chunk.units
+        at = units.index(first.unit)
+        beside = [
+            (i, units[i])
+            for i in (at - 1, at + 1)
+            if 0 <= i < len(units)
+            and units[i].kind == "sentence"
+            and not units[i].text.rstrip().endswith("?")
+            and not _SIGNPOST.search(units[i].text)
+        ]
+        if not beside:
+            return None
+        chunk = first.hit.chunk
+
+        # A sentence that gives a reason or the fact behind it (a figure: "24시간", "25%") is
+        # the reason; failing that, a neighbour close to the question itself; any other
+        # neighbour is padding.
+        scored = [
+            (
+                bool(_GIVES_REASON.search(unit.text) or _HAS_FIGURE.search(unit.text)),
+                close.get((chunk.id, i), 0.0),
+                unit,
+            )
+            for i, unit in beside
+        ]
+        gives, nearness, unit = max(scored, key=lambda g: (g[0], g[1]))
+        if not gives and nearness < REASON_NEAR:
+            return None
+        return _Picked(unit, first.hit, first.score, nearness)
+
     def _other_description(
         self, snap: Snapshot, names: RoleNames, role: str, writer: _Writer
     ) -> None:
@@ -1281,6 +1337,9 @@ class Composer:
             if best is not None and all(best.unit.text != c.unit.text for c in chosen):
                 chosen.append(best)
 
+        reason = self._reason_beside(first, question, retrieved, close)
+        if reason is not None and all(reason.unit.text != c.unit.text for c in chosen):
+            chosen.append(reason)
         # Keep document order within a chunk so two sentences read naturally.
         chosen.sort(
             key=lambda p: (

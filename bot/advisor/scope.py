@@ -181,9 +181,36 @@ def respace_korean(text: str, snap: Snapshot) -> str:
     return text
 
 
+#: Capitalised in English whatever the sentence, and names of nothing a document lacks: a
+#: day or a month says when ("a Monday to Friday job"), not which company.
+_CALENDAR = frozenset(
+    {
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        *("january", "february", "march", "april", "may", "june", "july", "august"),
+        *("september", "october", "november", "december", "i"),
+    }
+)
+#: Endings an everyday word takes ("personalizing" is "personalize", "scripted" "script").
+_INFLECTIONS = ("ing", "ed", "es", "s", "ly", "er", "ers", "ation", "ations", "ment", "ments")
+
+
+def _inflected(word: str, everyday: frozenset[str]) -> bool:
+    """Is the word an everyday word with an ending ("personalizing", "multitasked")?"""
+    for ending in _INFLECTIONS:
+        stem = word[: -len(ending)]
+        if not word.endswith(ending) or len(stem) < 3:
+            continue
+        forms = {stem} if ending == "s" else {stem, f"{stem}e"}
+        if len(stem) > 3 and stem[-1] == stem[-2]:
+            forms.add(stem[:-1])  # "running", "planned"
+        if forms & everyday:
+            return True
+    return False
+
+
 def _name_like(word: str, at_start: bool) -> bool:
     """An English word written as a name: capitalised mid-sentence, an acronym, or with digits."""
-    if word.lower() in _ENGLISH_FUNCTION:
+    if word.lower() in _ENGLISH_FUNCTION or word.lower() in _CALENDAR:
         return False
     letters = [c for c in word if c.isalpha()]
     if len(letters) < 2:
@@ -243,7 +270,10 @@ def unknown_names(text: str, language: Language, snap: Snapshot, tokenizer: Toke
                 # "big-picture", "lead's": judge the parts of a compound or a possessive.
                 parts = [p for p in re.split(r"['-]", low) if p and p != "s"]
                 rare = any(
-                    len(p) >= _RARE_MIN_CHARS and p not in everyday and not _typo_of(p, everyday)
+                    len(p) >= _RARE_MIN_CHARS
+                    and p not in everyday
+                    and not _inflected(p, everyday)
+                    and not _typo_of(p, everyday)
                     for p in parts
                 )
                 if rare or _name_like(word, n == 0):

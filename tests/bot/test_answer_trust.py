@@ -545,3 +545,34 @@ async def test_an_item_asked_by_its_place_is_that_item(advisor: Advisor) -> None
     text = squashed(answer.text)
     assert "3.스텔라커뮤니케이션" in text
     assert "고객중심의전망" not in text
+
+
+async def test_asked_why_the_reason_beside_a_restatement_is_given(advisor: Advisor) -> None:
+    # The sentence sharing the question's words restates it; the figure before it is why.
+    answer = await ask(advisor, "컴퓨터 능력이 왜 중요한 거야?")
+    assert "25%" in answer.text
+    answer = await ask(advisor, "why can't I expect a 9 to 5 schedule at a call center?")
+    assert "24시간" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is this a Monday to Friday kind of job?",
+        "why is personalizing calls a big deal?",
+        "I like scheduled work, do call centers have set hours?",
+    ],
+)
+async def test_days_and_inflected_everyday_words_are_not_specifics(
+    advisor: Advisor, question: str
+) -> None:
+    answer = await ask(advisor, question, conversation=question)
+    assert "don't cover" not in answer.text
+    assert not answer.abstained
+
+
+async def test_a_name_is_still_a_specific(advisor: Advisor) -> None:
+    answer = await ask(advisor, "How much does Teleperformance pay on Mondays?")
+    assert answer.abstained
+    assert "Teleperformance" in answer.text.split("\n")[0]
+    assert "Mondays" not in answer.text.split("\n")[0]
