@@ -118,6 +118,10 @@ def _specific(roles: Iterable[Term]) -> list[Term]:
 DENSE_FLOOR = {"ko": 0.81, "en": 0.78}
 #: Share of a Korean question's nouns the documents must know when no glossary concept matched.
 KNOWN_SHARE = 0.5
+#: The domain's own nouns: one of them names what the question is about.
+DOMAIN_NOUNS = frozenset(
+    {"콜센터", "고객센터", "컨택센터", "상담원", "상담사", "상담", "고객", "통화", "전화", "직원"}
+)
 #: A follow-up with at most this many nouns of its own, this short, continues the previous
 #: question's topic.
 BARE_NOUNS = 1
@@ -219,14 +223,23 @@ class Advisor:
         path_question = await asyncio.to_thread(
             read_path_question, text, snap, self.tokenizer.forms
         )
+        if path_question is not None and off_task(text):
+            path_question = None  # "a LinkedIn post about my promotion": a writing request
         if path_question is not None and asks_figure(text):
             path_question = None  # "경력 몇 년 필요함?": a number, which the ladder does not give
-        if path_question is not None:  # career paths come from the role catalogue
+        path_reading = (
+            await asyncio.to_thread(self.read, text, lang, snap, [])
+            if path_question is not None
+            else None
+        )
+        if path_reading is not None and path_reading.specifics:
+            # "QA 되려면 무슨 자격증 필요해?": the ladder does not answer what it hinges on.
+            path_question = None
+        if path_question is not None and path_reading is not None:
             answer = answer_path_question(path_question, lang, snap)
             if notice:
                 answer.text, answer.notice = f"{notice}\n\n{answer.text}", notice
-            reading = await asyncio.to_thread(self.read, text, lang, snap, [])
-            self._remember(question, reading, answer)
+            self._remember(question, path_reading, answer)
             answer.generation = snap.generation
             return answer
         retrieved, reading, history = await self._retrieve(question, text, lang, snap)
@@ -521,7 +534,14 @@ class Advisor:
         named, share, known = self.evidence(reading, snap)
         if reading.language == "en":
             return named >= 1 or known >= 1
-        return named >= 1 or (known >= 1 and share >= KNOWN_SHARE)
+        if named >= 1:
+            return True
+        # Without a concept, one known noun among unknown ones ("오늘 저녁 뭐먹지 추천좀":
+        # "추천") is a shared word, not a topic: it must be all the question says, one of
+        # several the documents know, or the domain's own word ("콜센터", "TSR").
+        nouns = {n for n in self.tokenizer.nouns(reading.text) if n in snap.vocabulary}
+        domain = any(n in DOMAIN_NOUNS or n.isascii() for n in nouns)
+        return share >= KNOWN_SHARE and (known >= 2 or share >= 1.0 or domain)
 
     # -- helpers -------------------------------------------------------------------------
     def _decline(self, reading: Reading, notice: str, timing: Timing) -> Answer:

@@ -166,7 +166,7 @@ _INJECTION = re.compile(
 
 
 _OFF_TASK = re.compile(
-    r"\b(write|compose|make up|create|generate|draft)\b.{0,20}\b(poem|song|story|joke|essay|code|script|program|function|lyrics|haiku|letter|cover letter|resume|cv|e-?mail|message|speech|post|tweet)s?\b"
+    r"\b(write|compose|make up|create|generate|draft)\b.{0,40}\b(poem|song|story|joke|essay|code|script|program|function|lyrics|haiku|letter|cover letter|resume|cv|e-?mail|message|speech|post|tweet)s?\b"
     r"|\btranslate\b|\btell (me )?a joke\b"
     r"|(시|노래|소설|농담|이야기|가사|코드|프로그램|에세이)\s*(한\s*(편|곡|개|줄))?\s*(좀\s*)?"
     r"(써|지어|만들어|작성해|짜)\s*(줘|주세요|줄래|줄 수|봐|달라)"
@@ -477,7 +477,9 @@ _FIGURE_ASKED = re.compile(
     r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
     r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
     r"|몇\s*시\s*(부터|까지|에|쯤)|\bwhat time\b|\bfrom what time\b"
-    r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)",
+    r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)"
+    r"|\bratio\b|\bhow many \w+ (per|for each|a)\b|명당|당\s*몇"
+    r"|\b(usual|typical|average|avg|exact)\s+number\b|\bnumber of \w+ (per|for each)\b",
     re.I,
 )
 

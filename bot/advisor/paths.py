@@ -355,7 +355,7 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
             # "#4 highest paying": that place, not the whole ranking.
             role = ranked[q.place - 1]
             mark = cites.mark(role.pay[0].source, role.ko.split("(")[0])
-            lines.append(_say("pay_place", lang, n=q.place, role=role.name(lang), m=mark))
+            lines.append(_say("pay_place", lang, n=q.place, role=_both(role, lang), m=mark))
             duty = role.duties[0] if role.duties else None
             if duty is not None:
                 lines.append(f"{duty.text(lang)} {cites.mark(duty.source)}")

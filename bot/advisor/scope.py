@@ -115,7 +115,8 @@ def _compound_of_known(form: str, known: frozenset[str]) -> bool:
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _HANGUL = re.compile(r"[가-힣]")
 #: A ratio or a percentage written as a target ("80/20", "90%").
-_TARGET = re.compile(r"\b\d{1,3}/\d{1,3}\b|\b\d{1,3}%")
+#: A ratio or a percentage a question may set as a target ("like 80/20?"); "24/7" is a time.
+_TARGET = re.compile(r"\b(?!24/7\b)\d{1,3}/\d{1,3}\b|\b\d{1,3}%")
 
 
 def _edits(word: str) -> list[str]:

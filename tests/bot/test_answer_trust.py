@@ -576,3 +576,29 @@ async def test_a_name_is_still_a_specific(advisor: Advisor) -> None:
     assert answer.abstained
     assert "Teleperformance" in answer.text.split("\n")[0]
     assert "Mondays" not in answer.text.split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "오늘 점심 뭐먹지 추천좀",
+        "Write me a short cold-call script to sell phone plans",
+        "How many vacation days do agents get?",
+        "콜센터 교통비 지원 돼?",
+        "what's the usual number of agents per supervisor?",
+        "which certificate do I need to become a team leader?",
+    ],
+)
+async def test_near_misses_are_declined_not_answered_with_a_nearby_passage(
+    advisor: Advisor, question: str
+) -> None:
+    answer = await ask(advisor, question, conversation=question)
+    assert answer.abstained
+    assert "문서에 따르면" not in answer.text
+    assert "According to the documents" not in answer.text
+
+
+async def test_round_the_clock_is_a_time_not_a_target(advisor: Advisor) -> None:
+    answer = await ask(advisor, "is it true call centers are open 24/7?")
+    assert not answer.abstained
+    assert "24시간" in answer.text
