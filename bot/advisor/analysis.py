@@ -193,14 +193,15 @@ _MEANING = re.compile(
 )
 
 
-_ACRONYM = re.compile(r"\b[A-Z]{2,5}s?\b")
+#: An acronym, also where Korean particles follow it without a space ("CSR이랑").
+ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z]{2,5}s?(?![A-Za-z])")
 
 
 def asks_meaning(text: str) -> bool:
     """Does the question ask what a word means ("FCR", "릴레이 통화")? One definition, not a
     list or a duty. What a skill "means for a rep" is its whole section, so only a short
     question or one about an acronym counts."""
-    return bool(_MEANING.search(text)) and (bool(_ACRONYM.search(text)) or len(text.split()) <= 5)
+    return bool(_MEANING.search(text)) and (bool(ACRONYM.search(text)) or len(text.split()) <= 5)
 
 
 #: A follow-up asking for what has not been said yet ("또 뭐 알면 좋아?", "what else?").
@@ -273,9 +274,12 @@ _ORDINAL_WORDS = {
 _ORDINAL = re.compile(
     r"(\d{1,2}|첫|두|세|네|다섯|여섯|일곱|여덟)\s*번\s*째"
     r"|#\s?(\d{1,2})\b|\bnumber\s+(\d{1,2})\b|\b(\d{1,2})(?:st|nd|rd|th)\b"
-    r"|\b(first|second|third|fourth|fifth|sixth|seventh|eighth)\s+(?:one|item|skill|tip|point"
-    r"|con|pro|duty|responsibility|thing|step|on the list)\b",
+    r"|\b(first|second|third|fourth|fifth|sixth|seventh|eighth)[\s-]+(?:one|item|skill|tip|point"
+    r"|con|pro|duty|responsibility|thing|step|on the list|best|highest|most)\b",
     re.I,
+)
+_LAST = re.compile(
+    r"마지막|\blast (?:one|item|duty|skill|tip|point|thing|step|on the list)\b", re.I
 )
 #: A question picking one item of a list by what it is about ("단점 중에 몸이 지치는 거랑
 #: 관련된 건?", "which of the manager's duties involves sales?").
@@ -288,8 +292,10 @@ _PICK = re.compile(
 
 
 def asks_pick(text: str) -> int | None:
-    """Does the question pick one item of a list: by its place ("5번째", "#4": that number)
-    or by what it is about (0)? None for a question about the whole list."""
+    """Does the question pick one item of a list: by its place ("5번째", "#4": that number;
+    "마지막", "the last one": -1) or by what it is about (0)? None for the whole list."""
+    if _LAST.search(text):
+        return -1
     m = _ORDINAL.search(text)
     if m is not None:
         word = next(g for g in m.groups() if g)

@@ -10,9 +10,11 @@ from functools import lru_cache
 import numpy as np
 
 from bot.advisor.analysis import (
+    ACRONYM,
     ROLE_ATTRIBUTES,
     Reading,
     asks_figure,
+    asks_meaning,
     asks_one,
     asks_pick,
     asks_quantity,
@@ -197,15 +199,23 @@ _ROLE_ITEMS = 6
 #: concepts plus its closeness to the question, 0-2), and this much more than the next item;
 #: otherwise the whole list is the answer (no item stands out).
 PICK_FLOOR = 0.5
+#: A question this short naming an acronym asks what it is ("what's a TSR?").
+_SHORT_WORDS = 5
 PICK_MARGIN = 0.15
 #: A list the search missed is picked from when one of its statements is this close to the
 #: question (relative closeness: 1 is the closest statement of all).
 NEAREST_LIST_FIT = 0.85
 #: A lead-in stands for its list when its items are this short on average (a word or a
 #: phrase: "하룻밤", "주말"); longer items say more than the lead-in and are judged themselves.
-LEAD_ITEM_CHARS = 40
-#: A lead-in that only points forward ("다음과 같습니다", "the following") says nothing itself.
-_FORWARD = re.compile(r"다음과|다음을|다음 |아래|following|as follows", re.I)
+LEAD_ITEM_CHARS = 80
+#: Words by which a lead-in points forward ("다음과 같습니다", "the following"); it must say
+#: this many characters besides them to stand for its list.
+_FORWARD = re.compile(
+    r"(은|는|에는|에)?\s*다음(과|을|이|의)?\s*(같습니다|같은|수행할 수 있습니다|포함됩니다|포함)?"
+    r"|아래|the following|as follows|[:：]",
+    re.I,
+)
+LEAD_OWN_CHARS = 8
 
 
 @dataclass
@@ -439,12 +449,12 @@ class Composer:
         """Is the lead-in a statement of its own, whose list spells it out ("콜센터 직원은
         다양한 교대 근무를 할 수 있습니다."), not a bare "주요 업무는 다음과 같습니다:"?"""
         items = [u for u in chunk.units if u.kind == "item"]
-        return (
-            bool(items)
-            and not unit.text.rstrip().endswith(":")
-            and not _FORWARD.search(unit.text)
-            and sum(len(u.text) for u in items) / len(items) < LEAD_ITEM_CHARS
-        )
+        if not items or sum(len(u.text) for u in items) / len(items) >= LEAD_ITEM_CHARS:
+            return False
+        # "최고의 콜센터 커뮤니케이터는 다음을 수행할 수 있습니다." says whose list it is; a bare
+        # "주요 업무는 다음과 같습니다:" says nothing beyond pointing forward.
+        said = _FORWARD.sub("", unit.text)
+        return len(re.sub(r"\W", "", said)) >= LEAD_OWN_CHARS
 
     def _structure_bonus(self, chunk: Chunk, concepts: list[Concept]) -> float:
         lead = next((u.text for u in chunk.units if u.kind == "lead"), "")
@@ -591,8 +601,17 @@ class Composer:
             self._write_per_role(snap, reading, retrieved, writer, aspects)
             return writer
         pick = asks_pick(reading.text)
-        if pick is not None and self._write_picked(
-            snap, retrieved, reading, roles, close, pick, writer
+        # "what's a TSR?": the item that spells it out, not the list it is in.
+        spelled = (
+            pick is None
+            and ACRONYM.search(reading.text) is not None
+            and (
+                asks_meaning(reading.text)
+                or (len(reading.text.split()) <= _SHORT_WORDS and not reading.topics)
+            )
+        )
+        if (pick is not None or spelled) and self._write_picked(
+            snap, retrieved, reading, roles, close, pick or 0, writer, spelled_only=spelled
         ):
             return writer
         anchor = None
@@ -649,6 +668,8 @@ class Composer:
         close: dict[tuple[str, int], float],
         pick: int,
         writer: _Writer,
+        *,
+        spelled_only: bool = False,
     ) -> bool:
         """One item of a list, picked by its place ("5번째") or by what it is about ("단점 중에
         몸이 지치는 거"), not the whole list. False when no list answers, or no item stands out."""
@@ -677,10 +698,23 @@ class Composer:
             items = [(u, c, i) for c in parts for i, u in enumerate(c.units) if u.kind == "item"]
         if len(items) < 2:
             return False
-        if pick:
+        acronyms = {a.rstrip("s") for a in ACRONYM.findall(reading.text)}
+        each = [[t for t in items if a in t[0].text] for a in acronyms]
+        if not pick and each and all(len(found) == 1 for found in each):
+            # Each acronym asked about, by the one item that spells it out ("CSR랑 TSR").
+            writer.intro(say("intro_fact", writer.language))
+            for found in each:
+                unit, chunk, _ = found[0]
+                writer.statement(unit.text, Hit(chunk, 0, 0, anchor.fused))
+            writer.hint_section(anchor.chunk.section)
+            return True
+        if spelled_only:
+            return False
+        elif pick:
             if pick > len(items):
                 return False
-            unit, chunk, _ = items[pick - 1]
+            unit, chunk, _ = items[pick - 1] if pick > 0 else items[-1]
+            pick = pick if pick > 0 else len(items)
         else:
             # What the question says beyond naming the list ("몸이 지치는 거"), against each
             # item: its words and its closeness to the question.
@@ -1412,6 +1446,11 @@ class _Writer:
             self.lines.append(f"{text}:")
 
     def line(self, text: str) -> None:
+        # Two lead-ins in a row ("주요 책임의 일부는 다음과 같습니다: 주요 업무는 다음과
+        # 같습니다:") read as one: the one nearest the list.
+        clauses = [c for c in re.split(r"(?<=[:：])\s+", text) if c]
+        if len(clauses) > 1 and all(_FORWARD.search(c) for c in clauses):
+            text = clauses[-1]
         if self._fits(text):
             self.lines.append(text)
 

@@ -351,11 +351,12 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
         path = [r.id for r in ladder]
     elif q.kind == "pay":
         ranked = sorted((r for r in cat.roles if r.pay_rank), key=lambda r: r.pay_rank or 0)
-        if 0 < q.place <= len(ranked):
+        place = len(ranked) if q.place < 0 else q.place
+        if 0 < place <= len(ranked):
             # "#4 highest paying": that place, not the whole ranking.
-            role = ranked[q.place - 1]
+            role = ranked[place - 1]
             mark = cites.mark(role.pay[0].source, role.ko.split("(")[0])
-            lines.append(_say("pay_place", lang, n=q.place, role=_both(role, lang), m=mark))
+            lines.append(_say("pay_place", lang, n=place, role=_both(role, lang), m=mark))
             duty = role.duties[0] if role.duties else None
             if duty is not None:
                 lines.append(f"{duty.text(lang)} {cites.mark(duty.source)}")

@@ -602,3 +602,28 @@ async def test_round_the_clock_is_a_time_not_a_target(advisor: Advisor) -> None:
     answer = await ask(advisor, "is it true call centers are open 24/7?")
     assert not answer.abstained
     assert "24시간" in answer.text
+
+
+async def test_a_lead_in_naming_whose_list_it_is_brings_the_list(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what are great call center communicators able to do?")
+    text = squashed(answer.text)
+    assert "강한전화목소리" in text
+    assert "정확하게문서화" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted", "unwanted"),
+    [
+        ("what is the third-highest paid job in a call center?", "고객 서비스 책임자", "CCO"),
+        ("자원 계획 관리자 주요 업무 중에 마지막 거 뭐야?", "채용 추천", "분석가로 구성"),
+        ("CSR이 뭐의 약자야?", "고객 서비스 담당자(CSR)", "TSR"),
+    ],
+)
+async def test_one_item_by_its_place_or_its_acronym(
+    advisor: Advisor, question: str, wanted: str, unwanted: str
+) -> None:
+    answer = await ask(advisor, question, conversation=question)
+    assert wanted in answer.text
+    assert unwanted not in answer.text
+    # Two lead-ins in a row are shown as the one nearest the list.
+    assert "다음과 같습니다: 주요" not in answer.text
