@@ -182,7 +182,7 @@ _OFF_TASK = re.compile(
 #: A question comparing things, or asking of each ("차이", "vs", "각각", "both").
 _COMPARES = re.compile(
     r"차이|비교|다른\s?점|다르|달라|다릅|다름|각각|둘\s?다|\bvs\.?|versus|compar|differ|\bdiff\b"
-    r"|\beach\b|\bboth\b",
+    r"|\beach\b|\bboth\b|which is which|뭐가 뭔지",
     re.I,
 )
 

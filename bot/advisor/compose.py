@@ -807,13 +807,19 @@ class Composer:
         return _Picked(unit, first.hit, first.score, nearness)
 
     def _other_description(
-        self, snap: Snapshot, names: RoleNames, role: str, writer: _Writer
+        self,
+        snap: Snapshot,
+        names: RoleNames,
+        role: str,
+        writer: _Writer,
+        quoted: set[str] | None = None,
     ) -> None:
         """What a role does, from every document: the other document's defining statement of
-        the role ("팀 리더: 팀 적용 범위를 예약하고...") when the answer quotes only one."""
+        the role ("팀 리더: 팀 적용 범위를 예약하고...") when the answer quotes only one
+        (`quoted`: the documents quoted for the role; by default all the answer quotes)."""
         if role == GENERAL_ROLE:
             return  # the job in general: every document speaks of it everywhere
-        quoted = {c.source for c in writer.citations}
+        quoted = quoted if quoted is not None else {c.source for c in writer.citations}
         for chunk, unit in self._role_units(snap).get(role, []):
             if chunk.source in quoted or unit.kind == "lead" or unit.roles[:1] != [role]:
                 continue
@@ -1151,12 +1157,16 @@ class Composer:
             writer.heading(name)
             if listed is not None:
                 self._write_list(listed, writer, _ROLE_ITEMS)
+                if aspects <= {"duties"}:
+                    self._other_description(snap, names, role, writer, {listed.source})
                 continue
             # Without an aspect, the role's definition: its section opens with it, and a
             # role without a section of its own is an item of a list ("CCO: ...").
+            # "What's the difference?" asks what each does: its statements on its duties.
+            judged = aspects or frozenset({"duties"})
             scored = [
                 (
-                    (ASPECT_FIT if aspects & set(u.aspects) else 0.0)
+                    (ASPECT_FIT if judged & set(u.aspects) else 0.0)
                     + (self._overlap(self._unit_tokens(u), retrieved.concepts) if aspects else 0.0)
                     + (OWN_SECTION if role in self._section_roles(names, c) else 0.0)
                     + (SUBJECT_FIT if self._defines(names, c, u, role) else 0.0)
@@ -1185,6 +1195,9 @@ class Composer:
             if nxt is not None and nxt[2].text not in said:
                 said[nxt[2].text] = name
                 writer.statement(nxt[2].text, Hit(nxt[1], 0, 0, 0.0))
+            if aspects <= {"duties"}:
+                # What the role does, from every document: the other one's row or definition.
+                self._other_description(snap, names, role, writer, {chunk.source})
 
     def _write_rows(
         self, snap: Snapshot, retrieved: Retrieved, anchor: Hit, writer: _Writer

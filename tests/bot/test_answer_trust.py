@@ -627,3 +627,21 @@ async def test_one_item_by_its_place_or_its_acronym(
     assert unwanted not in answer.text
     # Two lead-ins in a row are shown as the one nearest the list.
     assert "다음과 같습니다: 주요" not in answer.text
+
+
+async def test_a_comparison_gives_each_role_from_every_document(advisor: Advisor) -> None:
+    answer = await ask(advisor, "how is a team leader's job different from a QA specialist's?")
+    text = squashed(answer.text)
+    # The team leader from both articles: the duty sentence and the roles table's row.
+    assert "에이전트팀을이끌고감독" in text
+    assert "팀적용범위를예약" in text
+    assert "상담원행동과데이터를모니터링" in text
+    answer = await ask(advisor, "운영 관리자랑 콜센터 매니저 뭐가 달라?")
+    assert "운영측면을확인" in squashed(answer.text)
+
+
+async def test_inbound_against_outbound_gives_both_sides(advisor: Advisor) -> None:
+    answer = await ask(advisor, "inbound or outbound, which is which?")
+    text = squashed(answer.text)
+    assert "걸려오는전화에응답" in text
+    assert "콜드콜" in text
