@@ -646,6 +646,7 @@ class Composer:
             self._write_bullets(retrieved, hits, writer, reading.text, roles, aspects, close)
         else:
             self._write_fact(
+                snap,
                 retrieved,
                 writer,
                 reading.text,
@@ -654,6 +655,7 @@ class Composer:
                 close,
                 reading.topics,
                 reading.said_before,
+                extra=self._role_hits(snap, roles, aspects, retrieved),
             )
         if len(roles.asked) == 1 and aspects <= {"duties"} and writer.lines:
             self._other_description(snap, roles, next(iter(roles.asked)), writer)
@@ -806,6 +808,73 @@ class Composer:
             return None
         return _Picked(unit, first.hit, first.score, nearness)
 
+    @staticmethod
+    def _definition(
+        snap: Snapshot,
+        chunk: Chunk,
+        roles: RoleNames,
+        asked: set[str],
+        lead: Unit | None,
+    ) -> tuple[Unit, Chunk] | None:
+        """The first statement of a role's own section on what the role does, when its duties
+        list is the answer to what that role does, with the chunk it is in."""
+        if not roles.asked or not asked <= {"duties"} or lead is None:
+            return None
+        if (
+            "duties" not in lead.aspects
+            or roles.within(chunk.section.split(" > ")[-1]) not in roles.asked
+        ):
+            return None
+        # The section opens with what the role is ("고객 서비스 디렉터는 전략적 기획과 운영에
+        # 직접 관여하는..."); failing that, its first statement on duties.
+        opening: list[tuple[Unit, Chunk]] = [
+            (unit, sibling)
+            for sibling in snap.siblings(chunk)
+            if sibling.kind == "prose" and sibling.position < chunk.position
+            for unit in sibling.units
+            if unit.kind == "sentence"
+            and not unit.text.rstrip().endswith(("?", ":"))
+            and not _SIGNPOST.search(unit.text)
+        ]
+        if not opening:
+            return None
+        first = opening[0][0]
+        if "duties" in first.aspects or roles.is_subject_of(first.text) or first.roles:
+            return opening[0]
+        return next((o for o in opening if "duties" in o[0].aspects), None)
+
+    @staticmethod
+    def _of_another(picked: _Picked, roles: RoleNames) -> bool:
+        """Is the statement about another role than the one asked about?"""
+        if not roles.asked:
+            return False
+        subject = roles.subject(picked.unit, picked.hit.chunk)
+        if subject is None or subject in roles.asked:
+            return False
+        # A section kept once for two roles ("트레이너", "코치") speaks of both.
+        chunk = picked.hit.chunk
+        heads = [chunk.section.split(" > ")[-1], *chunk.also_under]
+        return not any(roles.within(h) in roles.asked for h in heads)
+
+    def _role_hits(
+        self, snap: Snapshot, roles: RoleNames, aspects: frozenset[str], retrieved: Retrieved
+    ) -> list[Hit]:
+        """Asked what one role does, the chunks whose statements have it as their subject,
+        wherever the search ranked them ("고객 계정 관리자: ..." is an item of the pay list)."""
+        if len(roles.asked) != 1 or not aspects <= {"duties"} or not retrieved.hits:
+            return []
+        role = next(iter(roles.asked))
+        if role == GENERAL_ROLE:
+            return []
+        have = {h.chunk.id for h in retrieved.hits[:8]}
+        fused = retrieved.hits[min(2, len(retrieved.hits) - 1)].fused
+        chunks = {
+            c.id: c
+            for c, u in self._role_units(snap).get(role, [])
+            if u.roles[:1] == [role] and c.id not in have
+        }
+        return [Hit(c, 0.0, 0.0, fused) for c in chunks.values()]
+
     def _other_description(
         self,
         snap: Snapshot,
@@ -896,7 +965,18 @@ class Composer:
                 score += 0.5
             if best is None or score > best[0]:
                 best = (score, hit)
-        return best[1] if best else None
+        if best is None:
+            return None
+        found = best[1]
+        lead = self._lead(found.chunk)
+        if asked and lead is not None and not asked & set(lead.aspects):
+            # The section's skills list came first, and duties were asked: the same
+            # section's list on what was asked is the answer.
+            for sibling in snap.siblings(found.chunk):
+                other = self._lead(sibling)
+                if sibling.kind == "list" and other is not None and asked & set(other.aspects):
+                    return Hit(sibling, found.dense, found.lexical, found.fused)
+        return found
 
     def _write_structured(
         self,
@@ -935,7 +1015,12 @@ class Composer:
             and lead_unit is not None
             and asked <= set(lead_unit.aspects)
         )
-        if (
+        definition = self._definition(snap, chunk, roles, asked, lead_unit)
+        if definition is not None:
+            # "What does a resource planning manager do?": the sentence that says what the
+            # role is for ("이 직책의 주요 책임은 일정 관리, 계획 수립, 예측..."), then its list.
+            writer.statement(definition[0].text, Hit(definition[1], 0, 0, anchor.fused))
+        elif (
             context
             and not introduced
             and context[0].score >= 0.5
@@ -1247,6 +1332,7 @@ class Composer:
 
     def _write_fact(
         self,
+        snap: Snapshot,
         retrieved: Retrieved,
         writer: _Writer,
         question: str,
@@ -1255,12 +1341,13 @@ class Composer:
         close: dict[tuple[str, int], float],
         parts: list[str],
         avoid: str = "",
+        extra: list[Hit] | None = None,
     ) -> None:
         # Wider than a list's candidates: a role's one-line description can sit in a
         # long list further down ("고객 계정 관리자: ...").
         picked = self._candidates(
             retrieved,
-            retrieved.hits[:8],
+            [*retrieved.hits[:8], *(extra or [])],
             question,
             roles,
             aspects,
@@ -1283,6 +1370,10 @@ class Composer:
         ):
             # One word of a short list ("주말") answers best as the list it belongs to.
             writer.intro(say("intro_list", writer.language))
+            lead_unit = self._lead(first.hit.chunk)
+            definition = self._definition(snap, first.hit.chunk, roles, set(aspects), lead_unit)
+            if definition is not None:
+                writer.statement(definition[0].text, Hit(definition[1], 0, 0, first.hit.fused))
             lead = next((u.text for u in units if u.kind == "lead"), "")
             if lead:
                 writer.line(lead)
@@ -1346,6 +1437,8 @@ class Composer:
             )
             if close and p.nearness < COMPANION_FIT and not defines:
                 continue
+            if self._of_another(p, roles):
+                continue  # what another role does is not a companion ("고객 서비스 담당자: ...")
             # A sentence leaning on one before it ("그들은 ...") is not a companion: alone, it
             # has lost its subject.
             if (
@@ -1377,7 +1470,9 @@ class Composer:
                 (
                     p
                     for p in picked
-                    if aspect in p.unit.aspects and p.score >= picked[0].score * PART_FLOOR
+                    if aspect in p.unit.aspects
+                    and p.score >= picked[0].score * PART_FLOOR
+                    and not self._of_another(p, roles)
                 ),
                 None,
             )

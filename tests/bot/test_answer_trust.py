@@ -645,3 +645,22 @@ async def test_inbound_against_outbound_gives_both_sides(advisor: Advisor) -> No
     text = squashed(answer.text)
     assert "걸려오는전화에응답" in text
     assert "콜드콜" in text
+
+
+async def test_what_a_role_does_opens_with_what_the_role_is(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what is a resource planning manager's job?")
+    text = squashed(answer.text)
+    assert "일정관리,계획수립,예측" in text
+    assert "효과적인교대근무패턴" in text
+    assert "다음과같습니다:주요" not in text
+    answer = await ask(advisor, "콜센터 매니저는 무슨 일 해?")
+    text = squashed(answer.text)
+    assert "추가적인자금지원" in text
+    assert "필수기술" not in text  # its skills were not asked
+
+
+async def test_a_role_in_another_roles_list_is_found_and_alone(advisor: Advisor) -> None:
+    answer = await ask(advisor, "what does an account manager do?")
+    text = squashed(answer.text)
+    assert "고객과의관계를감독" in text
+    assert "걸려오는전화에응답" not in text
