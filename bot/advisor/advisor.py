@@ -468,6 +468,12 @@ class Advisor:
         query = " ".join(query.split()) or stripped
         if carried_topics:
             query = f"{query} {' '.join(t.ko[0] for t in carried_topics)}"
+        carried_question = ""
+        if back and history and history[-1].answer and not (roles or topics or carried):
+            # "do they usually last longer?" after relay calls, which no glossary concept
+            # names: what "they" points at is in the question answered last.
+            carried_question = history[-1].question
+            query = f"{query} {carried_question}"
         if carried:
             role = snap.glossary.term(focus)
             if role is not None:
@@ -490,6 +496,7 @@ class Advisor:
             carried_focus=carried,
             specifics=specifics,
             said_before=history[-1].answer if history and asks_more(stripped) else "",
+            carried_question=carried_question,
         )
 
     def _bare(self, text: str) -> bool:
@@ -532,6 +539,8 @@ class Advisor:
         if retrieved.dense_top < DENSE_FLOOR.get(reading.language, 0.8):
             return False
         named, share, known = self.evidence(reading, snap)
+        if reading.carried_question:
+            return True  # a follow-up on the question answered last: that one was in scope
         if reading.language == "en":
             return named >= 1 or known >= 1
         if named >= 1:

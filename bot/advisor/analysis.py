@@ -493,7 +493,15 @@ _FIGURE_ASKED = re.compile(
 def asks_figure(question: str) -> bool:
     """Does the question ask for a number that an answer must give (how many, how long, what
     percent, 시급)? Stricter than `asks_quantity`, which also counts "얼마나 힘들어?"."""
+    if _RELATIVE.search(question) and not _UNIT_NAMED.search(question):
+        return False  # "how long do they take compared to normal calls?": longer or not
     return bool(_FIGURE_ASKED.search(question))
+
+
+#: A question asking how two things compare ("longer than", "보다 오래"), not for a number...
+_RELATIVE = re.compile(r"compar|\bthan\b|\blonger\b|\bshorter\b|보다|비해|비교", re.I)
+#: ...unless it names the unit it wants.
+_UNIT_NAMED = re.compile(r"\bminutes?\b|\bhours?\b|\bpercent|%|몇\s*분|몇\s*시간|몇\s*%", re.I)
 
 
 #: Questions whose answer is one reason or one person, however list-like their topic.
@@ -565,3 +573,6 @@ class Reading:
     #: The previous answer, when the question asks for something more ("또 뭐", "what else"):
     #: its statements are not quoted again.
     said_before: str = ""
+    #: The question answered last, when this one points back at what it asked and names
+    #: nothing of its own ("do they last longer?" after "what are relay calls?").
+    carried_question: str = ""

@@ -163,6 +163,11 @@ _FIGURE_UNITS = (
         re.compile(r"\b(a|per) day\b|\bdaily\b|하루에|일일|매일", re.I),
         re.compile(r"하루|매일|일일"),
     ),
+    # How long something takes, in minutes: "24시간 운영" is not a call's length.
+    (
+        re.compile(r"\bminutes?\b|몇\s*분(?!당|야|이|의)|\bhow many mins?\b", re.I),
+        re.compile(r"\d+\s*분(?!당)"),
+    ),
 )
 #: A question naming how many things it wants ("the 7 skills", "일곱 가지", "7가지").
 _COUNTED = re.compile(
@@ -614,9 +619,9 @@ class Composer:
             snap, retrieved, reading, roles, close, pick or 0, writer, spelled_only=spelled
         ):
             return writer
-        anchor = None
+        # "주된 책임 두 가지가 뭐예요?" names the list it wants by its count, list cue or not.
+        anchor = self._counted_list(snap, retrieved, reading.text, aspects)
         if reading.list_type:
-            anchor = self._counted_list(snap, retrieved, reading.text, aspects)
             anchor = anchor or self._anchor(snap, retrieved, roles, aspects)
         if (
             anchor is not None
@@ -923,13 +928,16 @@ class Composer:
         counted = _COUNTED.search(question)
         if counted is None or not asked:
             return None
-        mark = f"{_count(counted)}가지"
+        n = _count(counted)
+        # The documents count in digits or in words ("7가지", "두 가지").
+        marks = {f"{n}가지", *(f"{w}가지" for w, k in _COUNT_WORDS.items() if k == n)}
         top = max((h.fused for h in retrieved.hits), default=1.0) or 1.0
         for chunk in self._lists(snap):
             lead = self._lead(chunk)
             if lead is None or not asked & set(lead.aspects):
                 continue
-            if mark in lead.text or mark in chunk.section.split(" > ")[-1]:
+            where = "".join(f"{lead.text} {chunk.section.split(' > ')[-1]}".split())
+            if any(mark in where for mark in marks):
                 return Hit(chunk, 0.0, 0.0, top)
         return None
 

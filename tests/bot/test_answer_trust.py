@@ -664,3 +664,26 @@ async def test_a_role_in_another_roles_list_is_found_and_alone(advisor: Advisor)
     text = squashed(answer.text)
     assert "고객과의관계를감독" in text
     assert "걸려오는전화에응답" not in text
+
+
+async def test_a_follow_up_pointing_at_an_unnamed_topic_carries_the_question(
+    advisor: Advisor,
+) -> None:
+    await ask(advisor, "what's a relay call?", conversation="relay")
+    answer = await ask(advisor, "are they longer than regular calls?", conversation="relay")
+    assert not answer.abstained
+    assert "훨씬오래" in squashed(answer.text)
+    # Asked for minutes, which the documents never give: said so.
+    answer = await ask(advisor, "how many minutes do they take?", conversation="relay")
+    assert answer.abstained
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["why do callcenter agents work weekends?", "do relay calls take longer than normal ones?"],
+)
+async def test_a_joined_word_or_a_comparison_is_not_declined(
+    advisor: Advisor, question: str
+) -> None:
+    answer = await ask(advisor, question, conversation=question)
+    assert not answer.abstained, answer.text
