@@ -529,6 +529,10 @@ async def test_a_list_lead_in_that_says_something_brings_its_list(advisor: Advis
         ("메모 팁 중에 정확성 관련된 건 뭐야?", "정확성을확인", "약어와키워드"),
         ("콜센터 장점 중에 재택 관련된 거 있어?", "원격작업자", "양도가능한"),
         ("Which of the seven skills is about working odd hours?", "유연한스케줄링", "스텔라"),
+        # By its place or by the acronym it spells out.
+        ("what is the third-highest paid job in a call center?", "고객서비스책임자", "CCO"),
+        ("자원 계획 관리자 주요 업무 중에 마지막 거 뭐야?", "채용추천", "분석가로구성"),
+        ("CSR이 뭐의 약자야?", "고객서비스담당자(CSR)", "TSR"),
     ],
 )
 async def test_one_item_of_a_list_is_answered_alone(
@@ -538,6 +542,8 @@ async def test_one_item_of_a_list_is_answered_alone(
     text = squashed(answer.text)
     assert item in text
     assert not_there not in text
+    # Two lead-ins in a row are shown as the one nearest the list.
+    assert "다음과같습니다:주요" not in text
 
 
 async def test_an_item_asked_by_its_place_is_that_item(advisor: Advisor) -> None:
@@ -609,24 +615,6 @@ async def test_a_lead_in_naming_whose_list_it_is_brings_the_list(advisor: Adviso
     text = squashed(answer.text)
     assert "강한전화목소리" in text
     assert "정확하게문서화" in text
-
-
-@pytest.mark.parametrize(
-    ("question", "wanted", "unwanted"),
-    [
-        ("what is the third-highest paid job in a call center?", "고객 서비스 책임자", "CCO"),
-        ("자원 계획 관리자 주요 업무 중에 마지막 거 뭐야?", "채용 추천", "분석가로 구성"),
-        ("CSR이 뭐의 약자야?", "고객 서비스 담당자(CSR)", "TSR"),
-    ],
-)
-async def test_one_item_by_its_place_or_its_acronym(
-    advisor: Advisor, question: str, wanted: str, unwanted: str
-) -> None:
-    answer = await ask(advisor, question, conversation=question)
-    assert wanted in answer.text
-    assert unwanted not in answer.text
-    # Two lead-ins in a row are shown as the one nearest the list.
-    assert "다음과 같습니다: 주요" not in answer.text
 
 
 async def test_a_comparison_gives_each_role_from_every_document(advisor: Advisor) -> None:
