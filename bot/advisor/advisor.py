@@ -9,9 +9,11 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import replace
 from typing import Protocol
+
+import numpy as np
 
 from bot.advisor.analysis import (
     GENERIC_WORDS,
@@ -315,6 +317,19 @@ class Advisor:
         if wanted != guess:
             embedding.cancel()
             embedding = asyncio.create_task(asyncio.to_thread(retriever.embed, wanted))
+        return await self._search(snap, reading, embedding), reading, history
+
+    async def _search(
+        self,
+        snap: Snapshot,
+        reading: Reading,
+        embedding: Awaitable[tuple[np.ndarray, float]] | None = None,
+    ) -> Retrieved | None:
+        """Both sides of the search for a reading, with its query embedding when it is already
+        under way; None (and the snapshot dropped) if the store failed."""
+        retriever = self.retriever
+        if embedding is None:
+            embedding = asyncio.to_thread(retriever.embed, retriever.dense_text(reading))
         try:
             lexical = await asyncio.to_thread(retriever.lexical, snap, reading)
             vector, embed_ms = await embedding
@@ -322,23 +337,6 @@ class Advisor:
         except Exception as exc:  # the Chroma server went away mid-question
             logger.warning("retrieval failed: %s", exc)
             self.knowledge.invalidate()
-            return None, reading, history
-        retrieved = retriever.combine(
-            snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, vector=vector
-        )
-        return retrieved, reading, history
-
-    async def _search(self, snap: Snapshot, reading: Reading) -> Retrieved | None:
-        """Retrieve for a reading already made (a question's part); None if the store failed."""
-        retriever = self.retriever
-        try:
-            lexical = await asyncio.to_thread(retriever.lexical, snap, reading)
-            vector, embed_ms = await asyncio.to_thread(
-                retriever.embed, retriever.dense_text(reading)
-            )
-            dense, dense_ms = await asyncio.to_thread(retriever.dense, snap, vector)
-        except Exception as exc:  # the Chroma server went away mid-question
-            logger.warning("retrieval failed: %s", exc)
             return None
         return retriever.combine(
             snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, vector=vector
@@ -522,15 +520,14 @@ class Advisor:
         """Korean plural '-들' ("직책들", "기술들") asks for several things."""
         return any(form == "들" and tag == "XSN" for form, tag in self.tokenizer.morphemes(text))
 
-    def evidence(self, reading: Reading, snap: Snapshot) -> tuple[int, float, int]:
-        """(glossary concepts named, share of nouns the documents know, nouns they know)."""
+    def evidence(self, reading: Reading, snap: Snapshot) -> tuple[int, float, set[str]]:
+        """(glossary concepts named, share of nouns the documents know, the nouns they know)."""
         nouns = {
             n for n in self.tokenizer.nouns(reading.text) if n not in GENERIC_WORDS and len(n) > 1
         }
-        known = sum(1 for n in nouns if n in snap.vocabulary)
-        share = known / len(nouns) if nouns else 0.0
-        named = len(reading.concepts) - (1 if reading.carried_focus else 0)
-        return named + (1 if reading.carried_focus else 0), share, known
+        known = {n for n in nouns if n in snap.vocabulary}
+        share = len(known) / len(nouns) if nouns else 0.0
+        return len(reading.concepts), share, known
 
     def in_scope(self, reading: Reading, retrieved: Retrieved, snap: Snapshot) -> bool:
         """Do the documents support an answer? Decided before composing, never after."""
@@ -538,19 +535,18 @@ class Advisor:
             return False
         if retrieved.dense_top < DENSE_FLOOR.get(reading.language, 0.8):
             return False
-        named, share, known = self.evidence(reading, snap)
         if reading.carried_question:
             return True  # a follow-up on the question answered last: that one was in scope
+        named, share, known = self.evidence(reading, snap)
         if reading.language == "en":
-            return named >= 1 or known >= 1
+            return named >= 1 or bool(known)
         if named >= 1:
             return True
         # Without a concept, one known noun among unknown ones ("오늘 저녁 뭐먹지 추천좀":
         # "추천") is a shared word, not a topic: it must be all the question says, one of
         # several the documents know, or the domain's own word ("콜센터", "TSR").
-        nouns = {n for n in self.tokenizer.nouns(reading.text) if n in snap.vocabulary}
-        domain = any(n in DOMAIN_NOUNS or n.isascii() for n in nouns)
-        return share >= KNOWN_SHARE and (known >= 2 or share >= 1.0 or domain)
+        domain = any(n in DOMAIN_NOUNS or n.isascii() for n in known)
+        return share >= KNOWN_SHARE and (len(known) >= 2 or share >= 1.0 or domain)
 
     # -- helpers -------------------------------------------------------------------------
     def _decline(self, reading: Reading, notice: str, timing: Timing) -> Answer:

@@ -231,10 +231,18 @@ class Composition:
     #: What the question asked that the quoted statements do not give ("figure"): the reply
     #: says so first and the statements are labelled as general.
     missing: str = ""
-    #: The text in its parts: the opening line, the quoted lines, the closing hint.
+    #: The text in its parts: the opening line and the quoted lines (`focus_section` names
+    #: the closing hint).
     intro: str = ""
     body: list[str] = field(default_factory=list)
-    hint: str = ""
+
+
+def _laid_out(lines: list[str], section: str, language: str) -> str:
+    """An answer's lines, with the hint to ask more about `section` after a blank line."""
+    if len(lines) < 2:
+        return ""
+    hint = ["", say("more_hint", language, section=section)] if section else []
+    return "\n".join([*lines, *hint])
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -269,18 +277,14 @@ def merge_parts(parts: list[Composition], language: str) -> Composition:
                 continue
             seen.add(key)
             body.append(_MARKER.sub(marker, line))
-    first = parts[0]
-    hint = next((p.focus_section for p in parts if p.focus_section), "")
-    lines = [first.intro, *body]
-    if hint:
-        lines += ["", say("more_hint", language, section=hint)]
+    intro = parts[0].intro
+    section = next((p.focus_section for p in parts if p.focus_section), "")
     return Composition(
-        text="\n".join(lines),
+        text=_laid_out([intro, *body], section, language),
         citations=citations,
-        focus_section=hint,
-        intro=first.intro,
+        focus_section=section,
+        intro=intro,
         body=body,
-        hint=hint,
     )
 
 
@@ -697,11 +701,7 @@ class Composer:
             column = [t for t in cells if aspects & self._head_aspects(snap, t[0].label)]
             items = column or cells
         else:
-            parts = [
-                c
-                for c in snap.siblings(anchor.chunk)
-                if c.kind == "list" and self._lead(c) is not None and self._lead(c) == lead
-            ] or [anchor.chunk]
+            parts = self._list_parts(snap, anchor.chunk)
             items = [(u, c, i) for c in parts for i, u in enumerate(c.units) if u.kind == "item"]
         if len(items) < 2:
             return False
@@ -1039,12 +1039,7 @@ class Composer:
             self._write_rows(snap, retrieved, anchor, writer)
         else:
             lead = next((u.text for u in chunk.units if u.kind == "lead"), "")
-            parts = [
-                c
-                for c in snap.siblings(chunk)
-                if c.kind == "list"
-                and next((u.text for u in c.units if u.kind == "lead"), "") == lead
-            ] or [chunk]
+            parts = self._list_parts(snap, chunk)
             single = self._named_item(reading.text, parts)
             if single is not None:
                 # "관리자가 다른 부서랑 협력하는 예시": the one item headed so, not the list.
@@ -1066,6 +1061,16 @@ class Composer:
             ):
                 self._write_list(extra, writer, _LIST_ITEMS)
         writer.hint_section(chunk.section)
+
+    def _list_parts(self, snap: Snapshot, chunk: Chunk) -> list[Chunk]:
+        """A list cut into chunks, all of it: the section's chunks under the same lead-in."""
+        lead = self._lead(chunk)
+        text = lead.text if lead is not None else ""
+        return [
+            c
+            for c in snap.siblings(chunk)
+            if c.kind == "list" and (u := self._lead(c)) is not None and u.text == text
+        ] or [chunk]
 
     @staticmethod
     def _follows(before: _Picked, after: _Picked) -> bool:
@@ -1602,17 +1607,11 @@ class _Writer:
         for citation in self.citations:
             quoted = " … ".join(self._quoted[citation.chunk_id])
             citation.text = _first_sentence(quoted, 300)
-        lines = list(self.lines)
-        hint = ""
-        if self._hint and len(lines) > 1:
-            hint = say("more_hint", self.language, section=self._hint)
-            lines += ["", hint]
         return Composition(
-            text="\n".join(lines) if len(self.lines) > 1 else "",
+            text=_laid_out(self.lines, self._hint, self.language),
             citations=self.citations,
             focus_section=self._hint,
             missing=self.missing,
             intro=self.lines[0] if self.lines else "",
             body=self.lines[1:],
-            hint=hint,
         )
