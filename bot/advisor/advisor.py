@@ -9,7 +9,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -40,7 +40,7 @@ from bot.advisor.knowledge import KnowledgeBase, Snapshot
 from bot.advisor.messages import examples_block, help_text, say
 from bot.advisor.models import Answer, Citation, Question, Timing
 from bot.advisor.paths import answer_path_question, read_path_question
-from bot.advisor.retrieval import HybridRetriever, Retrieved
+from bot.advisor.retrieval import Hit, HybridRetriever, Retrieved
 from bot.advisor.scope import (
     ASPECT_NAMES,
     GENERAL_WITHOUT_ROLE,
@@ -244,6 +244,13 @@ class Advisor:
             self._remember(question, path_reading, answer)
             answer.generation = snap.generation
             return answer
+        parts = split_parts(text, lang)
+        if len(parts) > 1:
+            # Searched part by part only: the whole question's search is the fallback, so a
+            # question in two parts costs two searches, not three.
+            parted = await self._answer_parts(question, text, parts, lang, snap, notice)
+            if parted is not None:
+                return parted
         retrieved, reading, history = await self._retrieve(question, text, lang, snap)
         if retrieved is None:
             return Answer(
@@ -268,11 +275,7 @@ class Advisor:
             answer = self._decline(reading, notice, timing)
         else:
             t0 = time.perf_counter()
-            composition = await self._in_parts(text, lang, snap, history)
-            if composition is None:
-                composition = await asyncio.to_thread(
-                    self.composer.compose, snap, reading, retrieved
-                )
+            composition = await asyncio.to_thread(self.composer.compose, snap, reading, retrieved)
             timing.compose_ms = (time.perf_counter() - t0) * 1000
             if not composition.text:
                 answer = self._decline(reading, notice, timing)
@@ -280,19 +283,34 @@ class Advisor:
                 opening = say("no_figure", lang)
                 answer = self._general(opening, composition, lang, notice, timing)
             else:
-                answer = Answer(
-                    text=(notice + "\n\n" if notice else "") + composition.text,
-                    citations=composition.citations,
-                    language=lang,
-                    notice=notice,
-                    sections_hint=[composition.focus_section] if composition.focus_section else [],
-                    timing=timing,
+                answer = await self._composed(
+                    composition, reading, retrieved.hits, history, notice, timing
                 )
-                if self.llm is not None:
-                    await self._with_llm(answer, reading, retrieved, history)
         answer.focus = self._focus_after(reading, answer, snap, history)
         self._remember(question, reading, answer)
         answer.generation = snap.generation
+        return answer
+
+    async def _composed(
+        self,
+        composition: Composition,
+        reading: Reading,
+        hits: Sequence[Hit],
+        history: list[Turn],
+        notice: str,
+        timing: Timing,
+    ) -> Answer:
+        """The answer from a composition, rewritten by the optional LLM from the hits."""
+        answer = Answer(
+            text=(notice + "\n\n" if notice else "") + composition.text,
+            citations=composition.citations,
+            language=reading.language,
+            notice=notice,
+            sections_hint=[composition.focus_section] if composition.focus_section else [],
+            timing=timing,
+        )
+        if self.llm is not None:
+            await self._with_llm(answer, reading, hits, history)
         return answer
 
     async def _retrieve(
@@ -342,50 +360,71 @@ class Advisor:
             snap, lexical, dense, embed_ms=embed_ms, dense_ms=dense_ms, vector=vector
         )
 
-    async def _in_parts(
-        self, text: str, lang: Language, snap: Snapshot, history: list[Turn]
-    ) -> Composition | None:
+    async def _answer_parts(
+        self,
+        question: Question,
+        text: str,
+        parts: list[str],
+        lang: Language,
+        snap: Snapshot,
+        notice: str,
+    ) -> Answer | None:
         """A question asking two things answered part by part, the second read as a follow-up
         to the first ("what does a director do and who are they accountable to?"). None when
-        it is one question, or when a part cannot be answered on its own: then the question is
-        answered whole."""
-        parts = split_parts(text, lang)
-        if len(parts) < 2:
+        the whole question hinges on something uncovered, or when a part cannot be answered
+        on its own: then the question is answered whole."""
+        history = await self.memory.recent(question.conversation_id)
+        reading = await asyncio.to_thread(self.read, text, lang, snap, history)
+        if reading.specifics or self._aspect_gap(reading, snap) is not None:
             return None
         turns = list(history)
         done: list[Composition] = []
+        hits: list[Hit] = []
+        timing = Timing()
         for part in parts:
-            reading = await asyncio.to_thread(self.read, part, lang, snap, turns)
-            if reading.specifics:
+            part_reading = await asyncio.to_thread(self.read, part, lang, snap, turns)
+            if part_reading.specifics:
                 return None
-            retrieved = await self._search(snap, reading)
+            retrieved = await self._search(snap, part_reading)
             if (
                 retrieved is None
-                or self._aspect_gap(reading, snap) is not None
-                or not self.in_scope(reading, retrieved, snap)
+                or self._aspect_gap(part_reading, snap) is not None
+                or not self.in_scope(part_reading, retrieved, snap)
             ):
                 return None
+            timing.embed_ms += retrieved.embed_ms
+            timing.dense_ms += retrieved.dense_ms
+            timing.lexical_ms += retrieved.lexical_ms
+            t0 = time.perf_counter()
             composition = await asyncio.to_thread(
                 self.composer.compose,
                 snap,
-                reading,
+                part_reading,
                 retrieved,
                 int(self.composer.max_chars * PART_SHARE),
             )
+            timing.compose_ms += (time.perf_counter() - t0) * 1000
             if not composition.text or composition.missing:
                 return None
             done.append(composition)
-            focus = reading.focus or RoleNames.build(snap, []).within(composition.text) or ""
+            hits.extend(retrieved.hits[:3])
+            focus = part_reading.focus or RoleNames.build(snap, []).within(composition.text) or ""
             turns.append(
                 Turn(
                     question=part,
                     answer=composition.text,
                     focus=focus,
-                    topic=",".join(reading.topics),
+                    topic=",".join(part_reading.topics),
                     created_at=time.time(),
                 )
             )
-        return merge_parts(done, lang)
+        answer = await self._composed(
+            merge_parts(done, lang), reading, hits, history, notice, timing
+        )
+        answer.focus = self._focus_after(reading, answer, snap, history)
+        self._remember(question, reading, answer)
+        answer.generation = snap.generation
+        return answer
 
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
         """Understand the question in the light of the conversation so far."""
@@ -663,11 +702,13 @@ class Advisor:
         await self.memory.close()
 
     async def _with_llm(
-        self, answer: Answer, reading: Reading, retrieved: Retrieved, history: list[Turn]
+        self, answer: Answer, reading: Reading, hits: Sequence[Hit], history: list[Turn]
     ) -> None:
-        """Let the optional LLM rewrite the answer; keep the extractive one on any failure."""
+        """Let the optional LLM rewrite the answer from the passages it was composed from;
+        keep the extractive one on any failure."""
         assert self.llm is not None
-        contexts = [h.chunk for h in retrieved.hits[:5]]
+        hits = hits[:5]
+        contexts = [h.chunk for h in hits]
         t0 = time.perf_counter()
         try:
             text = await asyncio.wait_for(
@@ -693,7 +734,7 @@ class Advisor:
                 title=contexts[n - 1].title,
                 section=contexts[n - 1].section,
                 text=contexts[n - 1].text[:300],
-                score=round(float(retrieved.hits[n - 1].fused), 4),
+                score=round(float(hits[n - 1].fused), 4),
                 chunk_id=contexts[n - 1].id,
                 published=contexts[n - 1].published,
             )
