@@ -206,6 +206,11 @@ _ROLE_ITEMS = 6
 PICK_FLOOR = 0.5
 #: A question this short naming an acronym asks what it is ("what's a TSR?").
 _SHORT_WORDS = 5
+#: "두 자료에서 ... 어떻게 달라?", "in both articles": every document's account is asked for.
+_EVERY_SOURCE = re.compile(
+    r"(두|각|모든|양쪽)\s*(자료|문서|글|기사)|\b(both|each|two)\s+(documents?|articles?|sources?)\b",
+    re.I,
+)
 PICK_MARGIN = 0.15
 #: A list the search missed is picked from when one of its statements is this close to the
 #: question (relative closeness: 1 is the closest statement of all).
@@ -666,7 +671,16 @@ class Composer:
                 reading.said_before,
                 extra=self._role_hits(snap, roles, aspects, retrieved),
             )
-        if len(roles.asked) == 1 and aspects <= {"duties"} and writer.lines:
+        # What a role does (or a bare "and the QA specialist?"), from every document; not
+        # beside one fact about the role ("does a team leader meet anyone regularly?").
+        about_whole_role = aspects == {"duties"} or (
+            not aspects
+            and (
+                len(reading.text.split()) <= _SHORT_WORDS
+                or bool(_EVERY_SOURCE.search(reading.text))
+            )
+        )
+        if len(roles.asked) == 1 and about_whole_role and writer.lines:
             self._other_description(snap, roles, next(iter(roles.asked)), writer)
         return writer
 
@@ -1442,6 +1456,8 @@ class Composer:
         for p in picked[1:]:
             if len(chosen) >= _FACT_UNITS or p.score < picked[0].score * 0.8:
                 break
+            if p.unit.kind == "lead":
+                continue  # a lead-in without its list points at nothing
             if figure_only and not _HAS_FIGURE.search(p.unit.text):
                 continue
             # The sentence defining the role asked about ("트레이너는 ...") always belongs.
