@@ -483,7 +483,7 @@ _FIGURE_ASKED = re.compile(
     r"|\bhow (many|long|fast)\b|\bhow much\b|\bwhat percent|\bpercentage\b|\bhourly\b"
     r"|%|\bpercent\b|\b(in seconds|in minutes)\b"
     r"|몇\s*시\s*(부터|까지|에|쯤)|\bwhat time\b|\bfrom what time\b"
-    r"|\b(average|avg|typical)\b.{0,25}\b(time|salary|pay|number|rate)"
+    r"|\b(average|avg|typical|median|annual|yearly)\b.{0,25}\b(time|salary|pay|number|rate)"
     r"|\bratio\b|\bhow many \w+ (per|for each|a)\b|명당|당\s*몇"
     r"|\b(usual|typical|average|avg|exact)\s+number\b|\bnumber of \w+ (per|for each)\b",
     re.I,

@@ -66,6 +66,12 @@ _YES_NO = re.compile(r"^(네|예|아니요|아니오)\s*,")
 #: At most this many such sentences follow the statement.
 _ELABORATION = 2
 _HAS_FIGURE = re.compile(r"\d")
+_CLAUSE = re.compile(r"[,;]|지만|\bbut\b|\bwhile\b")
+_EXACT = re.compile(
+    r"구체적|정확한|정확히|숫자로|금액으로|\bexact(ly)?\b|\bspecific (amount|number|figure)"
+    r"|\bin numbers\b|\bactual (amount|number|figure)",
+    re.I,
+)
 _ITEM_CHARS = 220
 _FACT_UNITS = 2
 _LIST_ITEMS = 10
@@ -148,6 +154,15 @@ _FIGURE_UNITS = (
         re.compile(r"분당"),
     ),
     (re.compile(r"팀당|per team|a team", re.I), re.compile(r"팀당")),
+    # A year's or a month's pay: the documents' hourly figure is not it.
+    (
+        re.compile(
+            r"\b(median|annual|yearly|average annual)\s+(pay|salary|wage|income|earnings)"
+            r"|\b(salary|pay|wages?)\s+(a|per)\s+year\b|평균\s*연봉|연봉\s*평균|연봉\s*중간값",
+            re.I,
+        ),
+        re.compile(r"연봉\s*(약\s*)?\d|연간\s*\d|per year"),
+    ),
     # A shift's or a working day's hours: "24시간 운영" is when centers open, not how long
     # anyone works.
     (
@@ -581,10 +596,16 @@ class Composer:
             return True
         if not subjects:
             return False
+        # "리더급 직책은 더 많은 임금을" answers "그 자리는 돈 얼마나 받아요?" beside the
+        # entry-level figure; asked for an exact amount, only the role the number is about
+        # counts: the clause holding the number.
+        exact = bool(_EXACT.search(question))
         named = {
             t.name
             for text in writer.figures
-            for t in snap.glossary.matches(text, self.tok.forms, documents=True)
+            for clause in (_CLAUSE.split(text) if exact else [text])
+            if _HAS_FIGURE.search(clause)
+            for t in snap.glossary.matches(clause, self.tok.forms, documents=True)
             if t.kind == "role"
         }
         return not named & subjects
