@@ -99,7 +99,8 @@ _ANAPHORA_EN = re.compile(
     # up"), not a relative "that" ("skills that agents need"): after a verb or preposition,
     # before a word for a figure or a thing, or ending the question.
     r"|\b(is|are|was|does|do|did|about|with|for|of|on|from|like|mean|means|matter|affect"
-    r"|improve|get|push|raise|lower|beat|hit|need)\s+(that|this)\b"
+    r"|improve|get|push|raise|lower|beat|hit|need|doing|making|using|learning|practicing"
+    r"|practising|worth)\s+(that|this)\b|^why bother\b"
     r"|\b(that|this)\s+(number|figure|stat|rate|percentage|metric|thing|part|gig|stuff)\b"
     r"|\b(that|this)\s*[?!.]*$|\bsame\s+(ones?|things?)\b",
     re.I,
