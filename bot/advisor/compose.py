@@ -103,6 +103,8 @@ SENTENCE_FIT = 0.3
 #: A second statement joins a fact answer only if it is this close to the question (relative
 #: to the best statement): a neighbour that merely shares words is padding.
 COMPANION_FIT = 0.7
+#: A fact's second statement scores at least this share of the first's, or it is padding.
+COMPANION_SHARE = 0.85
 #: A statement this close to a figure question (relative) may give the figure even when it
 #: shares few words with it ("How much of the job is note-taking?" -> "작업의 25%").
 FIGURE_NEAR = 0.6
@@ -1475,7 +1477,7 @@ class Composer:
         # is padding ("상당한 돈을 벌 수 있습니다" beside the hourly figure).
         figure_only = asks_quantity(question) and bool(_HAS_FIGURE.search(first.unit.text))
         for p in picked[1:]:
-            if len(chosen) >= _FACT_UNITS or p.score < picked[0].score * 0.8:
+            if len(chosen) >= _FACT_UNITS or p.score < picked[0].score * COMPANION_SHARE:
                 break
             if p.unit.kind == "lead":
                 continue  # a lead-in without its list points at nothing
