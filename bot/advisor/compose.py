@@ -223,6 +223,8 @@ _ROLE_ITEMS = 6
 PICK_FLOOR = 0.5
 #: A question this short naming an acronym asks what it is ("what's a TSR?").
 _SHORT_WORDS = 5
+#: Korean words carry their particles: "팀 리더는 어때?" is a bare question about the role.
+_SHORT_WORDS_KO = 3
 #: "두 자료에서 ... 어떻게 달라?", "in both articles": every document's account is asked for.
 _EVERY_SOURCE = re.compile(
     r"(두|각|모든|양쪽)\s*(자료|문서|글|기사)|\b(both|each|two)\s+(documents?|articles?|sources?)\b",
@@ -696,12 +698,10 @@ class Composer:
             )
         # What a role does (or a bare "and the QA specialist?"), from every document; not
         # beside one fact about the role ("does a team leader meet anyone regularly?").
+        bare = _SHORT_WORDS if reading.language == "en" else _SHORT_WORDS_KO
         about_whole_role = aspects == {"duties"} or (
             not aspects
-            and (
-                len(reading.text.split()) <= _SHORT_WORDS
-                or bool(_EVERY_SOURCE.search(reading.text))
-            )
+            and (len(reading.text.split()) <= bare or bool(_EVERY_SOURCE.search(reading.text)))
         )
         if len(roles.asked) == 1 and about_whole_role and writer.lines:
             self._other_description(snap, roles, next(iter(roles.asked)), writer)

@@ -675,3 +675,94 @@ async def test_a_joined_word_or_a_comparison_is_not_declined(
 ) -> None:
     answer = await ask(advisor, question, conversation=question)
     assert not answer.abstained, answer.text
+
+
+# -- round five: cost of a two-part question, padding, what is still not covered ----------
+
+
+async def test_a_two_part_question_is_searched_once_per_part(
+    advisor: Advisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The whole question's search is the fallback only: two parts cost two embeddings.
+    calls: list[str] = []
+    embed = advisor.retriever.embed
+
+    def counted(text: str) -> tuple[object, float]:
+        calls.append(text)
+        return embed(text)
+
+    monkeypatch.setattr(advisor.retriever, "embed", counted)
+    answer = await ask(advisor, "when do agents work overtime, and what shifts are there?")
+    assert "리콜" in squashed(answer.text)
+    assert len(calls) == 2, calls
+    calls.clear()
+    await ask(advisor, "콜센터에서 제일 높은 직책이 뭐야?")
+    assert len(calls) == 1
+
+
+async def test_one_fact_about_a_role_comes_without_its_lists_or_other_descriptions(
+    advisor: Advisor,
+) -> None:
+    for question in (
+        "팀장은 누구랑 정기적으로 회의를 해야 돼?",
+        "팀 리더는 정기적으로 누구랑 회의해?",
+    ):
+        answer = await ask(advisor, question)
+        text = squashed(answer.text)
+        assert "감독자와회의" in text
+        # Neither a lead-in whose list is not shown nor the other document's row for the role.
+        body = answer.text.split("\n")[1:]
+        assert not any(line.rstrip(" [0123456789]").endswith(":") for line in body), body
+        assert "팀적용범위를예약" not in text
+    # Asked about the role as a whole, both documents describe it.
+    answer = await ask(advisor, "팀 리더는?")
+    assert "팀적용범위를예약" in squashed(answer.text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Do agents get time and a half on public holidays?",
+        "신입 교육기간은 몇 주나 돼요?",
+        "콜센터는 언제 처음 생겼어요? 역사가 궁금해요",
+        "상담하다 목이 아픈데 성대 관리는 어떻게 해요?",
+        "what's the weather like this weekend?",
+        "Is there a weekly cap on hours for agents?",
+    ],
+)
+async def test_more_things_the_documents_do_not_cover_are_declined(
+    advisor: Advisor, question: str
+) -> None:
+    answer = await ask(advisor, question)
+    assert answer.abstained, answer.text
+    assert "문서에 따르면" not in answer.text
+    assert "According to the documents" not in answer.text
+
+
+async def test_an_exact_amount_for_a_role_is_not_the_entry_level_figure(
+    advisor: Advisor,
+) -> None:
+    # The documents give only the entry-level figure and say leaders earn more.
+    answer = await ask(advisor, "QA 전문가 되면 연봉 정확히 얼마예요? 숫자로요")
+    assert answer.abstained
+    answer = await ask(advisor, "What's the median annual salary of a call center agent?")
+    assert answer.abstained
+    assert answer.text.startswith("The documents don't give that figure.")
+    # Asked how much without asking for an exact amount, the comparison answers.
+    await ask(advisor, "What does a team leader do?", conversation="leader-pay-en")
+    answer = await ask(advisor, "And how much money do they make?", conversation="leader-pay-en")
+    assert not answer.abstained
+    assert "리더급" in answer.text
+
+
+async def test_personal_service_is_covered_and_its_follow_up_points_back(
+    advisor: Advisor,
+) -> None:
+    answer = await ask(advisor, "How can I make each call feel personal?", conversation="pers")
+    assert not answer.abstained, answer.text
+    assert "개인화" in answer.text
+    answer = await ask(advisor, "why bother doing that?", conversation="pers")
+    assert not answer.abstained, answer.text
+    assert "관계를구축" in squashed(answer.text)
+    answer = await ask(advisor, "몇 퍼센트의 고객이 상담원이 자기 요구를 알아주길 원해요?")
+    assert "63%" in answer.text
