@@ -484,6 +484,10 @@ class Advisor:
             asks_attribute = any(t.name in ROLE_ATTRIBUTES for t in topics)
             skip = ROLE_ATTRIBUTES if asks_attribute or same_role else set()
             carried_topics = [t for t in previous if t.name not in named | skip]
+            if asks_attribute and carried:
+                # "그 사람은 무슨 일 해?" after the highest position: the role is carried, and
+                # what found it ("가장 높은 직책") is not asked again.
+                carried_topics = []
             topics, terms = topics + carried_topics, terms + carried_topics
         elif previous and roles and not topics and (back or self._bare(stripped)):
             # "and for a call center manager, same ones?" after a team leader's skills: the
@@ -533,6 +537,11 @@ class Advisor:
             carried_focus=carried,
             specifics=specifics,
             said_before=history[-1].answer if history and asks_more(stripped) else "",
+            answered_before=(
+                history[-1].answer or ""
+                if history and (back or carried or carried_topics or carried_question)
+                else ""
+            ),
             carried_question=carried_question,
         )
 

@@ -574,6 +574,9 @@ class Reading:
     #: The previous answer, when the question asks for something more ("또 뭐", "what else"):
     #: its statements are not quoted again.
     said_before: str = ""
+    #: A follow-up's previous answer: saying it again answers nothing new ("and what decides
+    #: if you make more?" after the entry-level figure).
+    answered_before: str = ""
     #: The question answered last, when this one points back at what it asked and names
     #: nothing of its own ("do they last longer?" after "what are relay calls?").
     carried_question: str = ""

@@ -103,6 +103,9 @@ SENTENCE_FIT = 0.3
 #: A second statement joins a fact answer only if it is this close to the question (relative
 #: to the best statement): a neighbour that merely shares words is padding.
 COMPANION_FIT = 0.7
+#: A follow-up that repeats the answer before it takes the next best statements instead only
+#: when they score this share of the repeated one.
+REPEAT_SHARE = 0.85
 #: A fact's second statement scores at least this share of the first's, or it is padding.
 COMPANION_SHARE = 0.85
 #: A statement this close to a figure question (relative) may give the figure even when it
@@ -551,6 +554,23 @@ class Composer:
     ) -> Composition:
         """The answer to the question; `max_chars` narrows the budget (a question's part)."""
         writer = self._compose(snap, reading, retrieved, max_chars or self.max_chars)
+        before = reading.answered_before
+        if before and writer.citations and self._repeats(writer, before):
+            # A follow-up answered with what was just said: the next best statements, if any.
+            again = self._compose(
+                snap,
+                replace(reading, said_before=f"{reading.said_before} {before}"),
+                retrieved,
+                max_chars or self.max_chars,
+            )
+            # ...unless they answer it worse than the repeat: "and the more experienced
+            # ones?" after the entry-level pay is answered by the same sentence.
+            if (
+                again.citations
+                and not self._repeats(again, before)
+                and again.top_score >= writer.top_score * REPEAT_SHARE
+            ):
+                writer = again
         # The job in general (agents, and the agent kinds the catalogue does not list) is what
         # statements without a named subject describe; any other role must be named.
         subjects = {
@@ -565,6 +585,13 @@ class Composer:
             writer.lines[0] = say("intro_general", writer.language)
         self._note_twin(snap, reading, writer)
         return writer.finish()
+
+    @staticmethod
+    def _repeats(writer: _Writer, before: str) -> bool:
+        """Is everything the answer quotes already in the answer before it?"""
+        said = re.sub(r"\W+", "", before)
+        quoted = writer.quoted()
+        return bool(quoted) and all(re.sub(r"\W+", "", t) in said for t in quoted)
 
     def _note_twin(self, snap: Snapshot, reading: Reading, writer: _Writer) -> None:
         """Asked of one role whose section the documents share with another ("코치" is kept
@@ -1409,6 +1436,7 @@ class Composer:
         if not picked:
             return
         first = picked[0]
+        writer.top_score = first.score
         units = first.hit.chunk.units
         items = [u for u in units if u.kind == "item"]
         one = asks_one(question)
@@ -1564,6 +1592,7 @@ class _Writer:
         self._hint = ""
         self.missing = ""
         self.figures: list[str] = []  # the quoted statements that hold a number
+        self.top_score = 0.0  # a fact answer's best statement's score
 
     def _size(self) -> int:
         return sum(len(line) + 1 for line in self.lines)
@@ -1638,9 +1667,13 @@ class _Writer:
         if section:
             self._hint = section.split(" > ")[-1]
 
+    def quoted(self) -> list[str]:
+        """Every statement quoted so far."""
+        return [t for texts in self._quoted.values() for t in texts]
+
     def quoted_texts(self) -> str:
         """Everything quoted so far, to tell whether a statement is already in."""
-        return " ".join(t for texts in self._quoted.values() for t in texts)
+        return " ".join(self.quoted())
 
     def finish(self) -> Composition:
         for citation in self.citations:
