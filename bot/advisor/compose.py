@@ -66,6 +66,8 @@ _YES_NO = re.compile(r"^(네|예|아니요|아니오)\s*,")
 #: At most this many such sentences follow the statement.
 _ELABORATION = 2
 _HAS_FIGURE = re.compile(r"\d")
+#: Asked for an example: one item of a list answers.
+_EXAMPLE = re.compile(r"예시|예를\s*들|사례|\bexamples?\b|\bfor instance\b", re.I)
 _CLAUSE = re.compile(r"[,;]|지만|\bbut\b|\bwhile\b")
 _EXACT = re.compile(
     r"구체적|정확한|정확히|숫자로|금액으로|\bexact(ly)?\b|\bspecific (amount|number|figure)"
@@ -1161,6 +1163,21 @@ class Composer:
         fits.sort(key=lambda f: f[0], reverse=True)
         if fits[0][0] >= ITEM_NAMED and fits[1][0] < ITEM_NAMED / 2:
             return fits[0][1], fits[0][2]
+        if not _EXAMPLE.search(question):
+            return None
+        # "관리자가 보통 추적하는 지표 예시": asked for an example, the one item whose words
+        # the question uses, leaving out the words every item shares ("관리자는 ...").
+        texts = [(self._tokens(unit.text), unit, chunk) for _, unit, chunk in fits]
+        common = {w for w in asked if sum(w in t for t, _, _ in texts) * 2 > len(texts)}
+        specific = asked - common
+        scored = sorted(
+            ((len(t & specific), unit, chunk) for t, unit, chunk in texts),
+            key=lambda f: f[0],
+            reverse=True,
+        )
+        best, second = scored[0][0], scored[1][0]
+        if best >= 1 and (second == 0 or best >= 2 * second):
+            return scored[0][1], scored[0][2]
         return None
 
     @staticmethod
