@@ -105,6 +105,10 @@ SENTENCE_FIT = 0.3
 #: A second statement joins a fact answer only if it is this close to the question (relative
 #: to the best statement): a neighbour that merely shares words is padding.
 COMPANION_FIT = 0.7
+#: What a statement about the role asked gains, or one about another role loses.
+ROLE_FIT = 0.35
+#: ...and a statement naming the agent when the agent is asked: the job in general.
+GENERAL_ROLE_FIT = 0.1
 #: A follow-up that repeats the answer before it takes the next best statements instead only
 #: when they score this share of the repeated one.
 REPEAT_SHARE = 0.85
@@ -161,6 +165,11 @@ _FIGURE_UNITS = (
         re.compile(r"분당"),
     ),
     (re.compile(r"팀당|per team|a team", re.I), re.compile(r"팀당")),
+    # How many years (tenure, experience): a year named ("2032년까지") is not a duration.
+    (
+        re.compile(r"몇\s*년|\bhow many years\b|\bhow long\b.{0,30}\byears?\b", re.I),
+        re.compile(r"\d+\s*(년\s*(이상|동안|간|차|정도|이내|만에)|years?\b)"),
+    ),
     # A year's or a month's pay: the documents' hourly figure is not it.
     (
         re.compile(
@@ -420,7 +429,11 @@ class Composer:
         subject = roles.subject(unit, chunk)
         if subject is None:
             return 0.0
-        return 0.35 if subject in roles.asked else -0.35
+        if subject not in roles.asked:
+            return -ROLE_FIT
+        # The agent is the job in general: statements without the word speak of them too
+        # ("회사에 리콜이 발생하면 ... 초과 근무를" answers what happens to agents).
+        return GENERAL_ROLE_FIT if subject == GENERAL_ROLE else ROLE_FIT
 
     def _candidates(
         self,
