@@ -97,6 +97,14 @@ def _shown(specifics: list[str]) -> list[str]:
     return out[:_SHOWN_SPECIFICS]
 
 
+#: Topics that stand for one another: a follow-up naming one asks instead of the last, not
+#: as well ("and the cons?" after the pros, "and weekends?" after night shifts).
+RIVAL_TOPICS = (
+    frozenset({"pros", "cons", "pros and cons"}),
+    frozenset({"nights", "weekends", "holidays"}),
+)
+
+
 def asks_of_role(topics: list[Term]) -> bool:
     """Only aspects any role has (duties, pay): a question that needs a role to be about."""
     return bool(topics) and all(t.name in ROLE_ATTRIBUTES for t in topics)
@@ -483,7 +491,9 @@ class Advisor:
             same_role = carried and history[-1].focus == focus and focus != GENERAL_ROLE
             asks_attribute = any(t.name in ROLE_ATTRIBUTES for t in topics)
             skip = ROLE_ATTRIBUTES if asks_attribute or same_role else set()
-            carried_topics = [t for t in previous if t.name not in named | skip]
+            # "and the cons?" after the pros: a topic of the same family replaces the last.
+            rivals = {r for group in RIVAL_TOPICS if named & group for r in group}
+            carried_topics = [t for t in previous if t.name not in named | skip | rivals]
             if asks_attribute and carried:
                 # "그 사람은 무슨 일 해?" after the highest position: the role is carried, and
                 # what found it ("가장 높은 직책") is not asked again.

@@ -284,6 +284,14 @@ _LAST = re.compile(
 )
 #: A question picking one item of a list by what it is about ("단점 중에 몸이 지치는 거랑
 #: 관련된 건?", "which of the manager's duties involves sales?").
+_ANY_ONE = re.compile(
+    r"하나만|한\s*가지만|한\s*개만|\b(just|only)\s+one\b|\bone (single )?(con|pro|tip|example|skill"
+    r"|downside|upside|advantage|disadvantage|drawback|benefit)\b",
+    re.I,
+)
+_SUPERLATIVE = re.compile(
+    r"가장|젤|제일|최고|꼭|\bmost\b|\bbest\b|\bbiggest\b|\bmain\b|\btop\b|\bkey\b", re.I
+)
 _PICK = re.compile(
     r"중에?서?\s*[^?]{0,40}(관련|거[는야]?\b|건\b|것|어떤\s?[게건거것]|하나|뭐였|무엇)"
     r"|\bwhich (?:one|of)\b|\bone of (?:the|their|his|her|its)\b[^?]{0,60}\b(?:is|about|involves?)\b"
@@ -301,7 +309,15 @@ def asks_pick(text: str) -> int | None:
     if m is not None:
         word = next(g for g in m.groups() if g)
         return int(word) if word.isdigit() else _ORDINAL_WORDS[word.lower()]
-    return 0 if _PICK.search(text) else None
+    # "장점 하나만", "just one con": any one of them, by what it is about when the question
+    # says, else the list's first.
+    return 0 if _PICK.search(text) or asks_any_one(text) else None
+
+
+def asks_any_one(text: str) -> bool:
+    """Does the question ask for any one item ("장점 하나만")? "The most important one" is
+    the one the documents single out, not any item of a list."""
+    return bool(_ANY_ONE.search(text)) and not _SUPERLATIVE.search(text)
 
 
 def compares(text: str) -> bool:

@@ -13,6 +13,7 @@ from bot.advisor.analysis import (
     ACRONYM,
     ROLE_ATTRIBUTES,
     Reading,
+    asks_any_one,
     asks_figure,
     asks_meaning,
     asks_one,
@@ -777,7 +778,21 @@ class Composer:
             # ("단점 중에 ...": the cons column).
             rows = [c for c in snap.siblings(anchor.chunk) if c.kind == "row"]
             cells = [(u, c, i) for c in rows for i, u in enumerate(c.units) if u.kind == "cell"]
-            column = [t for t in cells if aspects & self._head_aspects(snap, t[0].label)]
+            column = [
+                t
+                for t in cells
+                if aspects
+                & (
+                    self._head_aspects(snap, t[0].label)
+                    | {
+                        term.name
+                        for term in snap.glossary.matches(
+                            t[0].label, self.tok.forms, documents=True
+                        )
+                        if term.kind == "topic"
+                    }
+                )
+            ]
             items = column or cells
         else:
             parts = self._list_parts(snap, anchor.chunk)
@@ -818,9 +833,12 @@ class Composer:
                 key=lambda t: t[0],
                 reverse=True,
             )
-            if scored[0][0] < PICK_FLOOR or scored[0][0] - scored[1][0] < PICK_MARGIN:
+            if scored[0][0] >= PICK_FLOOR and scored[0][0] - scored[1][0] >= PICK_MARGIN:
+                _, unit, chunk = scored[0]
+            elif asks_any_one(reading.text):
+                unit, chunk, _ = items[0]  # "장점 하나만": none stands out, so the first
+            else:
                 return False
-            _, unit, chunk = scored[0]
         writer.intro(say("intro_fact", writer.language))
         if lead is not None and pick:
             writer.line(lead.text)
