@@ -121,13 +121,14 @@ FIGURE_NEAR = 0.6
 #: Advice ("...하십시오", "...하려면", "도움이 될 수 있습니다") answers "how do I", not "why",
 #: "is it" or "what is": pushed down when the question does not ask how.
 ADVICE_UNASKED = 0.25
+ADVICE_ASKED = 0.15
 _ADVICE = re.compile(
     r"(십시오|세요|하자)\s*[.!]?\s*$|(관리하|피하|줄이|극복하|이기)려면|도움이\s*(될\s*수\s*있|됩니다|돼)"
     r"|피하는\s*데"
 )
 _ASKS_HOW = re.compile(
-    r"어떻게|방법|팁|요령|노하우|피하|극복|관리|이겨|버티|해야|하려면"
-    r"|\bhow (do|can|to|should|would)\b|\btips?\b|\bways?\b|\bavoid|\bprevent|\bcope|\bdeal"
+    r"어떻게|어케|어캐|어떡|방법|는\s*법|하는\s*법|팁|요령|노하우|피하|극복|관리|이겨|버티|해야|하려면"
+    r"|\bhow (do|can|to|should|would)\b|\btips?\b|\bways?\b|\bavoid|\bprevent|\bcope|\bdeal(ing)?\s+with\b"
     r"|\bmanage|\bhandle|\bshould i\b|\bbest practices?\b",
     re.I,
 )
@@ -480,8 +481,10 @@ class Composer:
                 on_aspect = bool(aspects & set(unit.aspects))
                 nearness = close.get((hit.chunk.id, at), 0.0)
                 near = overlap >= 0.3 or on_aspect or nearness >= FIGURE_NEAR
-                if not how and _ADVICE.search(unit.text):
-                    score -= ADVICE_UNASKED  # "is it hard?" is not "how do I cope?"
+                if _ADVICE.search(unit.text):
+                    # "is it hard?" is not "how do I cope?", and "how do I cope?" is not "it is
+                    # hard": advice answers only the question asking for it.
+                    score += ADVICE_ASKED if how else -ADVICE_UNASKED
                 if units_asked and any(given.search(unit.text) for given in units_asked):
                     score += FIGURE_KIND  # "분당 약 60단어" for "how fast must I type?"
                 if wants_figure and near and _HAS_FIGURE.search(unit.text):
