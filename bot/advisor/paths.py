@@ -96,6 +96,14 @@ _LADDER_KO = re.compile(
     r"|(직급|직책|직위)\s*(체계|순서|사다리)"
     r"|(계층|사다리|조직도)[^?.]{0,15}(직책|직급|직위|자리)들?\s*(은|는|이|가|을|를)?\s*(뭐|무엇|어떻|알려|있)"
 )
+#: "from the top down", "위에서부터 순서대로": the ladder read from its top.
+_TOP_DOWN = re.compile(
+    r"\btop[- ]down\b|\bfrom the top\b|\bhighest to lowest\b|\btop to bottom\b"
+    r"|위에서\s*(부터|아래)|높은\s*(순|순서|직급부터)|윗\s*사람부터|최고\s*직급부터",
+    re.I,
+)
+_PAY_WORD = re.compile(r"연봉|급여|월급|시급|임금|\bpay|\bsalar|\bwage|\bearn", re.I)
+_HIERARCHY = re.compile(r"hierarch|\branks?\b|\bladder\b|계층|직급|직책|서열|사다리|조직", re.I)
 _AFTER_EN = re.compile(r"\bcomes?\s+after\s+(?:an?\s+|the\s+)?(?P<a>[\w .'-]+?)\s*[?.!]*$", re.I)
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -125,6 +133,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ladder_intro": {
         "ko": "문서에 나오는 콜센터의 직급 사다리는 아래에서 위로 다음과 같습니다.",
         "en": "The call-center ladder the documents describe, from the bottom up:",
+    },
+    "ladder_intro_top": {
+        "ko": "문서에 나오는 콜센터의 직급 사다리는 위에서 아래로 다음과 같습니다.",
+        "en": "The call-center ladder the documents describe, from the top down:",
     },
     "ladder_side": {"ko": "옆길: {items}", "en": "Side tracks: {items}"},
     "pay_intro": {
@@ -165,6 +177,8 @@ class PathQuestion:
     #: The place asked for in a ranking ("#4 highest paying": 4); 0 for the whole ranking.
     place: int = 0
     unknown: str = ""
+    #: The ladder asked for from its top ("hierarchy from the top down", "위에서부터").
+    top_down: bool = False
 
 
 def resolve_roles(
@@ -202,9 +216,15 @@ def read_path_question(
     # "연봉 젤 높은 직책 순서대로" asks for the pay ranking, not the ladder's order.
     if (_PAY_EN.search(text) or _PAY_KO.search(text)) and not _WHY.search(text):
         return PathQuestion("pay", roles, place=asks_pick(text) or 0)
-    ladder = _LADDER_EN.search(text) or _LADDER_KO.search(text) or _TOP.search(text)
+    top_down = bool(_TOP_DOWN.search(text))
+    ladder = (
+        _LADDER_EN.search(text)
+        or _LADDER_KO.search(text)
+        or _TOP.search(text)
+        or (top_down and _HIERARCHY.search(text) and not _PAY_WORD.search(text))
+    )
     if ladder and len(roles) < 2:
-        return PathQuestion("ladder", roles)
+        return PathQuestion("ladder", roles, top_down=top_down)
     if _WHY.search(text):
         return None
     for pattern in (_FROM_TO_EN, _FROM_TO_KO):
@@ -340,9 +360,9 @@ def answer_path_question(q: PathQuestion, lang: Language, snap: Snapshot) -> Ans
         lines.append(_say("unknown", lang, name=asked, roles=known))
         abstained, kind = True, "out_of_scope"
     elif q.kind == "ladder":
-        lines.append(_say("ladder_intro", lang))
+        lines.append(_say("ladder_intro_top" if q.top_down else "ladder_intro", lang))
         ladder = cat.ladder()
-        for i, role in enumerate(ladder, start=1):
+        for i, role in enumerate(reversed(ladder) if q.top_down else ladder, start=1):
             lines.append(f"{i}. {_both(role, lang)} {_role_mark(role, cites)}")
         side = [r for r in cat.roles if r.track == "side"]
         if side:
