@@ -1517,7 +1517,11 @@ class Composer:
             # "Who suggests shift patterns?": the role whose list holds the item.
             writer.heading(first.hit.chunk.section.split(" > ")[-1])
         lead_in = self._lead(first.hit.chunk)
-        if first.unit.kind == "item" and lead_in is not None and aspects & set(lead_in.aspects):
+        # Pay asked of a role the list of well-paid jobs holds: that list says so.
+        related = aspects | (
+            {"highest paid", "pay"} if aspects & {"pay", "highest paid"} else set()
+        )
+        if first.unit.kind == "item" and lead_in is not None and related & set(lead_in.aspects):
             # "Is tech support well paid?": the item, under the lead-in that says why it is
             # listed ("고소득 콜센터 일자리의 예는 다음과 같습니다.").
             writer.line(lead_in.text)
