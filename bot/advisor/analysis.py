@@ -94,7 +94,8 @@ _ANAPHORA_KO = re.compile(
 )
 _ANAPHORA_EN = re.compile(
     r"\b(that|this|the same|such)\s+(job|role|position|one|person|title)\b"
-    r"|\b(it|they|them|their|he|she|his|her|those)\b|^(and|what about|how about)\b"
+    r"|\b(it|they|them|their|he|she|his|her|those)\b"
+    r"|^((ok|okay|so|alright|right|then|hmm|cool)[,!.]?\s+)?(and|what about|how about)\b"
     # "that"/"this" standing for what was said ("why does that matter?", "push that number
     # up"), not a relative "that" ("skills that agents need"): after a verb or preposition,
     # before a word for a figure or a thing, or ending the question.

@@ -766,3 +766,43 @@ async def test_personal_service_is_covered_and_its_follow_up_points_back(
     assert "관계를구축" in squashed(answer.text)
     answer = await ask(advisor, "몇 퍼센트의 고객이 상담원이 자기 요구를 알아주길 원해요?")
     assert "63%" in answer.text
+
+
+async def test_the_hierarchy_from_the_top_down_starts_at_the_top(advisor: Advisor) -> None:
+    answer = await ask(advisor, "list the call center hierarchy from the top down please")
+    lines = [line for line in answer.text.split("\n") if line[:2] in ("1.", "7.")]
+    assert "CCO" in lines[0] and "상담원" in lines[1], lines
+    answer = await ask(advisor, "연봉 높은 순서대로 직책 알려줘")
+    assert "직급 사다리" not in answer.text  # pay order, not the ladder
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted", "not_there"),
+    [
+        ("give me just one con of call center work", "높은회전율", "양도가능한"),
+        ("콜센터 장점 하나만 알려줘", "양도가능한", "높은회전율"),
+        ("관리자가 보통 추적하는 지표 예시 좀 들어줘", "SLA준수", "채용하고교육"),
+    ],
+)
+async def test_one_item_or_one_example_is_one_item(
+    advisor: Advisor, question: str, wanted: str, not_there: str
+) -> None:
+    text = squashed((await ask(advisor, question)).text)
+    assert wanted in text
+    assert not_there not in text
+
+
+async def test_a_follow_up_asks_the_other_side_or_something_new(advisor: Advisor) -> None:
+    await ask(advisor, "what are the pros of call center work?", conversation="sides")
+    text = squashed((await ask(advisor, "and the cons?", conversation="sides")).text)
+    assert "높은회전율" in text and "양도가능한" not in text
+    # Asked what decides it, not the figure again: what pay depends on.
+    await ask(advisor, "entry level call center hourly pay?", conversation="decides")
+    answer = await ask(advisor, "ok and what decides if you make more?", conversation="decides")
+    assert "따라달라집" in squashed(answer.text)
+
+
+async def test_pay_of_a_role_in_the_well_paid_list_says_it_is_listed(advisor: Advisor) -> None:
+    await ask(advisor, "what does a technical support specialist do?", conversation="tsp")
+    answer = await ask(advisor, "and the pay?", conversation="tsp")
+    assert "고소득콜센터일자리" in squashed(answer.text)
