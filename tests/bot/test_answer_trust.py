@@ -771,7 +771,8 @@ async def test_personal_service_is_covered_and_its_follow_up_points_back(
 async def test_the_hierarchy_from_the_top_down_starts_at_the_top(advisor: Advisor) -> None:
     answer = await ask(advisor, "list the call center hierarchy from the top down please")
     lines = [line for line in answer.text.split("\n") if line[:2] in ("1.", "7.")]
-    assert "CCO" in lines[0] and "상담원" in lines[1], lines
+    assert "CCO" in lines[0], lines
+    assert "상담원" in lines[1], lines
     answer = await ask(advisor, "연봉 높은 순서대로 직책 알려줘")
     assert "직급 사다리" not in answer.text  # pay order, not the ladder
 
@@ -795,7 +796,8 @@ async def test_one_item_or_one_example_is_one_item(
 async def test_a_follow_up_asks_the_other_side_or_something_new(advisor: Advisor) -> None:
     await ask(advisor, "what are the pros of call center work?", conversation="sides")
     text = squashed((await ask(advisor, "and the cons?", conversation="sides")).text)
-    assert "높은회전율" in text and "양도가능한" not in text
+    assert "높은회전율" in text
+    assert "양도가능한" not in text
     # Asked what decides it, not the figure again: what pay depends on.
     await ask(advisor, "entry level call center hourly pay?", conversation="decides")
     answer = await ask(advisor, "ok and what decides if you make more?", conversation="decides")
