@@ -59,7 +59,7 @@ eval: $(VENV)/.runtime
 	$(BIN)/career-bot ingest --if-stale
 	$(BIN)/career-bot eval eval/questions.jsonl --min-score 0.90
 
-## make bench: the performance figures (a few minutes; ARGS=--quick for a smoke run,
+## make bench: the performance figures (about 13 minutes; ARGS=--quick for a smoke run,
 ## ARGS="--state-url postgresql+asyncpg://..." for a scratch PostgreSQL shared by two replicas).
 bench: $(VENV)/.dev
 	$(BIN)/career-bot ingest --if-stale

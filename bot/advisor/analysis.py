@@ -283,16 +283,18 @@ _ORDINAL = re.compile(
 _LAST = re.compile(
     r"마지막|\blast (?:one|item|duty|skill|tip|point|thing|step|on the list)\b", re.I
 )
-#: A question picking one item of a list by what it is about ("단점 중에 몸이 지치는 거랑
-#: 관련된 건?", "which of the manager's duties involves sales?").
+#: A question asking for any one item ("장점 하나만", "just one con")...
 _ANY_ONE = re.compile(
     r"하나만|한\s*가지만|한\s*개만|\b(just|only)\s+one\b|\bone (single )?(con|pro|tip|example|skill"
     r"|downside|upside|advantage|disadvantage|drawback|benefit)\b",
     re.I,
 )
+#: ...unless it asks for the one the documents single out ("젤 중요한 재능 하나만").
 _SUPERLATIVE = re.compile(
     r"가장|젤|제일|최고|꼭|\bmost\b|\bbest\b|\bbiggest\b|\bmain\b|\btop\b|\bkey\b", re.I
 )
+#: A question picking one item of a list by what it is about ("단점 중에 몸이 지치는 거랑
+#: 관련된 건?", "which of the manager's duties involves sales?").
 _PICK = re.compile(
     r"중에?서?\s*[^?]{0,40}(관련|거[는야]?\b|건\b|것|어떤\s?[게건거것]|하나|뭐였|무엇)"
     r"|\bwhich (?:one|of)\b|\bone of (?:the|their|his|her|its)\b[^?]{0,60}\b(?:is|about|involves?)\b"
