@@ -574,7 +574,9 @@ class Composer:
         """The answer to the question; `max_chars` narrows the budget (a question's part)."""
         writer = self._compose(snap, reading, retrieved, max_chars or self.max_chars)
         before = reading.answered_before
-        if before and writer.citations and self._repeats(writer, before):
+        # Offered as general ("not for that role, but in general: ..."), what was said of the
+        # role is the right thing to say again.
+        if before and not reading.specifics and writer.citations and self._repeats(writer, before):
             # A follow-up answered with what was just said: the next best statements, if any.
             again = self._compose(
                 snap,
