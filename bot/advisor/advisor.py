@@ -9,11 +9,9 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
-
-import numpy as np
 
 from bot.advisor.analysis import (
     GENERIC_WORDS,
@@ -254,14 +252,19 @@ class Advisor:
             self._remember(question, path_reading, answer)
             answer.generation = snap.generation
             return answer
+        # The conversation first (a millisecond or two): embedding a guess while it came cost a
+        # second embedding whenever a follow-up's query changed, the slowest twentieth of answers.
+        history = await self.memory.recent(question.conversation_id)
+        reading = await asyncio.to_thread(self.read, text, lang, snap, history)
+        gap = await asyncio.to_thread(self._aspect_gap, reading, snap)
         parts = split_parts(text, lang)
-        if len(parts) > 1:
+        if len(parts) > 1 and not reading.specifics and gap is None:
             # Searched part by part only: the whole question's search is the fallback, so a
             # question in two parts costs two searches, not three.
-            parted = await self._answer_parts(question, text, parts, lang, snap, notice)
+            parted = await self._answer_parts(parts, reading, snap, history, notice)
             if parted is not None:
-                return parted
-        retrieved, reading, history = await self._retrieve(question, text, lang, snap)
+                return self._finished(question, reading, parted, snap, history)
+        retrieved = await self._search(snap, reading)
         if retrieved is None:
             return Answer(
                 text=say("unavailable", lang), abstained=True, language=lang, kind="unavailable"
@@ -271,7 +274,6 @@ class Advisor:
             dense_ms=retrieved.dense_ms,
             lexical_ms=retrieved.lexical_ms,
         )
-        gap = await asyncio.to_thread(self._aspect_gap, reading, snap)
         if reading.specifics:
             what = ", ".join(f"'{s}'" for s in _shown(reading.specifics))
             opening = say("not_covered", lang, what=what)
@@ -296,6 +298,17 @@ class Advisor:
                 answer = await self._composed(
                     composition, reading, retrieved.hits, history, notice, timing
                 )
+        return self._finished(question, reading, answer, snap, history)
+
+    def _finished(
+        self,
+        question: Question,
+        reading: Reading,
+        answer: Answer,
+        snap: Snapshot,
+        history: list[Turn],
+    ) -> Answer:
+        """The answer, with the role the conversation is on now, remembered."""
         answer.focus = self._focus_after(reading, answer, snap, history)
         self._remember(question, reading, answer)
         answer.generation = snap.generation
@@ -323,33 +336,15 @@ class Advisor:
             await self._with_llm(answer, reading, hits, history)
         return answer
 
-    async def _retrieve(
-        self, question: Question, text: str, lang: Language, snap: Snapshot
-    ) -> tuple[Retrieved | None, Reading, list[Turn]]:
-        """Read the question in the light of the conversation, then retrieve.
-
-        The conversation is fetched first (a millisecond or two): embedding a guess while it
-        comes costs a second embedding, on the same two cores, whenever a follow-up's query
-        changes, which was the slowest twentieth of all answers.
-        """
-        history = await self.memory.recent(question.conversation_id)
-        reading = await asyncio.to_thread(self.read, text, lang, snap, history)
-        return await self._search(snap, reading), reading, history
-
-    async def _search(
-        self,
-        snap: Snapshot,
-        reading: Reading,
-        embedding: Awaitable[tuple[np.ndarray, float]] | None = None,
-    ) -> Retrieved | None:
-        """Both sides of the search for a reading, with its query embedding when it is already
-        under way; None (and the snapshot dropped) if the store failed."""
+    async def _search(self, snap: Snapshot, reading: Reading) -> Retrieved | None:
+        """Both sides of the search for a reading; None (and the snapshot dropped) if the store
+        failed."""
         retriever = self.retriever
-        if embedding is None:
-            embedding = asyncio.to_thread(retriever.embed, retriever.dense_text(reading))
         try:
             lexical = await asyncio.to_thread(retriever.lexical, snap, reading)
-            vector, embed_ms = await embedding
+            vector, embed_ms = await asyncio.to_thread(
+                retriever.embed, retriever.dense_text(reading)
+            )
             dense, dense_ms = await asyncio.to_thread(retriever.dense, snap, vector)
         except Exception as exc:  # the Chroma server went away mid-question
             logger.warning("retrieval failed: %s", exc)
@@ -361,21 +356,16 @@ class Advisor:
 
     async def _answer_parts(
         self,
-        question: Question,
-        text: str,
         parts: list[str],
-        lang: Language,
+        reading: Reading,
         snap: Snapshot,
+        history: list[Turn],
         notice: str,
     ) -> Answer | None:
         """A question asking two things answered part by part, the second read as a follow-up
-        to the first ("what does a director do and who are they accountable to?"). None when
-        the whole question hinges on something uncovered, or when a part cannot be answered
-        on its own: then the question is answered whole."""
-        history = await self.memory.recent(question.conversation_id)
-        reading = await asyncio.to_thread(self.read, text, lang, snap, history)
-        if reading.specifics or self._aspect_gap(reading, snap) is not None:
-            return None
+        to the first ("what does a director do and who are they accountable to?"). None when a
+        part cannot be answered on its own: then the question is answered whole."""
+        lang = reading.language
         turns = list(history)
         done: list[Composition] = []
         hits: list[Hit] = []
@@ -417,13 +407,7 @@ class Advisor:
                     created_at=time.time(),
                 )
             )
-        answer = await self._composed(
-            merge_parts(done, lang), reading, hits, history, notice, timing
-        )
-        answer.focus = self._focus_after(reading, answer, snap, history)
-        self._remember(question, reading, answer)
-        answer.generation = snap.generation
-        return answer
+        return await self._composed(merge_parts(done, lang), reading, hits, history, notice, timing)
 
     def read(self, text: str, lang: Language, snap: Snapshot, history: list[Turn]) -> Reading:
         """Understand the question in the light of the conversation so far."""

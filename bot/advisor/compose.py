@@ -804,7 +804,8 @@ class Composer:
             items = [(u, c, i) for c in parts for i, u in enumerate(c.units) if u.kind == "item"]
         if len(items) < 2:
             return False
-        acronyms = {a.rstrip("s") for a in ACRONYM.findall(reading.text)}
+        # In the order asked ("CSR and TSR"), whatever the hash seed.
+        acronyms = list(dict.fromkeys(a.rstrip("s") for a in ACRONYM.findall(reading.text)))
         each = [[t for t in items if a in t[0].text] for a in acronyms]
         if not pick and each and all(len(found) == 1 for found in each):
             # Each acronym asked about, by the one item that spells it out ("CSR랑 TSR").
